@@ -1,0 +1,41 @@
+/*
+ * api.h — hookd's HTTP API (SPEC §2) served by libmicrohttpd.
+ *
+ * hookd_api_start runs libmicrohttpd with an internal epoll thread pool;
+ * every handler runs on one of those threads and may block on the store.
+ * The caller owns the store and must keep it open until hookd_api_stop
+ * returns. hookd_api_stop waits for requests in flight to finish.
+ */
+#ifndef HOOKD_API_API_H
+#define HOOKD_API_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+typedef struct hookd_api hookd_api;
+
+typedef struct hookd_api_options {
+    const char *host;       /* numeric IPv4/IPv6 address, or "localhost" */
+    uint16_t port;          /* 0: any free port, see hookd_api_port */
+    unsigned threads;       /* size of the thread pool */
+    hookd_store *store;     /* borrowed */
+    const char *admin_key;  /* --api-key, or NULL; copied */
+} hookd_api_options;
+
+/* Starts serving. Returns 0 and sets *out, or a negative code with a one-line
+ * reason in err. */
+int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* The port actually bound (useful with port 0). */
+uint16_t hookd_api_port(const hookd_api *api);
+
+/* Stops accepting connections; requests in flight go on. */
+void hookd_api_quiesce(hookd_api *api);
+
+/* Waits for requests in flight, then frees everything. Accepts NULL. */
+void hookd_api_stop(hookd_api *api);
+
+#endif

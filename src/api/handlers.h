@@ -1,0 +1,76 @@
+/*
+ * handlers.h — private to src/api: what a route handler gets and gives.
+ *
+ * The server (server.c) reads and checks the request (auth, size, media
+ * type, JSON syntax) before any handler runs, so a handler sees a parsed JSON
+ * object when its route takes a body. A handler fills either resp (returning
+ * 0) or err (returning non-zero); the server turns either into the answer.
+ * resp->json is a new reference that the server releases.
+ */
+#ifndef HOOKD_API_HANDLERS_H
+#define HOOKD_API_HANDLERS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "store/store.h"
+#include "util/error.h"
+
+#define HOOKD_API_MAX_PARAMS 3
+
+typedef struct hookd_api_ctx {
+    hookd_store *store;
+} hookd_api_ctx;
+
+typedef struct hookd_req {
+    const char *method;
+    const char *path;
+    const char *params[HOOKD_API_MAX_PARAMS]; /* the path's "*" segments, in order */
+    json_t *body;                             /* borrowed; NULL unless the route takes one */
+    void *conn;                               /* struct MHD_Connection *, for query args */
+} hookd_req;
+
+typedef struct hookd_resp {
+    int status;
+    json_t *json; /* NULL for no body (204) */
+} hookd_resp;
+
+typedef int (*hookd_handler)(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
+                             hookd_error *err);
+
+/* Route flags. */
+enum { ROUTE_PUBLIC = 1, ROUTE_BODY = 2 };
+
+typedef struct hookd_route {
+    const char *method;
+    const char *pattern; /* a "*" segment matches any one path segment */
+    hookd_handler handler;
+    int flags;
+} hookd_route;
+
+/* Finds the route for method and path, filling req->params. Returns the
+ * route, or NULL with *status set to 404 (no such path) or 405 (path known,
+ * method not). params point into scratch, which must hold len(path)+1. */
+const hookd_route *hookd_route_find(const char *method, const char *path, hookd_req *req,
+                                    char *scratch, int *status);
+
+/* Handlers, one file per resource. */
+int hookd_h_healthz(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_webhook_create(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_webhook_list(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_webhook_get(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_webhook_patch(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_webhook_delete(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_webhook_connect(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_webhook_disconnect(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_webhook_rotate(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_fields_list(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_fields_create(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_catalog_activities(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_catalog_attributes(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+
+/* Looks a field id up among built-in and stored custom fields; the
+ * hookd_field_lookup_fn of model/webhook.h with ctx = hookd_api_ctx. */
+int hookd_api_field_lookup(void *ctx, const char *field_id, char **default_key);
+
+#endif

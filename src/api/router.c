@@ -1,0 +1,65 @@
+/*
+ * router.c — the table of every route of the API and the matcher over it.
+ * Keeping the table in one place makes the whole surface of SPEC §2 readable
+ * at a glance, and makes 404 versus 405 a property of the table.
+ */
+#include <string.h>
+
+#include "api/handlers.h"
+
+static const hookd_route ROUTES[] = {
+    {"GET", "/healthz", hookd_h_healthz, ROUTE_PUBLIC},
+    {"POST", "/api/v1/webhooks", hookd_h_webhook_create, ROUTE_BODY},
+    {"GET", "/api/v1/webhooks", hookd_h_webhook_list, 0},
+    {"GET", "/api/v1/webhooks/*", hookd_h_webhook_get, 0},
+    {"PATCH", "/api/v1/webhooks/*", hookd_h_webhook_patch, ROUTE_BODY},
+    {"DELETE", "/api/v1/webhooks/*", hookd_h_webhook_delete, 0},
+    {"POST", "/api/v1/webhooks/*/connect", hookd_h_webhook_connect, 0},
+    {"POST", "/api/v1/webhooks/*/disconnect", hookd_h_webhook_disconnect, 0},
+    {"POST", "/api/v1/webhooks/*/rotate-secret", hookd_h_webhook_rotate, 0},
+    {"GET", "/api/v1/fields", hookd_h_fields_list, 0},
+    {"POST", "/api/v1/fields", hookd_h_fields_create, ROUTE_BODY},
+    {"GET", "/api/v1/catalog/activities", hookd_h_catalog_activities, 0},
+    {"GET", "/api/v1/catalog/attributes", hookd_h_catalog_attributes, 0},
+};
+
+/* Matches path against pattern; on success fills params from scratch. */
+static int match(const char *pattern, const char *path, hookd_req *req, char *scratch)
+{
+    int np = 0;
+    const char *p = pattern, *s = path;
+    char *out = scratch;
+    while (*p && *s) {
+        if (*p == '*') {
+            size_t len = strcspn(s, "/");
+            if (len == 0 || np == HOOKD_API_MAX_PARAMS)
+                return 0;
+            memcpy(out, s, len);
+            out[len] = '\0';
+            req->params[np++] = out;
+            out += len + 1;
+            s += len;
+            p++;
+        } else if (*p == *s) {
+            p++;
+            s++;
+        } else {
+            return 0;
+        }
+    }
+    return *p == '\0' && *s == '\0';
+}
+
+const hookd_route *hookd_route_find(const char *method, const char *path, hookd_req *req,
+                                    char *scratch, int *status)
+{
+    *status = 404;
+    for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {
+        if (!match(ROUTES[i].pattern, path, req, scratch))
+            continue;
+        if (strcmp(ROUTES[i].method, method) == 0)
+            return &ROUTES[i];
+        *status = 405;
+    }
+    return NULL;
+}

@@ -1,0 +1,396 @@
+/*
+ * server.c — libmicrohttpd glue: reads each request, applies the checks every
+ * call shares (API key, 1 MiB body cap, media type, JSON syntax, 404/405) and
+ * hands a parsed request to its route's handler.
+ *
+ * Every check that needs only the headers runs on the first callback, before
+ * any body byte is read, so a refused upload is answered at once (413 for a
+ * declared Content-Length over the cap). A body that grows past the cap
+ * without declaring its length is dropped as it arrives and answered 413.
+ */
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "api/handlers.h"
+#include "util/crypto.h"
+#include "util/log.h"
+
+#define BODY_MAX (1024 * 1024)
+#define PATH_MAX_LEN 2048
+#define CONNECTION_LIMIT 4096
+#define IDLE_TIMEOUT_S 60
+
+struct hookd_api {
+    struct MHD_Daemon *daemon;
+    hookd_api_ctx ctx;
+    unsigned char *key_hashes; /* n_keys * 32 bytes; fixed after start */
+    size_t n_keys;
+    uint16_t port;
+};
+
+/* Per-request state, from the first callback to MHD's completion notice. */
+typedef struct req_state {
+    const hookd_route *route;
+    hookd_req req;
+    char *scratch; /* holds the path's captured segments */
+    char *body;
+    size_t len, cap;
+    int too_large;
+    int answered; /* a response is queued already; drop any further body */
+} req_state;
+
+/* ---- answers ----------------------------------------------------------- */
+
+static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *j)
+{
+    struct MHD_Response *r;
+    if (j) {
+        char *text = json_dumps(j, JSON_COMPACT);
+        if (!text)
+            return MHD_NO;
+        r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        if (!r) {
+            free(text);
+            return MHD_NO;
+        }
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    } else {
+        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        if (!r)
+            return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, const hookd_error *err)
+{
+    json_t *e = json_pack("{s:s,s:s}", "code", err->code ? err->code : "unavailable", "message",
+                          err->message);
+    if (!e)
+        return MHD_NO;
+    if (err->field[0])
+        json_object_set_new(e, "field", json_string(err->field));
+    json_t *j = json_pack("{s:o}", "error", e);
+    enum MHD_Result ret = send_json(c, err->status ? err->status : 503, j);
+    json_decref(j);
+    return ret;
+}
+
+/* ---- header checks ----------------------------------------------------- */
+
+static int check_key(const hookd_api *api, struct MHD_Connection *c)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return -1;
+    const char *key = h + 7;
+    while (*key == ' ')
+        key++;
+    unsigned char hash[32];
+    hookd_sha256(key, strlen(key), hash);
+    int ok = 0;
+    /* Compare against every key in constant time so timing tells nothing. */
+    for (size_t i = 0; i < api->n_keys; i++)
+        ok |= CRYPTO_memcmp(hash, api->key_hashes + i * 32, 32) == 0;
+    return ok ? 0 : -1;
+}
+
+/* "application/json", optionally with "; charset=utf-8" (any case, quoted or not). */
+static int is_json_type(const char *ct)
+{
+    if (!ct)
+        return 0;
+    while (*ct == ' ')
+        ct++;
+    if (strncasecmp(ct, "application/json", 16) != 0)
+        return 0;
+    const char *p = ct + 16;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '\0')
+        return 1;
+    if (*p++ != ';')
+        return 0;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (strncasecmp(p, "charset=", 8) != 0)
+        return 0;
+    p += 8;
+    if (strncasecmp(p, "utf-8", 5) == 0 && p[5] == '\0')
+        return 1;
+    return strncasecmp(p, "\"utf-8\"", 7) == 0 && p[7] == '\0';
+}
+
+/* Runs every check that needs only the headers. Returns 0 to go on reading
+ * the body, or non-zero with err filled. */
+static int check_headers(hookd_api *api, struct MHD_Connection *c, const char *url,
+                         const char *method, req_state *rs, hookd_error *err)
+{
+    int status;
+    size_t ulen = strlen(url);
+    int is_api = strncmp(url, "/api/", 5) == 0;
+    if (ulen > PATH_MAX_LEN)
+        return hookd_error_set(err, 404, "not_found", NULL, "no such path");
+    if (is_api && check_key(api, c) != 0)
+        return hookd_error_set(err, 401, "unauthorized", NULL,
+                               "a valid API key is required: Authorization: Bearer <key>");
+    if (!(rs->scratch = malloc(ulen + 1)))
+        return hookd_error_set(err, 503, "unavailable", NULL, "out of memory");
+    rs->route = hookd_route_find(method, url, &rs->req, rs->scratch, &status);
+    if (!rs->route && status == 405)
+        return hookd_error_set(err, 405, "method_not_allowed", NULL,
+                               "%s is not allowed on %s", method, url);
+    if (!rs->route)
+        return hookd_error_set(err, 404, "not_found", NULL, "no such path: %s", url);
+    if (!is_api && !(rs->route->flags & ROUTE_PUBLIC) && check_key(api, c) != 0)
+        return hookd_error_set(err, 401, "unauthorized", NULL, "a valid API key is required");
+
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (n > BODY_MAX)
+            return hookd_error_set(err, 413, "too_large", NULL,
+                                   "the body is larger than %d bytes", BODY_MAX);
+        rs->cap = (size_t)n;
+    }
+    if (rs->route->flags & ROUTE_BODY) {
+        const char *ct =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (!is_json_type(ct))
+            return hookd_error_set(err, 415, "unsupported_media_type", NULL,
+                                   "the body must be application/json, not %s",
+                                   ct ? ct : "(none)");
+    }
+    rs->req.method = method;
+    rs->req.path = url;
+    rs->req.conn = c;
+    return 0;
+}
+
+/* ---- body -------------------------------------------------------------- */
+
+static void take_body(req_state *rs, const char *data, size_t n)
+{
+    if (rs->too_large || rs->len + n > BODY_MAX) {
+        rs->too_large = 1; /* keep draining so the 413 can still be sent */
+        return;
+    }
+    if (!(rs->route->flags & ROUTE_BODY))
+        return; /* calls that take no input ignore any body */
+    if (rs->len + n > rs->cap || !rs->body) {
+        size_t cap = rs->cap > rs->len + n ? rs->cap : (rs->len + n) * 2;
+        if (cap > BODY_MAX)
+            cap = BODY_MAX;
+        char *grown = realloc(rs->body, cap + 1);
+        if (!grown) {
+            rs->too_large = 1;
+            return;
+        }
+        rs->body = grown;
+        rs->cap = cap;
+    }
+    memcpy(rs->body + rs->len, data, n);
+    rs->len += n;
+}
+
+static enum MHD_Result dispatch(hookd_api *api, struct MHD_Connection *c, req_state *rs)
+{
+    hookd_error err = {0};
+    hookd_resp resp = {0};
+    json_t *body = NULL;
+    if (rs->too_large) {
+        hookd_error_set(&err, 413, "too_large", NULL, "the body is larger than %d bytes",
+                        BODY_MAX);
+        return send_error(c, &err);
+    }
+    if (rs->route->flags & ROUTE_BODY) {
+        json_error_t jerr;
+        body = json_loadb(rs->body ? rs->body : "", rs->len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!body) {
+            hookd_error_set(&err, 400, "malformed_json", NULL, "line %d, column %d: %s",
+                            jerr.line, jerr.column, jerr.text);
+            return send_error(c, &err);
+        }
+        if (!json_is_object(body)) {
+            json_decref(body);
+            hookd_invalid(&err, NULL, "the body must be a JSON object");
+            return send_error(c, &err);
+        }
+        rs->req.body = body;
+    }
+    int rc = rs->route->handler(&api->ctx, &rs->req, &resp, &err);
+    json_decref(body);
+    rs->req.body = NULL;
+    enum MHD_Result ret;
+    if (rc != 0) {
+        if (!err.code)
+            hookd_error_from_rc(&err, rc, "resource");
+        ret = send_error(c, &err);
+    } else {
+        ret = send_json(c, resp.status, resp.json);
+    }
+    json_decref(resp.json);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    hookd_api *api = cls;
+    req_state *rs = *con_cls;
+    (void)version;
+    if (!rs) {
+        if (!(rs = calloc(1, sizeof *rs)))
+            return MHD_NO;
+        *con_cls = rs;
+        hookd_error err = {0};
+        if (check_headers(api, c, url, method, rs, &err) != 0) {
+            rs->answered = 1;
+            return send_error(c, &err);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!rs->answered)
+            take_body(rs, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (rs->answered)
+        return MHD_YES;
+    rs->answered = 1;
+    return dispatch(api, c, rs);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    req_state *rs = *con_cls;
+    if (!rs)
+        return;
+    free(rs->scratch);
+    free(rs->body);
+    free(rs);
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    (void)cls;
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    hookd_log_warn("http: %s", msg);
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static int load_keys(hookd_api *api, const char *admin_key)
+{
+    unsigned char *stored = NULL;
+    size_t n = 0;
+    int rc = hookd_store_api_key_hashes(api->ctx.store, &stored, &n);
+    if (rc)
+        return rc;
+    size_t total = n + (admin_key ? 1 : 0);
+    api->key_hashes = malloc(total ? total * 32 : 1);
+    if (!api->key_hashes) {
+        free(stored);
+        return HOOKD_ENOMEM;
+    }
+    if (n)
+        memcpy(api->key_hashes, stored, n * 32);
+    if (admin_key)
+        hookd_sha256(admin_key, strlen(admin_key), api->key_hashes + n * 32);
+    api->n_keys = total;
+    free(stored);
+    return 0;
+}
+
+int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE};
+    struct addrinfo *ai = NULL;
+    char port[8];
+    snprintf(port, sizeof port, "%u", opt->port);
+    int gai = getaddrinfo(opt->host, port, &hints, &ai);
+    if (gai != 0) {
+        snprintf(err, errlen, "--listen: cannot resolve %s: %s", opt->host, gai_strerror(gai));
+        return HOOKD_EINVAL;
+    }
+    hookd_api *api = calloc(1, sizeof *api);
+    if (!api) {
+        freeaddrinfo(ai);
+        snprintf(err, errlen, "out of memory");
+        return HOOKD_ENOMEM;
+    }
+    api->ctx.store = opt->store;
+    if (load_keys(api, opt->admin_key) != 0) {
+        freeaddrinfo(ai);
+        free(api);
+        snprintf(err, errlen, "cannot read API keys from the store");
+        return HOOKD_EUNAVAIL;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    api->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, api, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, opt->threads ? opt->threads : 2,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, api, MHD_OPTION_CONNECTION_LIMIT,
+        CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!api->daemon) {
+        snprintf(err, errlen, "cannot listen on %s:%u (address in use or not available)",
+                 opt->host, opt->port);
+        free(api->key_hashes);
+        free(api);
+        return HOOKD_EUNAVAIL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(api->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    api->port = info ? info->port : opt->port;
+    *out = api;
+    return 0;
+}
+
+uint16_t hookd_api_port(const hookd_api *api)
+{
+    return api->port;
+}
+
+void hookd_api_quiesce(hookd_api *api)
+{
+    MHD_socket fd = MHD_quiesce_daemon(api->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+}
+
+void hookd_api_stop(hookd_api *api)
+{
+    if (!api)
+        return;
+    MHD_stop_daemon(api->daemon);
+    free(api->key_hashes);
+    free(api);
+}

@@ -1,0 +1,186 @@
+/*
+ * webhooks.c — the /api/v1/webhooks handlers (SPEC §2 Webhooks). Every
+ * change goes through hookd_store_webhook_change, so validation and the write
+ * happen in one transaction: a refused change leaves nothing behind.
+ */
+#include <string.h>
+
+#include "api/handlers.h"
+#include "model/fields.h"
+#include "model/webhook.h"
+#include "util/timeutil.h"
+
+int hookd_api_field_lookup(void *vctx, const char *field_id, char **default_key)
+{
+    hookd_api_ctx *ctx = vctx;
+    const hookd_field_def *def = hookd_fields_builtin_find(field_id);
+    if (def) {
+        *default_key = strdup(def->default_key);
+        return *default_key ? 1 : HOOKD_ENOMEM;
+    }
+    hookd_custom_field *f = NULL;
+    int rc = hookd_store_field_get(ctx->store, field_id, &f);
+    if (rc == HOOKD_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    hookd_custom_field_free(f);
+    *default_key = hookd_field_default_key(field_id);
+    return *default_key ? 1 : HOOKD_ENOMEM;
+}
+
+/* Answers with one webhook (consumed). */
+static int reply_webhook(hookd_resp *resp, int status, hookd_webhook *wh, hookd_error *err)
+{
+    resp->status = status;
+    resp->json = hookd_webhook_to_json(wh);
+    hookd_webhook_free(wh);
+    return resp->json ? 0 : hookd_error_from_rc(err, HOOKD_ENOMEM, "webhook");
+}
+
+/* Ids hookd never made cannot name a webhook: 404 without asking the store. */
+static int check_id(const char *id, hookd_error *err)
+{
+    if (hookd_id_valid(id))
+        return 0;
+    return hookd_error_from_rc(err, HOOKD_ENOTFOUND, "webhook");
+}
+
+int hookd_h_webhook_create(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
+                           hookd_error *err)
+{
+    hookd_webhook *wh = hookd_webhook_new(hookd_now_ms());
+    if (!wh)
+        return hookd_error_from_rc(err, HOOKD_ENOMEM, "webhook");
+    int rc = hookd_webhook_apply(wh, req->body, true, hookd_api_field_lookup, ctx, err);
+    if (rc == 0 && (rc = hookd_store_webhook_insert(ctx->store, wh)) != 0)
+        hookd_error_from_rc(err, rc, "webhook");
+    if (rc) {
+        hookd_webhook_free(wh);
+        return rc;
+    }
+    return reply_webhook(resp, 201, wh, err);
+}
+
+int hookd_h_webhook_list(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
+                         hookd_error *err)
+{
+    (void)req;
+    hookd_webhook **list = NULL;
+    size_t n = 0;
+    int rc = hookd_store_webhook_list(ctx->store, &list, &n);
+    if (rc)
+        return hookd_error_from_rc(err, rc, "webhooks");
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        if (json_array_append_new(arr, hookd_webhook_to_json(list[i])) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    hookd_webhook_list_free(list, n);
+    if (!arr)
+        return hookd_error_from_rc(err, HOOKD_ENOMEM, "webhooks");
+    resp->status = 200;
+    resp->json = json_pack("{s:o}", "webhooks", arr);
+    return 0;
+}
+
+int hookd_h_webhook_get(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
+                        hookd_error *err)
+{
+    hookd_webhook *wh = NULL;
+    if (check_id(req->params[0], err))
+        return HOOKD_ENOTFOUND;
+    int rc = hookd_store_webhook_get(ctx->store, req->params[0], &wh);
+    if (rc)
+        return hookd_error_from_rc(err, rc, "webhook");
+    return reply_webhook(resp, 200, wh, err);
+}
+
+/* What a change callback needs: the API context, the body, and where to put
+ * a validation error. */
+typedef struct change_ctx {
+    hookd_api_ctx *api;
+    const json_t *body;
+    hookd_error *err;
+    enum { CHANGE_PATCH, CHANGE_CONNECT, CHANGE_DISCONNECT, CHANGE_ROTATE } what;
+} change_ctx;
+
+static int apply_change(hookd_webhook *wh, void *vctx)
+{
+    change_ctx *c = vctx;
+    int rc = 0;
+    switch (c->what) {
+    case CHANGE_PATCH:
+        rc = hookd_webhook_apply(wh, c->body, false, hookd_api_field_lookup, c->api, c->err);
+        break;
+    case CHANGE_CONNECT:
+        wh->connected = true;
+        break;
+    case CHANGE_DISCONNECT:
+        wh->connected = false;
+        break;
+    case CHANGE_ROTATE:
+        if (hookd_webhook_new_secret(wh) != 0)
+            rc = hookd_error_set(c->err, 503, "unavailable", NULL, "the CSPRNG failed");
+        break;
+    }
+    if (rc == 0)
+        wh->updated_at = hookd_now_ms();
+    return rc;
+}
+
+static int change(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp, hookd_error *err,
+                  int what)
+{
+    change_ctx c = {.api = ctx, .body = req->body, .err = err, .what = what};
+    hookd_webhook *wh = NULL;
+    if (check_id(req->params[0], err))
+        return HOOKD_ENOTFOUND;
+    int rc = hookd_store_webhook_change(ctx->store, req->params[0], apply_change, &c, &wh);
+    if (rc) {
+        /* A validation error was already written by the callback. */
+        if (rc != HOOKD_EINVAL || !err->code)
+            hookd_error_from_rc(err, rc, "webhook");
+        return rc;
+    }
+    return reply_webhook(resp, 200, wh, err);
+}
+
+int hookd_h_webhook_patch(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
+                          hookd_error *err)
+{
+    return change(ctx, req, resp, err, CHANGE_PATCH);
+}
+
+int hookd_h_webhook_connect(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
+                            hookd_error *err)
+{
+    return change(ctx, req, resp, err, CHANGE_CONNECT);
+}
+
+int hookd_h_webhook_disconnect(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
+                               hookd_error *err)
+{
+    return change(ctx, req, resp, err, CHANGE_DISCONNECT);
+}
+
+int hookd_h_webhook_rotate(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
+                           hookd_error *err)
+{
+    return change(ctx, req, resp, err, CHANGE_ROTATE);
+}
+
+int hookd_h_webhook_delete(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
+                           hookd_error *err)
+{
+    if (check_id(req->params[0], err))
+        return HOOKD_ENOTFOUND;
+    int rc = hookd_store_webhook_delete(ctx->store, req->params[0]);
+    if (rc)
+        return hookd_error_from_rc(err, rc, "webhook");
+    resp->status = 204;
+    resp->json = NULL;
+    return 0;
+}

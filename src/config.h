@@ -1,0 +1,45 @@
+/*
+ * config.h — the options of `hookd serve` (SPEC §1): flags, their environment
+ * variables, defaults and validation.
+ *
+ * hookd_config_parse fills a hookd_config the caller owns; release it with
+ * hookd_config_free. Strings inside point into new allocations owned by the
+ * config. Runs once, on the main thread, before anything else starts.
+ */
+#ifndef HOOKD_CONFIG_H
+#define HOOKD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hookd_config {
+    char *listen_host;        /* "127.0.0.1", "::1", "0.0.0.0" */
+    uint16_t listen_port;     /* 0 picks a free port (printed at start) */
+    char *db_path;            /* SQLite file */
+    char *database_url;       /* postgres://…, or NULL */
+    char *api_key;            /* admin key to accept, or NULL */
+    bool allow_private_networks;
+    int64_t *retry_schedule_ms; /* delays before retries 1, 2, …; last repeats */
+    size_t retry_schedule_len;
+    int max_retries;
+    int64_t request_timeout_ms;
+    int64_t log_retention_ms;
+} hookd_config;
+
+/* Looks up an environment variable; NULL if unset. Tests pass their own. */
+typedef const char *(*hookd_getenv_fn)(const char *name);
+
+/* Parses the arguments after "serve" (argv[0] is the first option) with
+ * defaults from getenv_fn. Returns 0, or -1 with a one-line reason in err and
+ * nothing left allocated in cfg. */
+int hookd_config_parse(hookd_config *cfg, int argc, char **argv, hookd_getenv_fn getenv_fn,
+                       char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Splits "host:port", "[v6]:port" into host and port. Returns 0 or -1. */
+int hookd_parse_listen(const char *s, char **host, uint16_t *port)
+    __attribute__((warn_unused_result));
+
+void hookd_config_free(hookd_config *cfg);
+
+#endif

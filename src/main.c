@@ -1,0 +1,153 @@
+/*
+ * main.c — `hookd serve`: parses options, opens the store, makes the first
+ * API key if there is none, starts the API, and waits for SIGTERM/SIGINT.
+ *
+ * Signals are blocked before any thread starts and taken with sigwait on the
+ * main thread, so no other thread is ever interrupted by them.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "config.h"
+#include "store/store.h"
+#include "util/crypto.h"
+#include "util/log.h"
+
+#ifndef HOOKD_VERSION
+#define HOOKD_VERSION "0.1.0"
+#endif
+
+static const char USAGE[] =
+    "usage: hookd serve [options]\n"
+    "       hookd version\n"
+    "\n"
+    "options (each also an environment variable):\n"
+    "  --listen ADDR              HOOKD_LISTEN          127.0.0.1:8080\n"
+    "  --db FILE                  HOOKD_DB              hookd.db\n"
+    "  --database-url URL         HOOKD_DATABASE_URL    postgres://… (not yet available)\n"
+    "  --api-key KEY              HOOKD_API_KEY         an admin API key to accept\n"
+    "  --allow-private-networks   HOOKD_ALLOW_PRIVATE_NETWORKS=1\n"
+    "  --retry-schedule LIST      HOOKD_RETRY_SCHEDULE  5m,15m,1h,5h,1d\n"
+    "  --max-retries N            HOOKD_MAX_RETRIES     12\n"
+    "  --request-timeout DUR      HOOKD_REQUEST_TIMEOUT 30s\n"
+    "  --log-retention DUR        HOOKD_LOG_RETENTION   30d\n";
+
+static const char *env_lookup(const char *name)
+{
+    return getenv(name);
+}
+
+/* With no key given and none stored, makes one, stores its hash and prints
+ * the key once: it is never shown again. */
+static int ensure_api_key(hookd_store *st, const hookd_config *cfg)
+{
+    unsigned char *hashes = NULL;
+    size_t n = 0;
+    int rc = hookd_store_api_key_hashes(st, &hashes, &n);
+    free(hashes);
+    if (rc)
+        return rc;
+    if (n > 0 || cfg->api_key)
+        return 0;
+    unsigned char raw[32], hash[32];
+    char b64[48], key[64];
+    if (hookd_random_bytes(raw, sizeof raw) != 0)
+        return HOOKD_EUNAVAIL;
+    hookd_base64_encode(raw, sizeof raw, b64);
+    /* URL-safe alphabet, no padding: easy to paste into a shell. */
+    size_t k = 0;
+    for (const char *p = b64; *p && *p != '='; p++)
+        b64[k++] = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+    b64[k] = '\0';
+    snprintf(key, sizeof key, "hk_%s", b64);
+    hookd_sha256(key, strlen(key), hash);
+    if ((rc = hookd_store_api_key_add(st, hash)) != 0)
+        return rc;
+    printf("api key: %s\n", key);
+    fflush(stdout);
+    return 0;
+}
+
+static unsigned thread_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 2 ? 2 : n > 16 ? 16 : (unsigned)n;
+}
+
+static int serve(int argc, char **argv)
+{
+    hookd_config cfg;
+    char err[512];
+    if (hookd_config_parse(&cfg, argc, argv, env_lookup, err, sizeof err) != 0) {
+        fprintf(stderr, "hookd: %s\n", err);
+        return 2;
+    }
+    if (cfg.database_url) {
+        fprintf(stderr, "hookd: --database-url: the PostgreSQL backend is not available in this "
+                        "build yet; use --db\n");
+        hookd_config_free(&cfg);
+        return 2;
+    }
+
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int status = 1;
+    hookd_store *st = NULL;
+    hookd_api *api = NULL;
+    if (hookd_store_open_sqlite(cfg.db_path, &st, err, sizeof err) != 0) {
+        fprintf(stderr, "hookd: %s\n", err);
+        goto out;
+    }
+    if (ensure_api_key(st, &cfg) != 0) {
+        fprintf(stderr, "hookd: cannot store the first API key\n");
+        goto out;
+    }
+    hookd_api_options opt = {.host = cfg.listen_host, .port = cfg.listen_port,
+                             .threads = thread_count(), .store = st, .admin_key = cfg.api_key};
+    if (hookd_api_start(&opt, &api, err, sizeof err) != 0) {
+        fprintf(stderr, "hookd: %s\n", err);
+        goto out;
+    }
+    hookd_log_info("hookd %s listening on %s%s%s:%u (db %s)", HOOKD_VERSION,
+                   strchr(cfg.listen_host, ':') ? "[" : "", cfg.listen_host,
+                   strchr(cfg.listen_host, ':') ? "]" : "", hookd_api_port(api), cfg.db_path);
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    hookd_log_info("signal %d: stopping", sig);
+    hookd_api_quiesce(api);
+    status = 0;
+out:
+    hookd_api_stop(api);
+    hookd_store_close(st);
+    hookd_config_free(&cfg);
+    if (status == 0)
+        hookd_log_info("stopped");
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "serve") == 0)
+        return serve(argc - 2, argv + 2);
+    if (argc >= 2 && (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)) {
+        printf("hookd %s\n", HOOKD_VERSION);
+        return 0;
+    }
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0 ||
+                      strcmp(argv[1], "-h") == 0)) {
+        fputs(USAGE, stdout);
+        return 0;
+    }
+    fputs(USAGE, stderr);
+    return 2;
+}

@@ -1,0 +1,128 @@
+/*
+ * webhook.h — a webhook's settings (SPEC §2 Webhooks): the in-memory form,
+ * validation of API input against every rule of the contract, and the two
+ * JSON forms: the public one answered by the API (password never included)
+ * and the private "doc" the store keeps (password included).
+ *
+ * A hookd_webhook owns every string it points to; hookd_webhook_free releases
+ * them all. Functions here touch no global state and are safe from any thread
+ * as long as one webhook is not shared between threads while it changes.
+ */
+#ifndef HOOKD_MODEL_WEBHOOK_H
+#define HOOKD_MODEL_WEBHOOK_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/crypto.h"
+#include "util/error.h"
+
+#define HOOKD_WEBHOOK_NAME_MAX 200      /* characters */
+#define HOOKD_WEBHOOK_URL_MAX 2048      /* bytes */
+#define HOOKD_WEBHOOK_HEADERS_MAX 20
+#define HOOKD_WEBHOOK_FIELDS_MAX 10
+#define HOOKD_WEBHOOK_ACTIVITIES_MAX 500
+#define HOOKD_HEADER_KEY_MAX 256        /* bytes */
+#define HOOKD_HEADER_VALUE_MAX 8192     /* bytes */
+#define HOOKD_PAYLOAD_KEY_MAX 100       /* characters */
+#define HOOKD_BASIC_USER_MAX 256        /* bytes */
+#define HOOKD_BASIC_PASS_MAX 1024       /* bytes */
+#define HOOKD_SECRET_MAX 64             /* "whsec_" + base64 of 32 bytes + NUL */
+
+typedef enum hookd_method {
+    HOOKD_METHOD_GET,
+    HOOKD_METHOD_POST,
+    HOOKD_METHOD_PUT,
+    HOOKD_METHOD_PATCH,
+    HOOKD_METHOD_DELETE,
+} hookd_method;
+
+/* The six locked payload fields, in the table order of SPEC §2 (the order in
+ * which duplicate keys are counted). */
+enum hookd_locked_key {
+    HOOKD_KEY_CONTACT_ID,
+    HOOKD_KEY_EMAIL,
+    HOOKD_KEY_CAMPAIGN_ID,
+    HOOKD_KEY_CAMPAIGN_NAME,
+    HOOKD_KEY_ACTION_ID,
+    HOOKD_KEY_ACTION_NAME,
+    HOOKD_LOCKED_KEYS
+};
+extern const char *const hookd_locked_key_names[HOOKD_LOCKED_KEYS];
+
+typedef struct hookd_header {
+    char *key;
+    char *value;
+} hookd_header;
+
+typedef struct hookd_webhook_field {
+    char *field_id;
+    char *key;
+} hookd_webhook_field;
+
+typedef struct hookd_webhook {
+    char id[HOOKD_ID_MAX];
+    char *name;
+    char *url;
+    hookd_method method;
+    bool send_activity;
+    char *basic_user; /* NULL when there is no basic auth */
+    char *basic_pass;
+    hookd_header *headers;
+    size_t n_headers;
+    char *keys[HOOKD_LOCKED_KEYS];
+    hookd_webhook_field *fields;
+    size_t n_fields;
+    char **activities;
+    size_t n_activities;
+    bool connected;
+    char secret[HOOKD_SECRET_MAX];
+    int64_t created_at; /* ms since the epoch */
+    int64_t updated_at;
+} hookd_webhook;
+
+/* Tells whether field_id names an existing person or account field. Returns 1
+ * and sets *default_key (new, caller frees) if it does, 0 if not, or a
+ * negative HOOKD_E* code if the answer cannot be had (store down). */
+typedef int (*hookd_field_lookup_fn)(void *ctx, const char *field_id, char **default_key);
+
+const char *hookd_method_name(hookd_method m);
+/* Returns 0 and sets *m for an exact, upper-case method name; -1 otherwise. */
+int hookd_method_parse(const char *s, hookd_method *m);
+
+/* A new webhook with the defaults of SPEC §2, a new id and a new secret, or
+ * NULL if memory or the CSPRNG failed. */
+hookd_webhook *hookd_webhook_new(int64_t now_ms);
+
+/* A deep copy, or NULL if memory ran out. */
+hookd_webhook *hookd_webhook_clone(const hookd_webhook *wh);
+
+void hookd_webhook_free(hookd_webhook *wh);
+
+/* Validates an API body (create when creating is true, else PATCH) and applies
+ * it to wh. On failure err names the field and wh is left half-changed: apply
+ * to a clone and throw it away. Returns 0, HOOKD_EINVAL, or another negative
+ * code from lookup. */
+int hookd_webhook_apply(hookd_webhook *wh, const json_t *body, bool creating,
+                        hookd_field_lookup_fn lookup, void *lookup_ctx, hookd_error *err)
+    __attribute__((warn_unused_result));
+
+/* Replaces the secret with a fresh "whsec_…" one. Returns 0 or -1. */
+int hookd_webhook_new_secret(hookd_webhook *wh) __attribute__((warn_unused_result));
+
+/* The public JSON answered by the API (new reference; NULL if out of memory). */
+json_t *hookd_webhook_to_json(const hookd_webhook *wh);
+
+/* The private JSON kept by the store, password included (new reference). */
+json_t *hookd_webhook_to_doc(const hookd_webhook *wh);
+
+/* Rebuilds a webhook from a doc made by hookd_webhook_to_doc. Returns a new
+ * webhook, or NULL if doc is damaged or memory ran out. */
+hookd_webhook *hookd_webhook_from_doc(const json_t *doc);
+
+/* True if the webhook is triggered by the activity field_id. */
+bool hookd_webhook_wants(const hookd_webhook *wh, const char *field_id);
+
+#endif

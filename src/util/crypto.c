@@ -1,0 +1,81 @@
+#include "util/crypto.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/timeutil.h"
+
+int hookd_random_bytes(void *buf, size_t n)
+{
+    return RAND_bytes(buf, (int)n) == 1 ? 0 : -1;
+}
+
+size_t hookd_base64_encode(const void *in, size_t n, char *out)
+{
+    return (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+}
+
+long hookd_base64_decode(const char *in, unsigned char *out)
+{
+    size_t len = strlen(in);
+    if (len % 4 != 0)
+        return -1;
+    int n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)len);
+    if (n < 0)
+        return -1;
+    /* EVP_DecodeBlock counts padding as zero bytes; take them back off. */
+    if (len >= 1 && in[len - 1] == '=')
+        n--;
+    if (len >= 2 && in[len - 2] == '=')
+        n--;
+    return n;
+}
+
+void hookd_sha256(const void *data, size_t n, unsigned char out[32])
+{
+    SHA256(data, n, out);
+}
+
+void hookd_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
+                       unsigned char out[32])
+{
+    unsigned int outlen = 32;
+    HMAC(EVP_sha256(), key, (int)keylen, data, n, out, &outlen);
+}
+
+int hookd_id_new(char out[HOOKD_ID_MAX])
+{
+    unsigned char b[16];
+    if (hookd_random_bytes(b, sizeof b) != 0)
+        return -1;
+    uint64_t ms = (uint64_t)hookd_now_ms();
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)(ms >> (40 - 8 * i));
+    b[6] = (unsigned char)(0x70 | (b[6] & 0x0f)); /* version 7 */
+    b[8] = (unsigned char)(0x80 | (b[8] & 0x3f)); /* RFC 9562 variant */
+    snprintf(out, HOOKD_ID_MAX,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
+    return 0;
+}
+
+int hookd_id_valid(const char *s)
+{
+    if (strlen(s) != 36)
+        return 0;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return 0;
+        } else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
