@@ -1,0 +1,163 @@
+/* Unit tests for src/config.c: every option of SPEC §1, flags over
+ * environment over defaults, and the refusals that make hookd exit 2. */
+#include <stdlib.h>
+
+#include "config.h"
+#include "unit.h"
+
+/* A fake environment: NULL-terminated name/value pairs. */
+static const char *const *fake_env;
+
+static const char *env_get(const char *name)
+{
+    for (const char *const *p = fake_env; p && *p; p += 2) {
+        if (strcmp(p[0], name) == 0)
+            return p[1];
+    }
+    return NULL;
+}
+
+static int parse(hookd_config *cfg, const char *const *env, int argc, const char *const *argv,
+                 char *err)
+{
+    fake_env = env;
+    return hookd_config_parse(cfg, argc, (char **)argv, env_get, err, 256);
+}
+
+TEST(config_defaults)
+{
+    hookd_config cfg;
+    char err[256];
+    CHECK_INT(parse(&cfg, NULL, 0, NULL, err), 0);
+    CHECK_STR(cfg.listen_host, "127.0.0.1");
+    CHECK_INT(cfg.listen_port, 8080);
+    CHECK_STR(cfg.db_path, "hookd.db");
+    CHECK(cfg.database_url == NULL);
+    CHECK(cfg.api_key == NULL);
+    CHECK(!cfg.allow_private_networks);
+    CHECK_INT(cfg.retry_schedule_len, 5);
+    CHECK_INT(cfg.retry_schedule_ms[0], 5 * 60000);
+    CHECK_INT(cfg.retry_schedule_ms[4], 86400000);
+    CHECK_INT(cfg.max_retries, 12);
+    CHECK_INT(cfg.request_timeout_ms, 30000);
+    CHECK_INT(cfg.log_retention_ms, 30LL * 86400000);
+    hookd_config_free(&cfg);
+}
+
+TEST(config_flags_both_forms)
+{
+    hookd_config cfg;
+    char err[256];
+    const char *argv[] = {"--listen",        "[::1]:9000", "--db=/tmp/x.db",  "--max-retries", "3",
+                          "--retry-schedule", "1s,2s",     "--request-timeout=500ms",
+                          "--log-retention", "7d",         "--allow-private-networks",
+                          "--api-key",       "0123456789abcdef", "--database-url",
+                          "postgres://u@127.0.0.1/db"};
+    CHECK_INT(parse(&cfg, NULL, (int)(sizeof argv / sizeof argv[0]), argv, err), 0);
+    CHECK_STR(cfg.listen_host, "::1");
+    CHECK_INT(cfg.listen_port, 9000);
+    CHECK_STR(cfg.db_path, "/tmp/x.db");
+    CHECK_INT(cfg.max_retries, 3);
+    CHECK_INT(cfg.retry_schedule_len, 2);
+    CHECK_INT(cfg.retry_schedule_ms[1], 2000);
+    CHECK_INT(cfg.request_timeout_ms, 500);
+    CHECK_INT(cfg.log_retention_ms, 7LL * 86400000);
+    CHECK(cfg.allow_private_networks);
+    CHECK_STR(cfg.api_key, "0123456789abcdef");
+    CHECK_STR(cfg.database_url, "postgres://u@127.0.0.1/db");
+    hookd_config_free(&cfg);
+}
+
+TEST(config_env_and_flag_precedence)
+{
+    hookd_config cfg;
+    char err[256];
+    const char *const env[] = {"HOOKD_LISTEN",        "0.0.0.0:81", "HOOKD_MAX_RETRIES", "4",
+                               "HOOKD_DB",            "env.db",     "HOOKD_ALLOW_PRIVATE_NETWORKS",
+                               "1",                   "HOOKD_REQUEST_TIMEOUT", "2s",
+                               "HOOKD_RETRY_SCHEDULE", "3s",        "HOOKD_LOG_RETENTION", "1h",
+                               NULL};
+    const char *argv[] = {"--max-retries", "5"};
+    CHECK_INT(parse(&cfg, env, 2, argv, err), 0);
+    CHECK_STR(cfg.listen_host, "0.0.0.0");
+    CHECK_INT(cfg.listen_port, 81);
+    CHECK_INT(cfg.max_retries, 5); /* the flag wins over the variable */
+    CHECK_STR(cfg.db_path, "env.db");
+    CHECK(cfg.allow_private_networks);
+    CHECK_INT(cfg.request_timeout_ms, 2000);
+    CHECK_INT(cfg.retry_schedule_ms[0], 3000);
+    CHECK_INT(cfg.log_retention_ms, 3600000);
+    hookd_config_free(&cfg);
+}
+
+TEST(config_refusals_name_the_option)
+{
+    static const struct {
+        const char *argv[2];
+        int argc;
+        const char *names;
+    } CASES[] = {
+        {{"--request-timeout", "1.5s"}, 2, "--request-timeout"},
+        {{"--request-timeout", "0s"}, 2, "--request-timeout"},
+        {{"--retry-schedule", "5m,,1h"}, 2, "--retry-schedule"},
+        {{"--max-retries", "-1"}, 2, "--max-retries"},
+        {{"--max-retries", "abc"}, 2, "--max-retries"},
+        {{"--max-retries", "1001"}, 2, "--max-retries"},
+        {{"--log-retention", "10"}, 2, "--log-retention"},
+        {{"--listen", "nonsense"}, 2, "--listen"},
+        {{"--listen", "127.0.0.1:65536"}, 2, "--listen"},
+        {{"--listen", "::1:80"}, 2, "--listen"},
+        {{"--database-url", "mysql://x"}, 2, "--database-url"},
+        {{"--api-key", "short"}, 2, "--api-key"},
+        {{"--db"}, 1, "--db"},
+        {{"--bogus"}, 1, "--bogus"},
+        {{"--allow-private-networks=yes"}, 1, "--allow-private-networks"},
+    };
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        hookd_config cfg;
+        char err[256] = "";
+        if (parse(&cfg, NULL, CASES[i].argc, CASES[i].argv, err) == 0) {
+            unit_fail(__FILE__, __LINE__, "%s %s was accepted", CASES[i].argv[0],
+                      CASES[i].argc > 1 ? CASES[i].argv[1] : "");
+            hookd_config_free(&cfg);
+            continue;
+        }
+        if (!strstr(err, CASES[i].names))
+            unit_fail(__FILE__, __LINE__, "error '%s' does not name %s", err, CASES[i].names);
+        if (strchr(err, '\n'))
+            unit_fail(__FILE__, __LINE__, "error '%s' is not one line", err);
+    }
+}
+
+TEST(config_env_refusal_names_the_variable)
+{
+    hookd_config cfg;
+    char err[256];
+    const char *const env[] = {"HOOKD_REQUEST_TIMEOUT", "1.5s", NULL};
+    CHECK(parse(&cfg, env, 0, NULL, err) != 0);
+    CHECK(strstr(err, "HOOKD_REQUEST_TIMEOUT") != NULL);
+    const char *const env2[] = {"HOOKD_ALLOW_PRIVATE_NETWORKS", "maybe", NULL};
+    CHECK(parse(&cfg, env2, 0, NULL, err) != 0);
+    CHECK(strstr(err, "HOOKD_ALLOW_PRIVATE_NETWORKS") != NULL);
+}
+
+TEST(listen_forms)
+{
+    char *host = NULL;
+    uint16_t port = 0;
+    CHECK_INT(hookd_parse_listen("127.0.0.1:0", &host, &port), 0);
+    CHECK_STR(host, "127.0.0.1");
+    CHECK_INT(port, 0);
+    free(host);
+    CHECK_INT(hookd_parse_listen("localhost:8080", &host, &port), 0);
+    CHECK_STR(host, "localhost");
+    free(host);
+    CHECK_INT(hookd_parse_listen("[::]:443", &host, &port), 0);
+    CHECK_STR(host, "::");
+    CHECK_INT(port, 443);
+    free(host);
+    CHECK(hookd_parse_listen(":80", &host, &port) != 0);
+    CHECK(hookd_parse_listen("host:", &host, &port) != 0);
+    CHECK(hookd_parse_listen("host:8x", &host, &port) != 0);
+    CHECK(hookd_parse_listen("[::1]80", &host, &port) != 0);
+}
