@@ -131,6 +131,10 @@ int hookd_time_parse_rfc3339(const char *s, int64_t *ns)
     if (*p != '\0')
         return -1;
     int64_t secs = days_from_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + sec - offset;
+    /* Nanoseconds since the epoch fit int64 only from 1677-09-21 to
+     * 2262-04-11; refuse what would overflow rather than wrap. */
+    if (secs <= INT64_MIN / 1000000000LL || secs >= INT64_MAX / 1000000000LL)
+        return -1;
     *ns = secs * 1000000000LL + frac;
     return 0;
 }

@@ -24,7 +24,8 @@ void hookd_time_format_ns(int64_t ns, char *out);
 /* Parses an RFC 3339 timestamp ("T" or " " separator is not accepted: only
  * "T"/"t"; "Z" or ±HH:MM offset required; any number of fraction digits, of
  * which nanoseconds are kept). Returns 0 and sets *ns (UTC, since the epoch),
- * or -1 if s is not a valid timestamp. */
+ * or -1 if s is not a valid timestamp or lies outside what int64 nanoseconds
+ * hold (about 1677 to 2262). */
 int hookd_time_parse_rfc3339(const char *s, int64_t *ns);
 
 #endif
