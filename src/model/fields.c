@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/catalog.h"
+
 static const hookd_field_def BUILTIN[] = {
     {"str::first", "First name", HOOKD_FT_STR, HOOKD_OBJ_PERSON, "first_name"},
     {"str::last", "Last name", HOOKD_FT_STR, HOOKD_OBJ_PERSON, "last_name"},
@@ -125,4 +127,64 @@ char *hookd_field_default_key(const char *id)
             *p = '_';
     }
     return key;
+}
+
+/* A custom name: 1–100 of a-z 0-9 - _. */
+static bool custom_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 100)
+        return false;
+    for (const char *p = name; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+            return false;
+    }
+    return true;
+}
+
+bool hookd_activity_id_valid(const char *id, bool allow_star)
+{
+    if (allow_star && strcmp(id, "*") == 0)
+        return true;
+    if (hookd_catalog_activity(id))
+        return true;
+    if (strncmp(id, "act:cm:", 7) == 0 || strncmp(id, "act:oc:", 7) == 0)
+        return custom_name_ok(id + 7);
+    return false;
+}
+
+hookd_field_type hookd_attr_type(const char *id)
+{
+    const char *colon = strchr(id, ':');
+    if (!colon)
+        return HOOKD_FT_INVALID;
+    hookd_field_type t = hookd_field_type_from_name(id, (size_t)(colon - id));
+    if (t == HOOKD_FT_INVALID || t == HOOKD_FT_ACT)
+        return HOOKD_FT_INVALID;
+    if (hookd_catalog_attribute(id))
+        return t;
+    if (strncmp(colon, ":cm:", 4) == 0 && custom_name_ok(colon + 4))
+        return t;
+    return HOOKD_FT_INVALID;
+}
+
+hookd_field_type hookd_object_field_type(const char *id, hookd_field_object object)
+{
+    const hookd_field_def *d = hookd_fields_builtin_find(id);
+    if (d)
+        return d->object == object ? d->type : HOOKD_FT_INVALID;
+    hookd_field_type t;
+    const char *ns, *name;
+    size_t ns_len;
+    if (hookd_field_id_split(id, &t, &ns, &ns_len, &name) != 0)
+        return HOOKD_FT_INVALID;
+    const char *want = object == HOOKD_OBJ_ACCOUNT ? "oc" : "cm";
+    if (ns_len != 2 || strncmp(ns, want, 2) != 0 || t == HOOKD_FT_ACT || t == HOOKD_FT_IDT ||
+        t == HOOKD_FT_U4S)
+        return HOOKD_FT_INVALID;
+    /* Only names a slug could be: lower-case runs joined by single dashes. */
+    char slug[128];
+    if (hookd_field_slug(name, slug, sizeof slug) != 0 || strcmp(slug, name) != 0)
+        return HOOKD_FT_INVALID;
+    return t;
 }

@@ -64,4 +64,20 @@ int hookd_field_slug(const char *name, char *out, size_t cap);
  * Returns a new string (caller frees) or NULL on allocation failure. */
 char *hookd_field_default_key(const char *id);
 
+/* True for an activity id an activity may carry or a webhook subscribe to: a
+ * catalog activity or a custom one (act:cm:<name>, act:oc:<name>, name of
+ * 1–100 characters from a-z 0-9 - _); "*" too when allow_star. */
+bool hookd_activity_id_valid(const char *id, bool allow_star);
+
+/* The type of an activity attribute id: a catalog attribute (whose type is
+ * its first part, "str:sr" included) or a custom "<type>:cm:<name>".
+ * HOOKD_FT_INVALID for anything else, and for act/idt-less junk. */
+hookd_field_type hookd_attr_type(const char *id);
+
+/* The type of a field id valid on object: built-in fields of that object, or
+ * custom ones ("<type>:cm:<name>" for people, "<type>:oc:<name>" for
+ * accounts, a type of §4 but idt and u4s, name as hookd_field_slug makes).
+ * HOOKD_FT_INVALID if id is no such field. */
+hookd_field_type hookd_object_field_type(const char *id, hookd_field_object object);
+
 #endif

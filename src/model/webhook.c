@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "model/catalog.h"
+#include "model/fields.h"
 #include "util/timeutil.h"
 #include "util/utf8.h"
 
@@ -453,27 +453,6 @@ fail:
     return rc;
 }
 
-/* An activity id a webhook may subscribe to: a catalog one, a custom one
- * (act:cm:<name>, act:oc:<name>, name of a-z 0-9 - _), or "*". */
-static bool activity_id_ok(const char *id)
-{
-    if (strcmp(id, "*") == 0 || hookd_catalog_activity(id))
-        return true;
-    const char *name;
-    if (strncmp(id, "act:cm:", 7) == 0 || strncmp(id, "act:oc:", 7) == 0)
-        name = id + 7;
-    else
-        return false;
-    size_t n = strlen(name);
-    if (n == 0 || n > 100)
-        return false;
-    for (const char *p = name; *p; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
-            return false;
-    }
-    return true;
-}
-
 static int apply_activities(hookd_webhook *wh, const json_t *v, hookd_error *err)
 {
     char field[64];
@@ -495,7 +474,7 @@ static int apply_activities(hookd_webhook *wh, const json_t *v, hookd_error *err
             goto fail;
         }
         const char *id = json_string_value(e);
-        if (!activity_id_ok(id)) {
+        if (!hookd_activity_id_valid(id, true)) {
             hookd_invalid(err, field,
                           "%s: '%.80s' is not a catalog activity, act:cm:<name>, act:oc:<name> "
                           "or *",
