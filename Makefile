@@ -7,10 +7,10 @@ CC ?= cc
 PKGS := libmicrohttpd libcurl jansson sqlite3 libcrypto
 
 ifeq ($(SAN),1)
-BUILD := build-san
+BUILD ?= build-san
 OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 else
-BUILD := build
+BUILD ?= build
 OPT := -O2 -g
 endif
 

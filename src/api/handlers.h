@@ -66,8 +66,21 @@ int hookd_h_webhook_disconnect(hookd_api_ctx *, const hookd_req *, hookd_resp *,
 int hookd_h_webhook_rotate(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_fields_list(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_fields_create(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_people_merge(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_person_get(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_accounts_merge(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_account_get(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_activities(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_webhook_send(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_logs_list(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_logs_get(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_catalog_activities(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_catalog_attributes(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+
+/* Validates a POST /api/v1/activities body without storing anything: the
+ * all-or-nothing check the handler runs first (exposed for the fuzz driver).
+ * Returns 0 or HOOKD_EINVAL with err filled. */
+int hookd_activities_check(const json_t *body, hookd_error *err);
 
 /* Looks a field id up among built-in and stored custom fields; the
  * hookd_field_lookup_fn of model/webhook.h with ctx = hookd_api_ctx. */

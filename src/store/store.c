@@ -2,6 +2,7 @@
  * store.c — dispatches the public store calls to the open backend.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/store_impl.h"
 
@@ -76,4 +77,155 @@ int hookd_store_field_get(hookd_store *st, const char *id, hookd_custom_field **
 int hookd_store_field_list(hookd_store *st, hookd_custom_field ***out, size_t *n)
 {
     return st->ops->field_list(st, out, n);
+}
+
+static const char *const STATE_NAMES[] = {"pending", "retrying",  "succeeded",
+                                          "failed",  "held",      "cancelled"};
+
+const char *hookd_delivery_state_name(hookd_delivery_state s)
+{
+    return STATE_NAMES[s];
+}
+
+int hookd_delivery_state_parse(const char *name)
+{
+    for (size_t i = 0; i < sizeof STATE_NAMES / sizeof STATE_NAMES[0]; i++) {
+        if (strcmp(STATE_NAMES[i], name) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+void hookd_person_free(hookd_person *p)
+{
+    if (!p)
+        return;
+    json_decref(p->fields);
+    free(p);
+}
+
+void hookd_account_free(hookd_account *a)
+{
+    if (!a)
+        return;
+    json_decref(a->fields);
+    free(a);
+}
+
+void hookd_delivery_free(hookd_delivery *d)
+{
+    if (!d)
+        return;
+    free(d->activity_id);
+    free(d->field_id);
+    free(d->method);
+    free(d->url);
+    free(d->body);
+    free(d->error);
+    free(d->response_body);
+    free(d);
+}
+
+void hookd_attempts_free(hookd_attempt *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(a[i].error);
+        free(a[i].response_body);
+    }
+    free(a);
+}
+
+int hookd_store_begin(hookd_store *st, hookd_txn **tx)
+{
+    return st->ops->begin(st, tx);
+}
+
+int hookd_txn_commit(hookd_txn *tx)
+{
+    return tx->st->ops->commit(tx);
+}
+
+void hookd_txn_rollback(hookd_txn *tx)
+{
+    if (tx)
+        tx->st->ops->rollback(tx);
+}
+
+int hookd_txn_person_get(hookd_txn *tx, const char *contact_id, hookd_person **out)
+{
+    return tx->st->ops->person_get(tx, contact_id, out);
+}
+
+int hookd_txn_person_find(hookd_txn *tx, const char *field_id, const char *value,
+                          hookd_person **out)
+{
+    return tx->st->ops->person_find(tx, field_id, value, out);
+}
+
+int hookd_txn_person_put(hookd_txn *tx, const hookd_person *p)
+{
+    return tx->st->ops->person_put(tx, p);
+}
+
+int hookd_txn_account_get(hookd_txn *tx, const char *account_id, hookd_account **out)
+{
+    return tx->st->ops->account_get(tx, account_id, out);
+}
+
+int hookd_txn_account_find(hookd_txn *tx, const char *name, hookd_account **out)
+{
+    return tx->st->ops->account_find(tx, name, out);
+}
+
+int hookd_txn_account_put(hookd_txn *tx, const hookd_account *a)
+{
+    return tx->st->ops->account_put(tx, a);
+}
+
+int hookd_txn_activity_exists(hookd_txn *tx, const char *id)
+{
+    return tx->st->ops->activity_exists(tx, id);
+}
+
+int hookd_txn_activity_insert(hookd_txn *tx, const hookd_activity_rec *a)
+{
+    return tx->st->ops->activity_insert(tx, a);
+}
+
+int hookd_txn_webhooks(hookd_txn *tx, hookd_webhook ***out, size_t *n)
+{
+    return tx->st->ops->txn_webhooks(tx, out, n);
+}
+
+int hookd_txn_webhook_add_skipped(hookd_txn *tx, const char *webhook_id, int n)
+{
+    return tx->st->ops->webhook_add_skipped(tx, webhook_id, n);
+}
+
+int hookd_txn_delivery_insert(hookd_txn *tx, const hookd_delivery *d)
+{
+    return tx->st->ops->delivery_insert(tx, d);
+}
+
+int hookd_store_person_get(hookd_store *st, const char *contact_id, hookd_person **out)
+{
+    return st->ops->store_person_get(st, contact_id, out);
+}
+
+int hookd_store_account_get(hookd_store *st, const char *account_id, hookd_account **out)
+{
+    return st->ops->store_account_get(st, account_id, out);
+}
+
+int hookd_store_delivery_list(hookd_store *st, const char *webhook_id, int state, int limit,
+                              int64_t cursor, hookd_delivery ***out, size_t *n,
+                              int64_t *next_cursor)
+{
+    return st->ops->delivery_list(st, webhook_id, state, limit, cursor, out, n, next_cursor);
+}
+
+int hookd_store_delivery_get(hookd_store *st, const char *webhook_id, const char *delivery_id,
+                             hookd_delivery **out, hookd_attempt **attempts, size_t *n_attempts)
+{
+    return st->ops->delivery_get(st, webhook_id, delivery_id, out, attempts, n_attempts);
 }

@@ -18,6 +18,7 @@
 #define HOOKD_STORE_STORE_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "model/fields.h"
@@ -86,6 +87,137 @@ int hookd_store_field_get(hookd_store *st, const char *id, hookd_custom_field **
     __attribute__((warn_unused_result));
 /* Every custom field, oldest first; free each and the array. */
 int hookd_store_field_list(hookd_store *st, hookd_custom_field ***out, size_t *n)
+    __attribute__((warn_unused_result));
+
+/* ---- people, accounts, activities, deliveries ---- */
+
+typedef struct hookd_person {
+    char contact_id[HOOKD_ID_MAX];
+    char account_id[HOOKD_ID_MAX]; /* "" when linked to no account */
+    json_t *fields;                /* object: field id → normalised value */
+    int64_t created_at, updated_at; /* ms */
+} hookd_person;
+
+typedef struct hookd_account {
+    char account_id[HOOKD_ID_MAX];
+    json_t *fields; /* object; "str:o:name" is the merge key */
+    int64_t created_at, updated_at;
+} hookd_account;
+
+void hookd_person_free(hookd_person *p);
+void hookd_account_free(hookd_account *a);
+
+/* An activity as stored: doc is {"id","field_id","created","attr"}
+ * (normalised, as sent in payloads), campaign the request's campaign or NULL. */
+typedef struct hookd_activity_rec {
+    const char *id;
+    const char *field_id;
+    const char *contact_id;
+    int64_t created_ns;
+    const json_t *doc;
+    const json_t *campaign;
+} hookd_activity_rec;
+
+typedef enum hookd_delivery_state {
+    HOOKD_DS_PENDING,
+    HOOKD_DS_RETRYING,
+    HOOKD_DS_SUCCEEDED,
+    HOOKD_DS_FAILED,
+    HOOKD_DS_HELD,
+    HOOKD_DS_CANCELLED,
+} hookd_delivery_state;
+
+const char *hookd_delivery_state_name(hookd_delivery_state s);
+/* -1 if name is not a state. */
+int hookd_delivery_state_parse(const char *name);
+
+/* A delivery: one payload for one webhook, and what became of it. */
+typedef struct hookd_delivery {
+    char id[HOOKD_ID_MAX];
+    char webhook_id[HOOKD_ID_MAX];
+    const char *kind;           /* "activity", "action", "test" (static) */
+    char *activity_id;          /* NULL for none */
+    char *field_id;             /* the activity's field id, NULL for none */
+    hookd_delivery_state state;
+    int attempts;
+    int64_t created_at;         /* ms */
+    int64_t next_attempt_at;    /* ms, 0 for none */
+    char *method;
+    char *url;                  /* as sent: with the query for GET/DELETE */
+    char *body;                 /* exact bytes sent; "" for none */
+    int status_code;            /* of the last attempt, 0 for none */
+    char *error;                /* of the last attempt, NULL for none */
+    char *response_body;        /* first 4 KiB of the last answer, NULL before one */
+    int64_t duration_ms;        /* of the last attempt, -1 before one */
+} hookd_delivery;
+
+void hookd_delivery_free(hookd_delivery *d);
+
+/* One attempt of a delivery, for the log's attempts_detail. */
+typedef struct hookd_attempt {
+    int64_t time_ms;
+    int status_code; /* 0 when no answer came */
+    char *error;     /* NULL for none */
+    int64_t duration_ms;
+    char *response_body;
+} hookd_attempt;
+
+void hookd_attempts_free(hookd_attempt *a, size_t n);
+
+/* A write transaction: everything done through it commits or rolls back as
+ * one. It holds the store's write lock from begin to commit/rollback, so keep
+ * it short and do not call other store functions that write meanwhile.
+ * commit and rollback free the handle. */
+typedef struct hookd_txn hookd_txn;
+
+int hookd_store_begin(hookd_store *st, hookd_txn **tx) __attribute__((warn_unused_result));
+int hookd_txn_commit(hookd_txn *tx) __attribute__((warn_unused_result));
+void hookd_txn_rollback(hookd_txn *tx);
+
+int hookd_txn_person_get(hookd_txn *tx, const char *contact_id, hookd_person **out)
+    __attribute__((warn_unused_result));
+/* The person whose field field_id (a string) equals value; ENOTFOUND if none.
+ * If several match, the oldest. */
+int hookd_txn_person_find(hookd_txn *tx, const char *field_id, const char *value,
+                          hookd_person **out) __attribute__((warn_unused_result));
+/* Inserts or replaces the person with this contact_id. */
+int hookd_txn_person_put(hookd_txn *tx, const hookd_person *p) __attribute__((warn_unused_result));
+
+int hookd_txn_account_get(hookd_txn *tx, const char *account_id, hookd_account **out)
+    __attribute__((warn_unused_result));
+int hookd_txn_account_find(hookd_txn *tx, const char *name, hookd_account **out)
+    __attribute__((warn_unused_result));
+int hookd_txn_account_put(hookd_txn *tx, const hookd_account *a)
+    __attribute__((warn_unused_result));
+
+/* 1 if an activity with this id is stored, 0 if not, or a negative code. */
+int hookd_txn_activity_exists(hookd_txn *tx, const char *id) __attribute__((warn_unused_result));
+int hookd_txn_activity_insert(hookd_txn *tx, const hookd_activity_rec *a)
+    __attribute__((warn_unused_result));
+
+/* Every webhook, as in hookd_store_webhook_list, read inside the transaction. */
+int hookd_txn_webhooks(hookd_txn *tx, hookd_webhook ***out, size_t *n)
+    __attribute__((warn_unused_result));
+int hookd_txn_webhook_add_skipped(hookd_txn *tx, const char *webhook_id, int n)
+    __attribute__((warn_unused_result));
+
+int hookd_txn_delivery_insert(hookd_txn *tx, const hookd_delivery *d)
+    __attribute__((warn_unused_result));
+
+/* Reads outside a transaction. */
+int hookd_store_person_get(hookd_store *st, const char *contact_id, hookd_person **out)
+    __attribute__((warn_unused_result));
+int hookd_store_account_get(hookd_store *st, const char *account_id, hookd_account **out)
+    __attribute__((warn_unused_result));
+
+/* A page of a webhook's deliveries, newest first. state < 0 means any. cursor
+ * is 0 for the first page; *next_cursor is 0 when there are no more. */
+int hookd_store_delivery_list(hookd_store *st, const char *webhook_id, int state, int limit,
+                              int64_t cursor, hookd_delivery ***out, size_t *n,
+                              int64_t *next_cursor) __attribute__((warn_unused_result));
+/* One delivery of a webhook with its attempts, oldest first. */
+int hookd_store_delivery_get(hookd_store *st, const char *webhook_id, const char *delivery_id,
+                             hookd_delivery **out, hookd_attempt **attempts, size_t *n_attempts)
     __attribute__((warn_unused_result));
 
 #endif

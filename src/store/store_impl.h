@@ -21,11 +21,36 @@ typedef struct hookd_store_ops {
     int (*field_insert)(hookd_store *st, const hookd_custom_field *f);
     int (*field_get)(hookd_store *st, const char *id, hookd_custom_field **out);
     int (*field_list)(hookd_store *st, hookd_custom_field ***out, size_t *n);
+    int (*begin)(hookd_store *st, hookd_txn **tx);
+    int (*commit)(hookd_txn *tx);
+    void (*rollback)(hookd_txn *tx);
+    int (*person_get)(hookd_txn *tx, const char *contact_id, hookd_person **out);
+    int (*person_find)(hookd_txn *tx, const char *field_id, const char *value, hookd_person **out);
+    int (*person_put)(hookd_txn *tx, const hookd_person *p);
+    int (*account_get)(hookd_txn *tx, const char *account_id, hookd_account **out);
+    int (*account_find)(hookd_txn *tx, const char *name, hookd_account **out);
+    int (*account_put)(hookd_txn *tx, const hookd_account *a);
+    int (*activity_exists)(hookd_txn *tx, const char *id);
+    int (*activity_insert)(hookd_txn *tx, const hookd_activity_rec *a);
+    int (*txn_webhooks)(hookd_txn *tx, hookd_webhook ***out, size_t *n);
+    int (*webhook_add_skipped)(hookd_txn *tx, const char *webhook_id, int n);
+    int (*delivery_insert)(hookd_txn *tx, const hookd_delivery *d);
+    int (*store_person_get)(hookd_store *st, const char *contact_id, hookd_person **out);
+    int (*store_account_get)(hookd_store *st, const char *account_id, hookd_account **out);
+    int (*delivery_list)(hookd_store *st, const char *webhook_id, int state, int limit,
+                         int64_t cursor, hookd_delivery ***out, size_t *n, int64_t *next_cursor);
+    int (*delivery_get)(hookd_store *st, const char *webhook_id, const char *delivery_id,
+                        hookd_delivery **out, hookd_attempt **attempts, size_t *n_attempts);
 } hookd_store_ops;
 
 /* Every backend's handle starts with this. */
 struct hookd_store {
     const hookd_store_ops *ops;
+};
+
+/* Every backend's transaction starts with this. */
+struct hookd_txn {
+    hookd_store *st;
 };
 
 #endif

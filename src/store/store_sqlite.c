@@ -49,7 +49,34 @@ static const char *const MIGRATIONS[] = {
     "CREATE TABLE webhooks(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL, skipped INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE fields(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
-    "  type TEXT NOT NULL, object TEXT NOT NULL, created_at INTEGER NOT NULL);",
+    "  type TEXT NOT NULL, object TEXT NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE TABLE people(seq INTEGER PRIMARY KEY, contact_id TEXT NOT NULL UNIQUE,"
+    "  account_id TEXT, fields TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    /* The usual merge keys get an index; merging by another field scans. */
+    "CREATE INDEX people_email ON people(json_extract(fields, '$.\"str::email\"'));"
+    "CREATE INDEX people_ei ON people(json_extract(fields, '$.\"str::ei\"'));"
+    "CREATE TABLE accounts(seq INTEGER PRIMARY KEY, account_id TEXT NOT NULL UNIQUE,"
+    "  name TEXT UNIQUE, fields TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE TABLE activities(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    "  field_id TEXT NOT NULL, contact_id TEXT NOT NULL, created_ns INTEGER NOT NULL,"
+    "  doc TEXT NOT NULL, campaign TEXT);"
+    /* state is hookd_delivery_state's number; times are ms since the epoch. */
+    "CREATE TABLE deliveries(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    "  webhook_id TEXT NOT NULL, kind TEXT NOT NULL, activity_id TEXT, field_id TEXT,"
+    "  state INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL, next_attempt_at INTEGER, finished_at INTEGER,"
+    "  method TEXT NOT NULL, url TEXT NOT NULL, body TEXT NOT NULL, status_code INTEGER,"
+    "  error TEXT, response_body TEXT, duration_ms INTEGER);"
+    "CREATE INDEX deliveries_webhook ON deliveries(webhook_id, seq);"
+    "CREATE INDEX deliveries_webhook_state ON deliveries(webhook_id, state, seq);"
+    /* Partial: finished deliveries cost the scheduler nothing. */
+    "CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE state IN (0, 1);"
+    "CREATE TABLE attempts(seq INTEGER PRIMARY KEY, delivery_id TEXT NOT NULL,"
+    "  time INTEGER NOT NULL, status_code INTEGER, error TEXT, duration_ms INTEGER,"
+    "  response_body TEXT);"
+    "CREATE INDEX attempts_delivery ON attempts(delivery_id, seq);",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -300,18 +327,19 @@ static int get_webhook(conn *c, const char *sql, const char *id, hookd_webhook *
 }
 
 static const char SQL_WEBHOOK_GET[] = "SELECT doc FROM webhooks WHERE id = ?";
+static const char SQL_WEBHOOK_LIST[] = "SELECT doc FROM webhooks ORDER BY seq";
+static int list_webhooks(conn *c, const char *sql, hookd_webhook ***out, size_t *n);
 
 static int sq_webhook_change(hookd_store *st, const char *id, hookd_webhook_change_fn fn,
                              void *ctx, hookd_webhook **out)
 {
-    static const char SQL_W_GET[] = "SELECT doc FROM webhooks WHERE id = ?";
     static const char SQL_PUT[] = "UPDATE webhooks SET doc = ? WHERE id = ?";
     sqlite_store *s = S(st);
     hookd_webhook *wh = NULL;
     int rc = wbegin(s);
     if (rc)
         return rc;
-    if ((rc = get_webhook(&s->writer, SQL_W_GET, id, &wh)) != 0)
+    if ((rc = get_webhook(&s->writer, SQL_WEBHOOK_GET, id, &wh)) != 0)
         goto done;
     if ((rc = fn(wh, ctx)) != 0)
         goto done;
@@ -343,39 +371,19 @@ static int sq_webhook_get(hookd_store *st, const char *id, hookd_webhook **out)
 
 static int sq_webhook_list(hookd_store *st, hookd_webhook ***out, size_t *n)
 {
-    static const char SQL[] = "SELECT doc FROM webhooks ORDER BY seq";
     sqlite_store *s = S(st);
     conn *c = reader_get(s);
-    sqlite3_stmt *q = stmt(c, SQL);
-    hookd_webhook **list = NULL;
-    size_t count = 0;
-    int rc = q ? 0 : HOOKD_EUNAVAIL, step = SQLITE_DONE;
-    while (q && (step = sqlite3_step(q)) == SQLITE_ROW) {
-        hookd_webhook **grown = realloc(list, (count + 1) * sizeof *list);
-        if (!grown) {
-            rc = HOOKD_ENOMEM;
-            break;
-        }
-        list = grown;
-        if ((rc = row_webhook(q, 0, &list[count])) != 0)
-            break;
-        count++;
-    }
-    if (q && rc == 0 && step != SQLITE_DONE)
-        rc = map_rc(c->db, step);
+    int rc = list_webhooks(c, SQL_WEBHOOK_LIST, out, n);
     reader_put(s, c);
-    if (rc) {
-        hookd_webhook_list_free(list, count);
-        return rc;
-    }
-    *out = list;
-    *n = count;
-    return 0;
+    return rc;
 }
 
 static int sq_webhook_delete(hookd_store *st, const char *id)
 {
     static const char SQL[] = "DELETE FROM webhooks WHERE id = ?";
+    /* Its waiting deliveries end as cancelled (SPEC §2), kept for the record. */
+    static const char SQL_CANCEL[] = "UPDATE deliveries SET state = 5, next_attempt_at = NULL "
+                                     "WHERE webhook_id = ? AND state IN (0, 1, 4)";
     sqlite_store *s = S(st);
     int rc = wbegin(s);
     if (rc)
@@ -387,6 +395,10 @@ static int sq_webhook_delete(hookd_store *st, const char *id)
     rc = step_done(&s->writer, q);
     if (rc == 0 && sqlite3_changes(s->writer.db) == 0)
         rc = HOOKD_ENOTFOUND;
+    if (rc == 0 && (q = stmt(&s->writer, SQL_CANCEL)) != NULL) {
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+        rc = step_done(&s->writer, q);
+    }
     return wend(s, rc);
 }
 
@@ -485,6 +497,529 @@ static int sq_field_list(hookd_store *st, hookd_custom_field ***out, size_t *n)
     return 0;
 }
 
+/* ---- write transactions ---------------------------------------------- */
+
+typedef struct sqlite_txn {
+    hookd_txn base;
+} sqlite_txn;
+
+static int sq_begin(hookd_store *st, hookd_txn **out)
+{
+    sqlite_txn *tx = calloc(1, sizeof *tx);
+    if (!tx)
+        return HOOKD_ENOMEM;
+    int rc = wbegin(S(st));
+    if (rc) {
+        free(tx);
+        return rc;
+    }
+    tx->base.st = st;
+    *out = &tx->base;
+    return 0;
+}
+
+static int sq_commit(hookd_txn *tx)
+{
+    int rc = wend(S(tx->st), 0);
+    free(tx);
+    return rc;
+}
+
+static void sq_rollback(hookd_txn *tx)
+{
+    wrollback(S(tx->st));
+    free(tx);
+}
+
+/* The writer connection of a transaction's store. */
+static conn *W(hookd_txn *tx)
+{
+    return &S(tx->st)->writer;
+}
+
+static json_t *column_json(sqlite3_stmt *q, int col)
+{
+    if (sqlite3_column_type(q, col) == SQLITE_NULL)
+        return NULL;
+    return json_loadb((const char *)sqlite3_column_text(q, col),
+                      (size_t)sqlite3_column_bytes(q, col), 0, NULL);
+}
+
+static char *column_strdup(sqlite3_stmt *q, int col)
+{
+    if (sqlite3_column_type(q, col) == SQLITE_NULL)
+        return NULL;
+    return strdup((const char *)sqlite3_column_text(q, col));
+}
+
+static void column_id(sqlite3_stmt *q, int col, char out[HOOKD_ID_MAX])
+{
+    const unsigned char *t = sqlite3_column_text(q, col);
+    snprintf(out, HOOKD_ID_MAX, "%s", t ? (const char *)t : "");
+}
+
+/* Binds a JSON value as compact text (SQLite takes ownership). */
+static int bind_json(sqlite3_stmt *q, int idx, const json_t *j)
+{
+    if (!j) {
+        sqlite3_bind_null(q, idx);
+        return 0;
+    }
+    char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text)
+        return HOOKD_ENOMEM;
+    sqlite3_bind_text(q, idx, text, -1, free);
+    return 0;
+}
+
+#define PERSON_COLS "contact_id, account_id, fields, created_at, updated_at"
+
+static int row_person(sqlite3_stmt *q, hookd_person **out)
+{
+    hookd_person *p = calloc(1, sizeof *p);
+    if (!p)
+        return HOOKD_ENOMEM;
+    column_id(q, 0, p->contact_id);
+    column_id(q, 1, p->account_id);
+    p->fields = column_json(q, 2);
+    p->created_at = sqlite3_column_int64(q, 3);
+    p->updated_at = sqlite3_column_int64(q, 4);
+    if (!p->fields) {
+        hookd_person_free(p);
+        return HOOKD_EUNAVAIL;
+    }
+    *out = p;
+    return 0;
+}
+
+/* Runs q (bound) expecting at most one row, decoded by fn. */
+static int one_row(conn *c, sqlite3_stmt *q, int (*fn)(sqlite3_stmt *, void *), void *out)
+{
+    int step = sqlite3_step(q);
+    int rc;
+    if (step == SQLITE_ROW)
+        rc = fn(q, out);
+    else
+        rc = step == SQLITE_DONE ? HOOKD_ENOTFOUND : map_rc(c->db, step);
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int person_cb(sqlite3_stmt *q, void *out)
+{
+    return row_person(q, out);
+}
+
+static int person_by_id(conn *c, const char *sql, const char *id, hookd_person **out)
+{
+    sqlite3_stmt *q = stmt(c, sql);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    return one_row(c, q, person_cb, out);
+}
+
+static const char SQL_PERSON_GET[] = "SELECT " PERSON_COLS " FROM people WHERE contact_id = ?";
+
+static int sq_person_get(hookd_txn *tx, const char *contact_id, hookd_person **out)
+{
+    return person_by_id(W(tx), SQL_PERSON_GET, contact_id, out);
+}
+
+static int sq_person_find(hookd_txn *tx, const char *field_id, const char *value,
+                          hookd_person **out)
+{
+    /* Literal paths so the expression indexes serve the usual merge keys. */
+    static const char SQL_EMAIL[] = "SELECT " PERSON_COLS " FROM people WHERE "
+                                    "json_extract(fields, '$.\"str::email\"') = ?2 ORDER BY seq "
+                                    "LIMIT 1";
+    static const char SQL_EI[] = "SELECT " PERSON_COLS " FROM people WHERE "
+                                 "json_extract(fields, '$.\"str::ei\"') = ?2 ORDER BY seq LIMIT 1";
+    static const char SQL_ANY[] = "SELECT " PERSON_COLS " FROM people WHERE "
+                                  "json_extract(fields, '$.\"' || ?1 || '\"') = ?2 ORDER BY seq "
+                                  "LIMIT 1";
+    const char *sql = strcmp(field_id, "str::email") == 0 ? SQL_EMAIL
+                      : strcmp(field_id, "str::ei") == 0  ? SQL_EI
+                                                          : SQL_ANY;
+    conn *c = W(tx);
+    sqlite3_stmt *q = stmt(c, sql);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    if (sql == SQL_ANY)
+        sqlite3_bind_text(q, 1, field_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, value, -1, SQLITE_STATIC);
+    return one_row(c, q, person_cb, out);
+}
+
+static int sq_person_put(hookd_txn *tx, const hookd_person *p)
+{
+    static const char SQL[] =
+        "INSERT INTO people(contact_id, account_id, fields, created_at, updated_at) "
+        "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(contact_id) DO UPDATE SET "
+        "account_id = excluded.account_id, fields = excluded.fields, "
+        "updated_at = excluded.updated_at";
+    conn *c = W(tx);
+    sqlite3_stmt *q = stmt(c, SQL);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_text(q, 1, p->contact_id, -1, SQLITE_STATIC);
+    if (p->account_id[0])
+        sqlite3_bind_text(q, 2, p->account_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, p->created_at);
+    sqlite3_bind_int64(q, 5, p->updated_at);
+    int rc = bind_json(q, 3, p->fields);
+    return rc ? rc : step_done(c, q);
+}
+
+#define ACCOUNT_COLS "account_id, fields, created_at, updated_at"
+
+static int account_cb(sqlite3_stmt *q, void *vout)
+{
+    hookd_account *a = calloc(1, sizeof *a);
+    if (!a)
+        return HOOKD_ENOMEM;
+    column_id(q, 0, a->account_id);
+    a->fields = column_json(q, 1);
+    a->created_at = sqlite3_column_int64(q, 2);
+    a->updated_at = sqlite3_column_int64(q, 3);
+    if (!a->fields) {
+        hookd_account_free(a);
+        return HOOKD_EUNAVAIL;
+    }
+    *(hookd_account **)vout = a;
+    return 0;
+}
+
+static const char SQL_ACCOUNT_GET[] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE account_id = ?";
+
+static int account_by(conn *c, const char *sql, const char *key, hookd_account **out)
+{
+    sqlite3_stmt *q = stmt(c, sql);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    return one_row(c, q, account_cb, out);
+}
+
+static int sq_account_get(hookd_txn *tx, const char *account_id, hookd_account **out)
+{
+    return account_by(W(tx), SQL_ACCOUNT_GET, account_id, out);
+}
+
+static int sq_account_find(hookd_txn *tx, const char *name, hookd_account **out)
+{
+    static const char SQL[] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE name = ?";
+    return account_by(W(tx), SQL, name, out);
+}
+
+static int sq_account_put(hookd_txn *tx, const hookd_account *a)
+{
+    static const char SQL[] =
+        "INSERT INTO accounts(account_id, name, fields, created_at, updated_at) "
+        "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(account_id) DO UPDATE SET "
+        "name = excluded.name, fields = excluded.fields, updated_at = excluded.updated_at";
+    conn *c = W(tx);
+    sqlite3_stmt *q = stmt(c, SQL);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    const char *name = json_string_value(json_object_get(a->fields, "str:o:name"));
+    sqlite3_bind_text(q, 1, a->account_id, -1, SQLITE_STATIC);
+    if (name)
+        sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, a->created_at);
+    sqlite3_bind_int64(q, 5, a->updated_at);
+    int rc = bind_json(q, 3, a->fields);
+    return rc ? rc : step_done(c, q);
+}
+
+static int sq_activity_exists(hookd_txn *tx, const char *id)
+{
+    static const char SQL[] = "SELECT 1 FROM activities WHERE id = ?";
+    conn *c = W(tx);
+    sqlite3_stmt *q = stmt(c, SQL);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (step == SQLITE_ROW)
+        return 1;
+    return step == SQLITE_DONE ? 0 : map_rc(c->db, step);
+}
+
+static int sq_activity_insert(hookd_txn *tx, const hookd_activity_rec *a)
+{
+    static const char SQL[] = "INSERT INTO activities(id, field_id, contact_id, created_ns, doc, "
+                              "campaign) VALUES(?, ?, ?, ?, ?, ?)";
+    conn *c = W(tx);
+    sqlite3_stmt *q = stmt(c, SQL);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_text(q, 1, a->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, a->field_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, a->contact_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, a->created_ns);
+    int rc = bind_json(q, 5, a->doc);
+    if (!rc)
+        rc = bind_json(q, 6, a->campaign);
+    return rc ? rc : step_done(c, q);
+}
+
+static int list_webhooks(conn *c, const char *sql, hookd_webhook ***out, size_t *n)
+{
+    sqlite3_stmt *q = stmt(c, sql);
+    hookd_webhook **list = NULL;
+    size_t count = 0;
+    int rc = q ? 0 : HOOKD_EUNAVAIL, step = SQLITE_DONE;
+    while (q && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        hookd_webhook **grown = realloc(list, (count + 1) * sizeof *list);
+        if (!grown) {
+            rc = HOOKD_ENOMEM;
+            break;
+        }
+        list = grown;
+        if ((rc = row_webhook(q, 0, &list[count])) != 0)
+            break;
+        count++;
+    }
+    if (q && rc == 0 && step != SQLITE_DONE)
+        rc = map_rc(c->db, step);
+    if (q)
+        sqlite3_reset(q);
+    if (rc) {
+        hookd_webhook_list_free(list, count);
+        return rc;
+    }
+    *out = list;
+    *n = count;
+    return 0;
+}
+
+static int sq_txn_webhooks(hookd_txn *tx, hookd_webhook ***out, size_t *n)
+{
+    return list_webhooks(W(tx), SQL_WEBHOOK_LIST, out, n);
+}
+
+static int sq_webhook_add_skipped(hookd_txn *tx, const char *webhook_id, int n)
+{
+    static const char SQL[] = "UPDATE webhooks SET skipped = skipped + ? WHERE id = ?";
+    conn *c = W(tx);
+    sqlite3_stmt *q = stmt(c, SQL);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_int(q, 1, n);
+    sqlite3_bind_text(q, 2, webhook_id, -1, SQLITE_STATIC);
+    return step_done(c, q);
+}
+
+static void bind_text_or_null(sqlite3_stmt *q, int idx, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(q, idx, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, idx);
+}
+
+static int sq_delivery_insert(hookd_txn *tx, const hookd_delivery *d)
+{
+    static const char SQL[] =
+        "INSERT INTO deliveries(id, webhook_id, kind, activity_id, field_id, state, attempts, "
+        "created_at, next_attempt_at, method, url, body) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    conn *c = W(tx);
+    sqlite3_stmt *q = stmt(c, SQL);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_text(q, 1, d->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, d->webhook_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, d->kind, -1, SQLITE_STATIC);
+    bind_text_or_null(q, 4, d->activity_id);
+    bind_text_or_null(q, 5, d->field_id);
+    sqlite3_bind_int(q, 6, (int)d->state);
+    sqlite3_bind_int(q, 7, d->attempts);
+    sqlite3_bind_int64(q, 8, d->created_at);
+    if (d->next_attempt_at)
+        sqlite3_bind_int64(q, 9, d->next_attempt_at);
+    sqlite3_bind_text(q, 10, d->method, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 11, d->url, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 12, d->body, -1, SQLITE_STATIC);
+    return step_done(c, q);
+}
+
+/* ---- reads of people, accounts and deliveries -------------------------- */
+
+static int sq_store_person_get(hookd_store *st, const char *contact_id, hookd_person **out)
+{
+    sqlite_store *s = S(st);
+    conn *c = reader_get(s);
+    int rc = person_by_id(c, SQL_PERSON_GET, contact_id, out);
+    reader_put(s, c);
+    return rc;
+}
+
+static int sq_store_account_get(hookd_store *st, const char *account_id, hookd_account **out)
+{
+    sqlite_store *s = S(st);
+    conn *c = reader_get(s);
+    int rc = account_by(c, SQL_ACCOUNT_GET, account_id, out);
+    reader_put(s, c);
+    return rc;
+}
+
+#define DELIVERY_COLS                                                                              \
+    "seq, id, webhook_id, kind, activity_id, field_id, state, attempts, created_at, "             \
+    "next_attempt_at, method, url, body, status_code, error, response_body, duration_ms"
+
+static const char *kind_static(const char *k)
+{
+    static const char *const KINDS[] = {"activity", "action", "test"};
+    for (size_t i = 0; k && i < sizeof KINDS / sizeof KINDS[0]; i++) {
+        if (strcmp(k, KINDS[i]) == 0)
+            return KINDS[i];
+    }
+    return "activity";
+}
+
+static hookd_delivery *row_delivery(sqlite3_stmt *q)
+{
+    hookd_delivery *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    column_id(q, 1, d->id);
+    column_id(q, 2, d->webhook_id);
+    d->kind = kind_static((const char *)sqlite3_column_text(q, 3));
+    d->activity_id = column_strdup(q, 4);
+    d->field_id = column_strdup(q, 5);
+    d->state = (hookd_delivery_state)sqlite3_column_int(q, 6);
+    d->attempts = sqlite3_column_int(q, 7);
+    d->created_at = sqlite3_column_int64(q, 8);
+    d->next_attempt_at = sqlite3_column_int64(q, 9);
+    d->method = column_strdup(q, 10);
+    d->url = column_strdup(q, 11);
+    d->body = column_strdup(q, 12);
+    d->status_code = sqlite3_column_int(q, 13);
+    d->error = column_strdup(q, 14);
+    d->response_body = column_strdup(q, 15);
+    d->duration_ms = sqlite3_column_type(q, 16) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 16);
+    if (!d->method || !d->url || !d->body) {
+        hookd_delivery_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static int sq_delivery_list(hookd_store *st, const char *webhook_id, int state, int limit,
+                            int64_t cursor, hookd_delivery ***out, size_t *n, int64_t *next_cursor)
+{
+    static const char SQL_ANY[] = "SELECT " DELIVERY_COLS " FROM deliveries WHERE webhook_id = ?1 "
+                                  "AND seq < ?3 ORDER BY seq DESC LIMIT ?4";
+    static const char SQL_STATE[] = "SELECT " DELIVERY_COLS " FROM deliveries WHERE "
+                                    "webhook_id = ?1 AND state = ?2 AND seq < ?3 ORDER BY seq DESC "
+                                    "LIMIT ?4";
+    sqlite_store *s = S(st);
+    conn *c = reader_get(s);
+    sqlite3_stmt *q = stmt(c, state < 0 ? SQL_ANY : SQL_STATE);
+    hookd_delivery **list = NULL;
+    size_t count = 0;
+    int64_t last_seq = 0;
+    int rc = q ? 0 : HOOKD_EUNAVAIL, step = SQLITE_DONE;
+    *next_cursor = 0;
+    if (q) {
+        sqlite3_bind_text(q, 1, webhook_id, -1, SQLITE_STATIC);
+        if (state >= 0)
+            sqlite3_bind_int(q, 2, state);
+        sqlite3_bind_int64(q, 3, cursor > 0 ? cursor : INT64_MAX);
+        sqlite3_bind_int(q, 4, limit + 1); /* one more tells whether a next page exists */
+    }
+    while (q && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        if ((int)count == limit) {
+            *next_cursor = last_seq;
+            break;
+        }
+        hookd_delivery **grown = realloc(list, (count + 1) * sizeof *list);
+        if (!grown || !(grown[count] = row_delivery(q))) {
+            if (grown)
+                list = grown;
+            rc = HOOKD_ENOMEM;
+            break;
+        }
+        list = grown;
+        last_seq = sqlite3_column_int64(q, 0);
+        count++;
+    }
+    if (q && rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = map_rc(c->db, step);
+    reader_put(s, c);
+    if (rc) {
+        for (size_t i = 0; i < count; i++)
+            hookd_delivery_free(list[i]);
+        free(list);
+        return rc;
+    }
+    *out = list;
+    *n = count;
+    return 0;
+}
+
+static int sq_delivery_get(hookd_store *st, const char *webhook_id, const char *delivery_id,
+                           hookd_delivery **out, hookd_attempt **attempts, size_t *n_attempts)
+{
+    static const char SQL[] =
+        "SELECT " DELIVERY_COLS " FROM deliveries WHERE id = ?1 AND webhook_id = ?2";
+    static const char SQL_ATT[] = "SELECT time, status_code, error, duration_ms, response_body "
+                                  "FROM attempts WHERE delivery_id = ? ORDER BY seq";
+    sqlite_store *s = S(st);
+    conn *c = reader_get(s);
+    hookd_delivery *d = NULL;
+    hookd_attempt *att = NULL;
+    size_t na = 0;
+    int rc = HOOKD_EUNAVAIL, step;
+    sqlite3_stmt *q = stmt(c, SQL);
+    if (!q)
+        goto done;
+    sqlite3_bind_text(q, 1, delivery_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, webhook_id, -1, SQLITE_STATIC);
+    step = sqlite3_step(q);
+    if (step != SQLITE_ROW) {
+        rc = step == SQLITE_DONE ? HOOKD_ENOTFOUND : map_rc(c->db, step);
+        goto done;
+    }
+    if (!(d = row_delivery(q))) {
+        rc = HOOKD_ENOMEM;
+        goto done;
+    }
+    if (!(q = stmt(c, SQL_ATT)))
+        goto done;
+    sqlite3_bind_text(q, 1, delivery_id, -1, SQLITE_STATIC);
+    rc = 0;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        hookd_attempt *grown = realloc(att, (na + 1) * sizeof *att);
+        if (!grown) {
+            rc = HOOKD_ENOMEM;
+            break;
+        }
+        att = grown;
+        hookd_attempt *a = &att[na++];
+        a->time_ms = sqlite3_column_int64(q, 0);
+        a->status_code = sqlite3_column_int(q, 1);
+        a->error = column_strdup(q, 2);
+        a->duration_ms = sqlite3_column_int64(q, 3);
+        a->response_body = column_strdup(q, 4);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = map_rc(c->db, step);
+done:
+    reader_put(s, c);
+    if (rc) {
+        hookd_delivery_free(d);
+        hookd_attempts_free(att, na);
+        return rc;
+    }
+    *out = d;
+    *attempts = att;
+    *n_attempts = na;
+    return 0;
+}
+
 /* ---- open / close ------------------------------------------------------ */
 
 static void sq_close(hookd_store *st)
@@ -511,6 +1046,24 @@ static const hookd_store_ops SQLITE_OPS = {
     .field_insert = sq_field_insert,
     .field_get = sq_field_get,
     .field_list = sq_field_list,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .person_get = sq_person_get,
+    .person_find = sq_person_find,
+    .person_put = sq_person_put,
+    .account_get = sq_account_get,
+    .account_find = sq_account_find,
+    .account_put = sq_account_put,
+    .activity_exists = sq_activity_exists,
+    .activity_insert = sq_activity_insert,
+    .txn_webhooks = sq_txn_webhooks,
+    .webhook_add_skipped = sq_webhook_add_skipped,
+    .delivery_insert = sq_delivery_insert,
+    .store_person_get = sq_store_person_get,
+    .store_account_get = sq_store_account_get,
+    .delivery_list = sq_delivery_list,
+    .delivery_get = sq_delivery_get,
 };
 
 static int migrate(conn *c, char *err, size_t errlen)

@@ -1,0 +1,408 @@
+/*
+ * people.c — people and accounts (SPEC §2): field-map validation, merging
+ * (shared with activities and /send through contacts.h), and the
+ * /people/merge, /people/{id}, /accounts/merge, /accounts/{id} handlers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/contacts.h"
+#include "api/handlers.h"
+#include "model/fieldvalue.h"
+#include "util/crypto.h"
+#include "util/timeutil.h"
+
+#define MERGE_MAX 1000
+
+void hookd_merge_person_clear(hookd_merge_person *m)
+{
+    json_decref(m->fields);
+    json_decref(m->account_fields);
+    memset(m, 0, sizeof *m);
+}
+
+int hookd_fields_validate(const json_t *v, hookd_field_object object, const char *path,
+                          json_t **out, hookd_error *err)
+{
+    char field[HOOKD_ERR_FIELD_MAX];
+    if (!json_is_object(v))
+        return hookd_invalid(err, path, "%s must be an object of field id → value", path);
+    json_t *norm = json_object();
+    if (!norm)
+        return hookd_error_from_rc(err, HOOKD_ENOMEM, "fields");
+    const char *k;
+    json_t *val;
+    json_object_foreach((json_t *)v, k, val)
+    {
+        snprintf(field, sizeof field, "%s.%s", path, k);
+        hookd_field_type t = hookd_object_field_type(k, object);
+        if (t == HOOKD_FT_INVALID) {
+            json_decref(norm);
+            return hookd_invalid(err, field, "'%s' is not a %s field", k,
+                                 object == HOOKD_OBJ_ACCOUNT ? "account" : "person");
+        }
+        json_t *nv = NULL;
+        if (json_is_null(val)) {
+            nv = json_null(); /* null clears the field */
+        } else if (hookd_field_value_check(t, val, field, &nv, err) != 0) {
+            json_decref(norm);
+            return HOOKD_EINVAL;
+        }
+        json_object_set_new(norm, k, nv);
+    }
+    *out = norm;
+    return 0;
+}
+
+int hookd_merge_by_validate(const json_t *v, const char *path, const char **ids, int *n,
+                            hookd_error *err)
+{
+    char field[HOOKD_ERR_FIELD_MAX];
+    if (!v) {
+        ids[0] = "str::email";
+        *n = 1;
+        return 0;
+    }
+    size_t len = json_array_size(v);
+    if (!json_is_array(v) || len < 1 || len > HOOKD_MERGE_BY_MAX)
+        return hookd_invalid(err, path, "%s must be a list of 1 to %d person field ids", path,
+                             HOOKD_MERGE_BY_MAX);
+    for (size_t i = 0; i < len; i++) {
+        const char *id = json_string_value(json_array_get(v, i));
+        snprintf(field, sizeof field, "%s[%zu]", path, i);
+        hookd_field_type t = id ? hookd_object_field_type(id, HOOKD_OBJ_PERSON) : HOOKD_FT_INVALID;
+        if (t != HOOKD_FT_STR && t != HOOKD_FT_TXT && t != HOOKD_FT_IDT)
+            return hookd_invalid(err, field, "%s must be the id of a text person field, like "
+                                             "str::email", field);
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(ids[j], id) == 0)
+                return hookd_invalid(err, field, "%s repeats %s", field, id);
+        }
+        ids[i] = id;
+    }
+    *n = (int)len;
+    return 0;
+}
+
+int hookd_merge_person_validate(const json_t *v, const char *path, const char **merge_by,
+                                int n_merge_by, bool allow_account, hookd_merge_person *out,
+                                hookd_error *err)
+{
+    char field[HOOKD_ERR_FIELD_MAX];
+    memset(out, 0, sizeof *out);
+    if (!json_is_object(v))
+        return hookd_invalid(err, path, "%s must be an object", path);
+    const char *k;
+    json_t *val;
+    json_object_foreach((json_t *)v, k, val)
+    {
+        if (strcmp(k, "fields") != 0 && !(allow_account && strcmp(k, "account") == 0) &&
+            strcmp(k, "merge_by") != 0) {
+            snprintf(field, sizeof field, "%s.%s", path, k);
+            return hookd_invalid(err, field, "unknown key '%s'", k);
+        }
+    }
+    snprintf(field, sizeof field, "%s.fields", path);
+    if (!json_object_get(v, "fields"))
+        return hookd_invalid(err, field, "%s is required", field);
+    if (hookd_fields_validate(json_object_get(v, "fields"), HOOKD_OBJ_PERSON, field, &out->fields,
+                              err) != 0)
+        return HOOKD_EINVAL;
+    bool keyed = false;
+    for (int i = 0; i < n_merge_by; i++) {
+        out->merge_by[i] = merge_by[i];
+        keyed = keyed || json_is_string(json_object_get(out->fields, merge_by[i]));
+    }
+    out->n_merge_by = n_merge_by;
+    if (!keyed) {
+        hookd_merge_person_clear(out);
+        return hookd_invalid(err, field, "%s needs a value for a merge_by field (%s)", field,
+                             merge_by[0]);
+    }
+    const json_t *acc = json_object_get(v, "account");
+    if (acc && !json_is_null(acc)) {
+        snprintf(field, sizeof field, "%s.account", path);
+        if (!json_is_object(acc) || json_object_size(acc) != 1 || !json_object_get(acc, "fields")) {
+            hookd_merge_person_clear(out);
+            return hookd_invalid(err, field, "%s must be {\"fields\":{…}}", field);
+        }
+        snprintf(field, sizeof field, "%s.account.fields", path);
+        if (hookd_fields_validate(json_object_get(acc, "fields"), HOOKD_OBJ_ACCOUNT, field,
+                                  &out->account_fields, err) != 0) {
+            hookd_merge_person_clear(out);
+            return HOOKD_EINVAL;
+        }
+        if (!json_is_string(json_object_get(out->account_fields, "str:o:name"))) {
+            hookd_merge_person_clear(out);
+            return hookd_invalid(err, field, "%s needs str:o:name, the account's merge key",
+                                 field);
+        }
+    }
+    return 0;
+}
+
+/* Overwrites dst's fields with src's; a null in src removes the field. */
+static void merge_fields(json_t *dst, const json_t *src)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)src, k, v)
+    {
+        if (json_is_null(v))
+            json_object_del(dst, k);
+        else
+            json_object_set(dst, k, v);
+    }
+}
+
+int hookd_merge_account_apply(hookd_txn *tx, const json_t *fields, int64_t now_ms,
+                              hookd_account **out, bool *created)
+{
+    const char *name = json_string_value(json_object_get(fields, "str:o:name"));
+    hookd_account *a = NULL;
+    int rc = hookd_txn_account_find(tx, name, &a);
+    if (rc == HOOKD_ENOTFOUND) {
+        if (!(a = calloc(1, sizeof *a)) || !(a->fields = json_object()) ||
+            hookd_id_new(a->account_id) != 0) {
+            hookd_account_free(a);
+            return HOOKD_ENOMEM;
+        }
+        a->created_at = now_ms;
+        *created = true;
+    } else if (rc) {
+        return rc;
+    } else {
+        *created = false;
+    }
+    merge_fields(a->fields, fields);
+    a->updated_at = now_ms;
+    if ((rc = hookd_txn_account_put(tx, a)) != 0) {
+        hookd_account_free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+int hookd_merge_person_apply(hookd_txn *tx, const hookd_merge_person *m, int64_t now_ms,
+                             hookd_person **out, bool *created)
+{
+    hookd_person *p = NULL;
+    int rc = HOOKD_ENOTFOUND;
+    for (int i = 0; i < m->n_merge_by && rc == HOOKD_ENOTFOUND; i++) {
+        const char *value = json_string_value(json_object_get(m->fields, m->merge_by[i]));
+        if (value)
+            rc = hookd_txn_person_find(tx, m->merge_by[i], value, &p);
+    }
+    if (rc == HOOKD_ENOTFOUND) {
+        if (!(p = calloc(1, sizeof *p)) || !(p->fields = json_object()) ||
+            hookd_id_new(p->contact_id) != 0) {
+            hookd_person_free(p);
+            return HOOKD_ENOMEM;
+        }
+        p->created_at = now_ms;
+        *created = true;
+    } else if (rc) {
+        return rc;
+    } else {
+        *created = false;
+    }
+    merge_fields(p->fields, m->fields);
+    p->updated_at = now_ms;
+    if (m->account_fields) {
+        hookd_account *a = NULL;
+        bool acc_created;
+        if ((rc = hookd_merge_account_apply(tx, m->account_fields, now_ms, &a, &acc_created))) {
+            hookd_person_free(p);
+            return rc;
+        }
+        snprintf(p->account_id, sizeof p->account_id, "%s", a->account_id);
+        hookd_account_free(a);
+    }
+    if ((rc = hookd_txn_person_put(tx, p)) != 0) {
+        hookd_person_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+/* ---- handlers ---------------------------------------------------------- */
+
+/* Rejects top-level keys of body other than allowed (NULL-terminated). */
+static int only_keys(const json_t *body, const char *const *allowed, hookd_error *err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)body, k, v)
+    {
+        bool ok = false;
+        for (const char *const *a = allowed; *a; a++)
+            ok = ok || strcmp(*a, k) == 0;
+        if (!ok)
+            return hookd_invalid(err, k, "unknown key '%s'", k);
+    }
+    return 0;
+}
+
+/* The list at key: 1..MERGE_MAX items. */
+static const json_t *want_list(const json_t *body, const char *key, hookd_error *err)
+{
+    const json_t *list = json_object_get(body, key);
+    if (!json_is_array(list) || json_array_size(list) < 1 || json_array_size(list) > MERGE_MAX) {
+        hookd_invalid(err, key, "%s must be a list of 1 to %d items", key, MERGE_MAX);
+        return NULL;
+    }
+    return list;
+}
+
+int hookd_h_people_merge(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
+                         hookd_error *err)
+{
+    static const char *const ALLOWED[] = {"people", "merge_by", NULL};
+    const char *merge_by[HOOKD_MERGE_BY_MAX];
+    int n_merge_by;
+    char path[64];
+    if (only_keys(req->body, ALLOWED, err))
+        return HOOKD_EINVAL;
+    const json_t *list = want_list(req->body, "people", err);
+    if (!list)
+        return HOOKD_EINVAL;
+    if (hookd_merge_by_validate(json_object_get(req->body, "merge_by"), "merge_by", merge_by,
+                                &n_merge_by, err))
+        return HOOKD_EINVAL;
+    size_t n = json_array_size(list);
+    hookd_merge_person *m = calloc(n, sizeof *m);
+    if (!m)
+        return hookd_error_from_rc(err, HOOKD_ENOMEM, "people");
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        snprintf(path, sizeof path, "people[%zu]", i);
+        rc = hookd_merge_person_validate(json_array_get(list, i), path, merge_by, n_merge_by, true,
+                                         &m[i], err);
+    }
+    json_t *answers = json_array();
+    hookd_txn *tx = NULL;
+    if (rc == 0 && (rc = hookd_store_begin(ctx->store, &tx)) != 0)
+        hookd_error_from_rc(err, rc, "people");
+    int64_t now = hookd_now_ms();
+    for (size_t i = 0; tx && i < n && rc == 0; i++) {
+        hookd_person *p = NULL;
+        bool created;
+        if ((rc = hookd_merge_person_apply(tx, &m[i], now, &p, &created)) != 0) {
+            hookd_error_from_rc(err, rc, "person");
+            break;
+        }
+        json_array_append_new(answers, json_pack("{s:s,s:s}", "contact_id", p->contact_id,
+                                                 "status", created ? "created" : "updated"));
+        hookd_person_free(p);
+    }
+    if (tx && rc == 0 && (rc = hookd_txn_commit(tx)) != 0)
+        hookd_error_from_rc(err, rc, "people");
+    else if (tx && rc)
+        hookd_txn_rollback(tx);
+    for (size_t i = 0; i < n; i++)
+        hookd_merge_person_clear(&m[i]);
+    free(m);
+    if (rc) {
+        json_decref(answers);
+        return rc;
+    }
+    resp->status = 200;
+    resp->json = json_pack("{s:o}", "people", answers);
+    return 0;
+}
+
+int hookd_h_accounts_merge(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
+                           hookd_error *err)
+{
+    static const char *const ALLOWED[] = {"accounts", NULL};
+    char path[64];
+    if (only_keys(req->body, ALLOWED, err))
+        return HOOKD_EINVAL;
+    const json_t *list = want_list(req->body, "accounts", err);
+    if (!list)
+        return HOOKD_EINVAL;
+    size_t n = json_array_size(list);
+    json_t *norm = json_array();
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const json_t *a = json_array_get(list, i);
+        json_t *fields = NULL;
+        snprintf(path, sizeof path, "accounts[%zu]", i);
+        if (!json_is_object(a) || json_object_size(a) != 1 || !json_object_get(a, "fields")) {
+            rc = hookd_invalid(err, path, "%s must be {\"fields\":{…}}", path);
+            break;
+        }
+        snprintf(path, sizeof path, "accounts[%zu].fields", i);
+        if ((rc = hookd_fields_validate(json_object_get(a, "fields"), HOOKD_OBJ_ACCOUNT, path,
+                                        &fields, err)) != 0)
+            break;
+        if (!json_is_string(json_object_get(fields, "str:o:name"))) {
+            json_decref(fields);
+            rc = hookd_invalid(err, path, "%s needs str:o:name, the account's merge key", path);
+            break;
+        }
+        json_array_append_new(norm, fields);
+    }
+    json_t *answers = json_array();
+    hookd_txn *tx = NULL;
+    if (rc == 0 && (rc = hookd_store_begin(ctx->store, &tx)) != 0)
+        hookd_error_from_rc(err, rc, "accounts");
+    int64_t now = hookd_now_ms();
+    for (size_t i = 0; tx && i < n && rc == 0; i++) {
+        hookd_account *a = NULL;
+        bool created;
+        if ((rc = hookd_merge_account_apply(tx, json_array_get(norm, i), now, &a, &created))) {
+            hookd_error_from_rc(err, rc, "account");
+            break;
+        }
+        json_array_append_new(answers, json_pack("{s:s,s:s}", "account_id", a->account_id,
+                                                 "status", created ? "created" : "updated"));
+        hookd_account_free(a);
+    }
+    if (tx && rc == 0 && (rc = hookd_txn_commit(tx)) != 0)
+        hookd_error_from_rc(err, rc, "accounts");
+    else if (tx && rc)
+        hookd_txn_rollback(tx);
+    json_decref(norm);
+    if (rc) {
+        json_decref(answers);
+        return rc;
+    }
+    resp->status = 200;
+    resp->json = json_pack("{s:o}", "accounts", answers);
+    return 0;
+}
+
+int hookd_h_person_get(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
+                       hookd_error *err)
+{
+    hookd_person *p = NULL;
+    if (!hookd_id_valid(req->params[0]))
+        return hookd_error_from_rc(err, HOOKD_ENOTFOUND, "person");
+    int rc = hookd_store_person_get(ctx->store, req->params[0], &p);
+    if (rc)
+        return hookd_error_from_rc(err, rc, "person");
+    resp->status = 200;
+    resp->json = json_pack("{s:s,s:O,s:s?}", "contact_id", p->contact_id, "fields", p->fields,
+                           "account_id", p->account_id[0] ? p->account_id : NULL);
+    hookd_person_free(p);
+    return 0;
+}
+
+int hookd_h_account_get(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
+                        hookd_error *err)
+{
+    hookd_account *a = NULL;
+    if (!hookd_id_valid(req->params[0]))
+        return hookd_error_from_rc(err, HOOKD_ENOTFOUND, "account");
+    int rc = hookd_store_account_get(ctx->store, req->params[0], &a);
+    if (rc)
+        return hookd_error_from_rc(err, rc, "account");
+    resp->status = 200;
+    resp->json = json_pack("{s:s,s:O}", "account_id", a->account_id, "fields", a->fields);
+    hookd_account_free(a);
+    return 0;
+}
