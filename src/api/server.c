@@ -23,6 +23,7 @@
 #include "api/handlers.h"
 #include "util/crypto.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 #define BODY_MAX (1024 * 1024)
 #define PATH_MAX_LEN 2048
@@ -74,8 +75,14 @@ static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *j
     return ret;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, const hookd_error *err)
+static enum MHD_Result send_error(struct MHD_Connection *c, const hookd_error *in)
 {
+    /* Messages may quote request bytes or a character cut by a bounded
+     * format: make them valid UTF-8 so the answer can always be built. */
+    hookd_error err_copy = *in;
+    const hookd_error *err = &err_copy;
+    hookd_utf8_sanitize(err_copy.message);
+    hookd_utf8_sanitize(err_copy.field);
     json_t *e = json_pack("{s:s,s:s}", "code", err->code ? err->code : "unavailable", "message",
                           err->message);
     if (!e)
@@ -206,6 +213,39 @@ static void take_body(req_state *rs, const char *data, size_t n)
     rs->len += n;
 }
 
+/* Refuses any string holding a NUL character, naming its path: C strings
+ * stop at NUL, so no such value may reach a handler. */
+static int find_nul(const json_t *v, const char *path, hookd_error *err)
+{
+    char sub[HOOKD_ERR_FIELD_MAX];
+    if (json_is_string(v)) {
+        if (memchr(json_string_value(v), '\0', json_string_length(v)))
+            return hookd_invalid(err, *path ? path : NULL, "%s must not contain NUL characters",
+                                 *path ? path : "the body");
+        return 0;
+    }
+    if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            snprintf(sub, sizeof sub, "%s[%zu]", path, i);
+            if (find_nul(json_array_get(v, i), sub, err))
+                return HOOKD_EINVAL;
+        }
+    } else if (json_is_object(v)) {
+        const char *k;
+        size_t klen;
+        json_t *child;
+        json_object_keylen_foreach((json_t *)v, k, klen, child)
+        {
+            snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", k);
+            if (memchr(k, '\0', klen))
+                return hookd_invalid(err, sub, "keys must not contain NUL characters");
+            if (find_nul(child, sub, err))
+                return HOOKD_EINVAL;
+        }
+    }
+    return 0;
+}
+
 static enum MHD_Result dispatch(hookd_api *api, struct MHD_Connection *c, req_state *rs)
 {
     hookd_error err = {0};
@@ -218,7 +258,10 @@ static enum MHD_Result dispatch(hookd_api *api, struct MHD_Connection *c, req_st
     }
     if (rs->route->flags & ROUTE_BODY) {
         json_error_t jerr;
-        body = json_loadb(rs->body ? rs->body : "", rs->len, JSON_REJECT_DUPLICATES, &jerr);
+        /* DECODE_ANY so a scalar body is "not an object" (invalid) rather than
+         * malformed; ALLOW_NUL so a "\u0000" can be refused by its path. */
+        body = json_loadb(rs->body ? rs->body : "", rs->len,
+                          JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
         if (!body) {
             hookd_error_set(&err, 400, "malformed_json", NULL, "line %d, column %d: %s",
                             jerr.line, jerr.column, jerr.text);
@@ -227,6 +270,10 @@ static enum MHD_Result dispatch(hookd_api *api, struct MHD_Connection *c, req_st
         if (!json_is_object(body)) {
             json_decref(body);
             hookd_invalid(&err, NULL, "the body must be a JSON object");
+            return send_error(c, &err);
+        }
+        if (find_nul(body, "", &err) != 0) {
+            json_decref(body);
             return send_error(c, &err);
         }
         rs->req.body = body;

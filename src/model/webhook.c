@@ -212,6 +212,10 @@ static int validate_url(const char *url, hookd_error *err)
         return hookd_invalid(err, "url", "url must be at most %d bytes", HOOKD_WEBHOOK_URL_MAX);
     if (has_ctl(url) || strchr(url, ' '))
         return hookd_invalid(err, "url", "url must not contain spaces or control characters");
+    /* libcurl reads "http:///path" as host "path"; nobody means that. */
+    const char *auth = strstr(url, "://");
+    if (!auth || strchr("/?#", auth[3]))
+        return hookd_invalid(err, "url", "url must be an absolute http:// or https:// URL with a host");
     /* Validate with libcurl's own parser so hookd accepts exactly what it can
      * later send. */
     CURLU *u = curl_url();

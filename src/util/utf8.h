@@ -1,6 +1,6 @@
 /*
- * utf8.h — counting characters in UTF-8 text. Inputs come from jansson, which
- * has already rejected invalid UTF-8, so these only count.
+ * utf8.h — counting characters in UTF-8 text (inputs from jansson, already
+ * valid) and making arbitrary bytes safe to put in a JSON string.
  */
 #ifndef HOOKD_UTIL_UTF8_H
 #define HOOKD_UTIL_UTF8_H
@@ -9,5 +9,10 @@
 
 /* Number of code points in the NUL-terminated UTF-8 string s. */
 size_t hookd_utf8_chars(const char *s);
+
+/* Replaces, in place, every byte of s that is not part of a well-formed UTF-8
+ * sequence with '?'. Used on text that may hold raw request bytes (a path) or
+ * a multi-byte character cut by a bounded format, before it goes into JSON. */
+void hookd_utf8_sanitize(char *s);
 
 #endif

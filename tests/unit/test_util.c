@@ -143,3 +143,19 @@ TEST(utf8_chars)
     CHECK_INT(hookd_utf8_chars("h\xc3\xa9llo"), 5);       /* héllo */
     CHECK_INT(hookd_utf8_chars("\xf0\x9f\x98\x80!"), 2); /* 😀! */
 }
+
+TEST(utf8_sanitize_replaces_only_bad_bytes)
+{
+    char a[] = "ok h\xc3\xa9 \xf0\x9f\x98\x80";
+    hookd_utf8_sanitize(a);
+    CHECK_STR(a, "ok h\xc3\xa9 \xf0\x9f\x98\x80");
+    char b[] = "/api/\xff\xfe/x";
+    hookd_utf8_sanitize(b);
+    CHECK_STR(b, "/api/??/x");
+    char c[] = "cut \xc3"; /* a two-byte character cut in half */
+    hookd_utf8_sanitize(c);
+    CHECK_STR(c, "cut ?");
+    char d[] = "\xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80"; /* overlong, surrogate, > U+10FFFF */
+    hookd_utf8_sanitize(d);
+    CHECK_STR(d, "?? ??? ????");
+}
