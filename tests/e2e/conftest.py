@@ -1,0 +1,421 @@
+"""Shared machinery of the hookd end-to-end suite.
+
+Every test talks to the real binary (HOOKD_BIN, default build/hookd) over
+loopback HTTP.  A server is started with `--listen 127.0.0.1:0` and its port is
+read from the `listening on 127.0.0.1:<port>` line it logs on stderr, so there
+is no free-port guessing.  At teardown every server still running is stopped
+with SIGTERM and must exit with status 0.
+
+Webhook URLs point at a local sink (a tiny HTTP server answering 200) and the
+servers run with --allow-private-networks, so that whatever hookd may send on
+creation (the test payload, once built) goes somewhere harmless and fast.
+"""
+
+import http.server
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+HOOKD_BIN = os.environ.get("HOOKD_BIN", str(ROOT / "build" / "hookd"))
+TIMEOUT = 10  # seconds, for every HTTP call
+START_TIMEOUT = 30  # seconds for a server to start (sanitizer builds are slow)
+STOP_TIMEOUT = 30
+
+LISTEN_RE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
+KEY_RE = re.compile(r"^api key: (\S+)$")
+
+# Every environment variable of SPEC §1: scrubbed from the environment of
+# each server so the caller's shell cannot change what a test observes.
+HOOKD_ENV = (
+    "HOOKD_LISTEN", "HOOKD_DB", "HOOKD_DATABASE_URL", "HOOKD_API_KEY",
+    "HOOKD_ALLOW_PRIVATE_NETWORKS", "HOOKD_RETRY_SCHEDULE", "HOOKD_MAX_RETRIES",
+    "HOOKD_REQUEST_TIMEOUT", "HOOKD_LOG_RETENTION",
+)
+
+
+def hookd_bin():
+    """The binary; waits a little if it is briefly missing (being rebuilt)."""
+    deadline = time.monotonic() + 120
+    while not os.access(HOOKD_BIN, os.X_OK):
+        if time.monotonic() > deadline:
+            pytest.fail(f"HOOKD_BIN {HOOKD_BIN} is not an executable file")
+        time.sleep(0.5)
+    return HOOKD_BIN
+
+
+def base_env(extra=None):
+    env = {k: v for k, v in os.environ.items() if k not in HOOKD_ENV}
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_hookd(args, cwd, env=None, timeout=10):
+    """Runs `hookd <args>` to completion (for options that must be refused);
+    fails the test if it is still running after timeout seconds."""
+    try:
+        return subprocess.run([hookd_bin(), *args], env=base_env(env), cwd=cwd,
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(f"hookd {args} (env {env}) did not exit within {timeout}s: "
+                             f"it accepted what it should refuse; stderr: {e.stderr!r}")
+
+
+# ---------------------------------------------------------------------------
+# the sink webhooks point at
+
+
+class _Sink(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n:
+            self.rfile.read(n)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def sink_url():
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    srv.daemon_threads = True
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+# ---------------------------------------------------------------------------
+# a running hookd
+
+
+class Hookd:
+    """One hookd process on a free loopback port.  stderr is read by a thread
+    into stderr_lines; stdout (where only the api key line is printed) is read
+    into stdout_lines after start and at stop.
+
+    listen=False / db_flag=False leave out --listen / --db (for tests that
+    give them as environment variables); db is still where the store lives."""
+
+    def __init__(self, db, args=(), env=None, api_key=None, listen=True, db_flag=True,
+                 private=True):
+        self.db = Path(db)
+        argv = [hookd_bin(), "serve"]
+        if listen:
+            argv += ["--listen", "127.0.0.1:0"]
+        if db_flag:
+            argv += ["--db", str(db)]
+        if private:
+            argv += ["--allow-private-networks"]
+        if api_key:
+            argv += ["--api-key", api_key]
+        argv += list(args)
+        self.argv = argv
+        self.stdout_lines = []
+        self.stderr_lines = []
+        self._stdout_buf = b""
+        self._cond = threading.Condition()
+        self.exit_status = None
+        self.killed = False
+        # cwd: the db's folder, so a default path never lands in the repository
+        self.proc = subprocess.Popen(argv, env=base_env(env), cwd=self.db.parent,
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        self._stderr_thread = threading.Thread(target=self._pump_stderr, daemon=True)
+        self._stderr_thread.start()
+        try:
+            self.port = self._wait_for_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+            self._wait_healthy()
+        except BaseException:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+        # hookd prints the key (and flushes) before it starts listening, so
+        # once the "listening" line is seen, the key is in the stdout pipe.
+        self._drain_stdout()
+        self.printed_key = None
+        for line in self.stdout_lines:
+            m = KEY_RE.match(line)
+            if m:
+                self.printed_key = m.group(1)
+        self.api_key = api_key or self.printed_key
+
+    def _pump_stderr(self):
+        for raw in iter(self.proc.stderr.readline, b""):
+            with self._cond:
+                self.stderr_lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    def _drain_stdout(self, final=False):
+        fd = self.proc.stdout.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            self._stdout_buf += chunk
+        *done, rest = self._stdout_buf.split(b"\n")
+        self._stdout_buf = rest
+        if final and rest:
+            done.append(rest)
+            self._stdout_buf = b""
+        self.stdout_lines += [d.decode("utf-8", "replace") for d in done]
+
+    def _wait_for_port(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        with self._cond:
+            while True:
+                for line in self.stderr_lines:
+                    m = LISTEN_RE.search(line)
+                    if m:
+                        return int(m.group(1))
+                if self.proc.poll() is not None and not self._stderr_thread.is_alive():
+                    raise AssertionError(f"hookd exited ({self.proc.returncode}) at start; "
+                                         f"stderr: {self.stderr_lines!r}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("timed out waiting for the 'listening on' line; "
+                                         f"stderr: {self.stderr_lines!r}")
+                self._cond.wait(min(left, 0.1))
+
+    def _wait_healthy(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                r = requests.get(self.url + "/healthz", timeout=TIMEOUT)
+                if r.status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            assert self.proc.poll() is None, f"hookd died at start: {self.stderr_lines!r}"
+            assert time.monotonic() < deadline, "hookd never answered /healthz"
+            time.sleep(0.02)
+
+    def key_lines(self):
+        """Lines of stdout that print an API key (complete once stopped)."""
+        return [line for line in self.stdout_lines if line.startswith("api key:")]
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, expect=0):
+        """Stops with sig and asserts the exit status; returns it."""
+        if self.exit_status is None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(sig)
+            try:
+                self.exit_status = self.proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"hookd did not stop within {STOP_TIMEOUT}s of {sig!r}")
+            self._finish_streams()
+        if expect is not None:
+            assert self.exit_status == expect, (
+                f"hookd exited {self.exit_status} after {sig!r}, expected {expect}; "
+                f"stderr: {self.stderr_lines!r}")
+        return self.exit_status
+
+    def kill9(self):
+        self.killed = True
+        self.proc.kill()
+        self.exit_status = self.proc.wait(timeout=STOP_TIMEOUT)
+        self._finish_streams()
+
+    def _finish_streams(self):
+        self._stderr_thread.join(timeout=10)
+        os.set_blocking(self.proc.stdout.fileno(), True)
+        self._drain_stdout(final=True)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+    def client(self, key=None):
+        return Client(self.url, self.api_key if key is None else key)
+
+
+class Client:
+    """requests with the base URL, the key and a timeout filled in."""
+
+    def __init__(self, base, key):
+        self.base = base
+        self.key = key
+        self.s = requests.Session()
+
+    def request(self, method, path, json_body=None, data=None, headers=None, key=None,
+                timeout=TIMEOUT, auth=True):
+        h = {}
+        k = self.key if key is None else key
+        if auth and k is not None:
+            h["Authorization"] = f"Bearer {k}"
+        if json_body is not None:
+            data = json.dumps(json_body)
+            h["Content-Type"] = "application/json"
+        if headers:
+            h.update(headers)
+        h = {name: value for name, value in h.items() if value is not None}
+        return self.s.request(method, self.base + path, data=data, headers=h, timeout=timeout)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, json_body=body, **kw)
+
+    def patch(self, path, body=None, **kw):
+        return self.request("PATCH", path, json_body=body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    # webhook shorthands
+    def webhooks(self):
+        r = self.get("/api/v1/webhooks")
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert set(body) == {"webhooks"}, body
+        return body["webhooks"]
+
+    def count(self):
+        return len(self.webhooks())
+
+    def create(self, body):
+        r = self.post("/api/v1/webhooks", body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def fetch(self, wid):
+        r = self.get(f"/api/v1/webhooks/{wid}")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+class Servers:
+    """Starts servers for one test and stops them all at teardown."""
+
+    def __init__(self, tmp_path):
+        self.tmp = tmp_path
+        self.started = []
+        self.keys = {}  # db path -> the key hookd printed for it
+
+    def start(self, db=None, **kw):
+        """Starts hookd on db (default: hookd.db in the test's tmp dir).  On a
+        db whose key was printed earlier, api_key/client() use that key."""
+        db = Path(db if db is not None else self.tmp / "hookd.db")
+        s = Hookd(db, **kw)
+        self.started.append(s)
+        if s.printed_key:
+            self.keys[db] = s.printed_key
+        elif s.api_key is None:
+            s.api_key = self.keys.get(db)
+        return s
+
+    def restart(self, s, **kw):
+        """Stops s with SIGTERM (status 0) and starts a new server on its db."""
+        s.stop()
+        return self.start(s.db, **kw)
+
+    def stop_all(self):
+        errors = []
+        for s in self.started:
+            if s.killed:
+                continue
+            try:
+                s.stop()
+            except AssertionError as e:
+                errors.append(str(e))
+        assert not errors, errors
+
+
+@pytest.fixture
+def servers(tmp_path):
+    sv = Servers(tmp_path)
+    yield sv
+    sv.stop_all()
+
+
+@pytest.fixture
+def server(servers):
+    return servers.start()
+
+
+@pytest.fixture
+def api(server):
+    return server.client()
+
+
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory):
+    sv = Servers(tmp_path_factory.mktemp("hookd"))
+    yield sv.start()
+    sv.stop_all()
+
+
+@pytest.fixture(scope="module")
+def mapi(module_server):
+    return module_server.client()
+
+
+# ---------------------------------------------------------------------------
+# assertions
+
+_MISSING = object()
+
+
+def assert_error(r, status, code, field=_MISSING):
+    """r is an error of the shape of SPEC §2 with this status and code.
+    field: the expected `field`; None means the answer must hold no field;
+    left out, field is not checked."""
+    assert r.status_code == status, f"expected {status} {code}, got {r.status_code}: {r.text}"
+    assert r.headers.get("Content-Type", "").startswith("application/json"), r.headers
+    body = r.json()
+    assert set(body) == {"error"}, body
+    e = body["error"]
+    assert e.get("code") == code, body
+    assert isinstance(e.get("message"), str) and e["message"], body
+    assert set(e) <= {"code", "message", "field"}, body
+    if field is None:
+        assert "field" not in e, f"no field expected: {body}"
+    elif field is not _MISSING:
+        assert e.get("field") == field, f"expected field {field!r}: {body}"
+    return e
+
+
+def hook_body(sink_url, **kw):
+    """A minimal valid create body."""
+    body = {"name": "hook", "url": sink_url + "/hook"}
+    body.update(kw)
+    return body
+
+
+def strip_volatile(wh):
+    """A webhook without the keys that are not settings (`test` on create,
+    `stats` in the list)."""
+    return {k: v for k, v in wh.items() if k not in ("test", "stats")}
