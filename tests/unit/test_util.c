@@ -149,9 +149,9 @@ TEST(utf8_sanitize_replaces_only_bad_bytes)
     char a[] = "ok h\xc3\xa9 \xf0\x9f\x98\x80";
     hookd_utf8_sanitize(a);
     CHECK_STR(a, "ok h\xc3\xa9 \xf0\x9f\x98\x80");
-    char b[] = "/api/\xff\xfe/x";
+    char b[] = "/api/\xff\xfe-x";
     hookd_utf8_sanitize(b);
-    CHECK_STR(b, "/api/??/x");
+    CHECK_STR(b, "/api/?" "?-x"); /* split: "??/" is a trigraph */
     char c[] = "cut \xc3"; /* a two-byte character cut in half */
     hookd_utf8_sanitize(c);
     CHECK_STR(c, "cut ?");
