@@ -1,0 +1,85 @@
+/* Unit tests for src/delivery/outcome: status classification and the retry
+ * schedule of SPEC §5. */
+#include <stdint.h>
+
+#include "delivery/outcome.h"
+#include "unit.h"
+
+#define MIN_MS (60LL * 1000)
+#define HOUR_MS (60 * MIN_MS)
+#define DAY_MS (24 * HOUR_MS)
+
+static const int64_t DEFAULT_SCHEDULE[] = {5 * MIN_MS, 15 * MIN_MS, HOUR_MS, 5 * HOUR_MS, DAY_MS};
+#define DEFAULT_LEN (sizeof DEFAULT_SCHEDULE / sizeof DEFAULT_SCHEDULE[0])
+
+TEST(outcome_success)
+{
+    CHECK_INT(hookd_outcome_classify(200, false), HOOKD_VERDICT_SUCCESS);
+    CHECK_INT(hookd_outcome_classify(204, false), HOOKD_VERDICT_SUCCESS);
+    CHECK_INT(hookd_outcome_classify(301, false), HOOKD_VERDICT_SUCCESS);
+    CHECK_INT(hookd_outcome_classify(399, false), HOOKD_VERDICT_SUCCESS);
+}
+
+TEST(outcome_final)
+{
+    CHECK_INT(hookd_outcome_classify(400, false), HOOKD_VERDICT_FINAL);
+    CHECK_INT(hookd_outcome_classify(401, false), HOOKD_VERDICT_FINAL);
+    CHECK_INT(hookd_outcome_classify(403, false), HOOKD_VERDICT_FINAL);
+    CHECK_INT(hookd_outcome_classify(404, false), HOOKD_VERDICT_FINAL);
+    CHECK_INT(hookd_outcome_classify(405, false), HOOKD_VERDICT_FINAL);
+    /* A refused address fails for good whatever status came with it. */
+    CHECK_INT(hookd_outcome_classify(0, true), HOOKD_VERDICT_FINAL);
+    CHECK_INT(hookd_outcome_classify(200, true), HOOKD_VERDICT_FINAL);
+    CHECK_INT(hookd_outcome_classify(503, true), HOOKD_VERDICT_FINAL);
+}
+
+TEST(outcome_retry)
+{
+    static const int RETRY[] = {0,   100, 101, 199, 402, 406, 407, 408, 409, 410, 413,
+                                422, 429, 499, 500, 502, 503, 504, 599, 600, 999, -1};
+    for (size_t i = 0; i < sizeof RETRY / sizeof RETRY[0]; i++)
+        if (hookd_outcome_classify(RETRY[i], false) != HOOKD_VERDICT_RETRY)
+            unit_fail(__FILE__, __LINE__, "status %d is not RETRY", RETRY[i]);
+}
+
+TEST(retry_default_schedule)
+{
+    CHECK_INT(hookd_retry_next_delay(DEFAULT_SCHEDULE, DEFAULT_LEN, 12, 1), 5 * MIN_MS);
+    CHECK_INT(hookd_retry_next_delay(DEFAULT_SCHEDULE, DEFAULT_LEN, 12, 2), 15 * MIN_MS);
+    CHECK_INT(hookd_retry_next_delay(DEFAULT_SCHEDULE, DEFAULT_LEN, 12, 3), HOUR_MS);
+    CHECK_INT(hookd_retry_next_delay(DEFAULT_SCHEDULE, DEFAULT_LEN, 12, 4), 5 * HOUR_MS);
+    for (int attempts = 5; attempts <= 12; attempts++)
+        CHECK_INT(hookd_retry_next_delay(DEFAULT_SCHEDULE, DEFAULT_LEN, 12, attempts), DAY_MS);
+    /* 12 retries after the first attempt: the 13th attempt is the last. */
+    CHECK_INT(hookd_retry_next_delay(DEFAULT_SCHEDULE, DEFAULT_LEN, 12, 13), -1);
+    CHECK_INT(hookd_retry_next_delay(DEFAULT_SCHEDULE, DEFAULT_LEN, 12, 14), -1);
+
+    int scheduled = 0;
+    for (int attempts = 1; hookd_retry_next_delay(DEFAULT_SCHEDULE, DEFAULT_LEN, 12, attempts) >= 0;
+         attempts++)
+        scheduled++;
+    CHECK_INT(scheduled + 1, 13); /* the first attempt plus every retry */
+}
+
+TEST(retry_small_max)
+{
+    CHECK_INT(hookd_retry_next_delay(DEFAULT_SCHEDULE, DEFAULT_LEN, 3, 3), HOUR_MS);
+    CHECK_INT(hookd_retry_next_delay(DEFAULT_SCHEDULE, DEFAULT_LEN, 3, 4), -1);
+    CHECK_INT(hookd_retry_next_delay(DEFAULT_SCHEDULE, DEFAULT_LEN, 0, 1), -1);
+    CHECK_INT(hookd_retry_next_delay(DEFAULT_SCHEDULE, DEFAULT_LEN, -1, 1), -1);
+}
+
+TEST(retry_edges)
+{
+    /* An empty schedule never retries. */
+    CHECK_INT(hookd_retry_next_delay(DEFAULT_SCHEDULE, 0, 12, 1), -1);
+    CHECK_INT(hookd_retry_next_delay(NULL, 0, 12, 1), -1);
+    /* attempts below 1 count as the first attempt. */
+    CHECK_INT(hookd_retry_next_delay(DEFAULT_SCHEDULE, DEFAULT_LEN, 12, 0), 5 * MIN_MS);
+    CHECK_INT(hookd_retry_next_delay(DEFAULT_SCHEDULE, DEFAULT_LEN, 12, -5), 5 * MIN_MS);
+    /* A one-entry schedule repeats that entry. */
+    static const int64_t ONE[] = {30000};
+    CHECK_INT(hookd_retry_next_delay(ONE, 1, 5, 1), 30000);
+    CHECK_INT(hookd_retry_next_delay(ONE, 1, 5, 5), 30000);
+    CHECK_INT(hookd_retry_next_delay(ONE, 1, 5, 6), -1);
+}
