@@ -5,6 +5,7 @@
  * Signals are blocked before any thread starts and taken with sigwait on the
  * main thread, so no other thread is ever interrupted by them.
  */
+#include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "api/api.h"
 #include "config.h"
+#include "delivery/engine.h"
 #include "store/store.h"
 #include "util/crypto.h"
 #include "util/log.h"
@@ -72,10 +74,12 @@ static int ensure_api_key(hookd_store *st, const hookd_config *cfg)
     return 0;
 }
 
+/* API threads: test sends block a thread for up to the request timeout, so
+ * keep more threads than cores. */
 static unsigned thread_count(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 2 ? 2 : n > 16 ? 16 : (unsigned)n;
+    long n = sysconf(_SC_NPROCESSORS_ONLN) * 2;
+    return n < 8 ? 8 : n > 32 ? 32 : (unsigned)n;
 }
 
 static int serve(int argc, char **argv)
@@ -103,6 +107,7 @@ static int serve(int argc, char **argv)
     int status = 1;
     hookd_store *st = NULL;
     hookd_api *api = NULL;
+    hookd_engine *engine = NULL;
     if (hookd_store_open_sqlite(cfg.db_path, &st, err, sizeof err) != 0) {
         fprintf(stderr, "hookd: %s\n", err);
         goto out;
@@ -111,8 +116,21 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "hookd: cannot store the first API key\n");
         goto out;
     }
+    hookd_send_opts send = {.allow_private = cfg.allow_private_networks,
+                            .timeout_ms = cfg.request_timeout_ms};
+    hookd_engine_options eopt = {.store = st,
+                                 .send = send,
+                                 .retry_schedule_ms = cfg.retry_schedule_ms,
+                                 .retry_schedule_len = cfg.retry_schedule_len,
+                                 .max_retries = cfg.max_retries,
+                                 .log_retention_ms = cfg.log_retention_ms};
+    if (hookd_engine_start(&eopt, &engine) != 0) {
+        fprintf(stderr, "hookd: cannot start the delivery engine\n");
+        goto out;
+    }
     hookd_api_options opt = {.host = cfg.listen_host, .port = cfg.listen_port,
-                             .threads = thread_count(), .store = st, .admin_key = cfg.api_key};
+                             .threads = thread_count(), .store = st, .admin_key = cfg.api_key,
+                             .engine = engine, .send = send};
     if (hookd_api_start(&opt, &api, err, sizeof err) != 0) {
         fprintf(stderr, "hookd: %s\n", err);
         goto out;
@@ -127,7 +145,10 @@ static int serve(int argc, char **argv)
     hookd_api_quiesce(api);
     status = 0;
 out:
+    /* API first (no new work), then the engine lets attempts in flight finish
+     * and stores their outcomes, then the store closes. */
     hookd_api_stop(api);
+    hookd_engine_stop(engine);
     hookd_store_close(st);
     hookd_config_free(&cfg);
     if (status == 0)
@@ -137,6 +158,7 @@ out:
 
 int main(int argc, char **argv)
 {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return serve(argc - 2, argv + 2);
     if (argc >= 2 && (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)) {

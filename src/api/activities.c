@@ -438,8 +438,8 @@ int hookd_h_activities(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *res
     int64_t now_ns = hookd_now_ns();
     json_t *answers = json_array();
     int rc = validate_request(req->body, now_ns, &items, &n, err);
-    if (rc == 0)
-        rc = ingest(ctx, items, n, now_ns, answers, err);
+    if (rc == 0 && (rc = ingest(ctx, items, n, now_ns, answers, err)) == 0)
+        hookd_engine_wake(ctx->engine);
     items_free(items, n);
     if (rc) {
         json_decref(answers);
@@ -578,6 +578,7 @@ done:
     item_clear(&it);
     if (rc)
         return rc;
+    hookd_engine_wake(ctx->engine);
     resp->status = 202;
     resp->json = json_pack("{s:s}", "delivery_id", delivery_id);
     return 0;

@@ -13,6 +13,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "delivery/engine.h"
+#include "delivery/request.h"
 #include "store/store.h"
 #include "util/error.h"
 
@@ -20,6 +22,8 @@
 
 typedef struct hookd_api_ctx {
     hookd_store *store;
+    hookd_engine *engine; /* woken after commits that make deliveries due */
+    hookd_send_opts send; /* for test sends */
 } hookd_api_ctx;
 
 typedef struct hookd_req {
@@ -72,6 +76,9 @@ int hookd_h_accounts_merge(hookd_api_ctx *, const hookd_req *, hookd_resp *, hoo
 int hookd_h_account_get(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_activities(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_webhook_send(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_webhook_test(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_webhook_test_unsaved(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_logs_retry(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_logs_list(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_logs_get(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_catalog_activities(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);

@@ -57,6 +57,9 @@ static json_t *request_headers(const hookd_webhook *wh, const hookd_delivery *d)
 
 static json_t *entry_json(const hookd_webhook *wh, const hookd_delivery *d)
 {
+    json_t *headers = d->request_headers ? json_loads(d->request_headers, 0, NULL) : NULL;
+    if (!headers)
+        headers = request_headers(wh, d);
     bool scheduled = (d->state == HOOKD_DS_PENDING || d->state == HOOKD_DS_RETRYING);
     json_t *response = json_null();
     if (d->attempts > 0)
@@ -72,7 +75,7 @@ static json_t *entry_json(const hookd_webhook *wh, const hookd_delivery *d)
         scheduled ? time_or_null(d->next_attempt_at) : json_null(), "status_code",
         d->status_code ? json_integer(d->status_code) : json_null(), "error",
         str_or_null(d->error), "request", "method", d->method, "url", d->url, "headers",
-        request_headers(wh, d), "body", d->body, "response", response);
+        headers, "body", d->body, "response", response);
 }
 
 static int load_webhook(hookd_api_ctx *ctx, const char *id, hookd_webhook **wh, hookd_error *err)
@@ -179,4 +182,23 @@ int hookd_h_logs_get(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
     resp->status = 200;
     resp->json = entry;
     return entry ? 0 : hookd_error_from_rc(err, HOOKD_ENOMEM, "delivery");
+}
+
+int hookd_h_logs_retry(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
+                       hookd_error *err)
+{
+    if (!hookd_id_valid(req->params[0]) || !hookd_id_valid(req->params[1]))
+        return hookd_error_from_rc(err, HOOKD_ENOTFOUND, "delivery");
+    int rc = hookd_store_delivery_retry(ctx->store, req->params[0], req->params[1],
+                                        hookd_now_ms());
+    if (rc == HOOKD_ECONFLICT)
+        return hookd_error_set(err, 409, "conflict", NULL,
+                               "only a failed, retrying or pending delivery can be retried");
+    if (rc)
+        return hookd_error_from_rc(err, rc, "delivery");
+    hookd_engine_wake(ctx->engine);
+    rc = hookd_h_logs_get(ctx, req, resp, err);
+    if (rc == 0)
+        resp->status = 202;
+    return rc;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/handlers.h"
+#include "delivery/testsend.h"
 #include "model/fields.h"
 #include "model/webhook.h"
 #include "util/timeutil.h"
@@ -59,7 +60,49 @@ int hookd_h_webhook_create(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp 
         hookd_webhook_free(wh);
         return rc;
     }
-    return reply_webhook(resp, 201, wh, err);
+    /* The webhook is stored first: creation succeeds whatever the test's
+     * outcome (SPEC §2), and the test is logged under its id. */
+    json_t *test = hookd_test_send(wh, &ctx->send, ctx->store);
+    rc = reply_webhook(resp, 201, wh, err);
+    if (rc == 0 && test)
+        json_object_set_new(resp->json, "test",
+                            json_pack("{s:O,s:O,s:O}", "ok", json_object_get(test, "ok"),
+                                      "status_code", json_object_get(test, "status_code"),
+                                      "error", json_object_get(test, "error")));
+    json_decref(test);
+    return rc;
+}
+
+int hookd_h_webhook_test(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
+                         hookd_error *err)
+{
+    hookd_webhook *wh = NULL;
+    if (check_id(req->params[0], err))
+        return HOOKD_ENOTFOUND;
+    int rc = hookd_store_webhook_get(ctx->store, req->params[0], &wh);
+    if (rc)
+        return hookd_error_from_rc(err, rc, "webhook");
+    resp->json = hookd_test_send(wh, &ctx->send, ctx->store);
+    hookd_webhook_free(wh);
+    resp->status = 200;
+    return resp->json ? 0 : hookd_error_from_rc(err, HOOKD_ENOMEM, "test");
+}
+
+int hookd_h_webhook_test_unsaved(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
+                                 hookd_error *err)
+{
+    hookd_webhook *wh = hookd_webhook_new(hookd_now_ms());
+    if (!wh)
+        return hookd_error_from_rc(err, HOOKD_ENOMEM, "webhook");
+    int rc = hookd_webhook_apply(wh, req->body, true, hookd_api_field_lookup, ctx, err);
+    if (rc) {
+        hookd_webhook_free(wh);
+        return rc;
+    }
+    resp->json = hookd_test_send(wh, &ctx->send, NULL); /* an unsaved webhook has no log */
+    hookd_webhook_free(wh);
+    resp->status = 200;
+    return resp->json ? 0 : hookd_error_from_rc(err, HOOKD_ENOMEM, "test");
 }
 
 int hookd_h_webhook_list(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
@@ -72,11 +115,26 @@ int hookd_h_webhook_list(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *r
     if (rc)
         return hookd_error_from_rc(err, rc, "webhooks");
     json_t *arr = json_array();
-    for (size_t i = 0; arr && i < n; i++) {
-        if (json_array_append_new(arr, hookd_webhook_to_json(list[i])) != 0) {
+    int64_t since = hookd_now_ms() - 24LL * 3600 * 1000;
+    for (size_t i = 0; arr && i < n && rc == 0; i++) {
+        hookd_webhook_stats st;
+        json_t *j = hookd_webhook_to_json(list[i]);
+        if ((rc = hookd_store_webhook_stats(ctx->store, list[i]->id, since, &st)) == 0 && j)
+            json_object_set_new(j, "stats",
+                                json_pack("{s:I,s:I,s:I,s:I}", "succeeded_24h",
+                                          (json_int_t)st.succeeded_24h, "failed_24h",
+                                          (json_int_t)st.failed_24h, "pending",
+                                          (json_int_t)st.pending, "skipped",
+                                          (json_int_t)st.skipped));
+        if (json_array_append_new(arr, j) != 0) {
             json_decref(arr);
             arr = NULL;
         }
+    }
+    if (rc) {
+        json_decref(arr);
+        hookd_webhook_list_free(list, n);
+        return hookd_error_from_rc(err, rc, "webhooks");
     }
     hookd_webhook_list_free(list, n);
     if (!arr)
@@ -145,6 +203,8 @@ static int change(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp, ho
             hookd_error_from_rc(err, rc, "webhook");
         return rc;
     }
+    if (what == CHANGE_CONNECT || what == CHANGE_PATCH)
+        hookd_engine_wake(ctx->engine); /* held deliveries may be due now */
     return reply_webhook(resp, 200, wh, err);
 }
 

@@ -123,6 +123,7 @@ void hookd_delivery_free(hookd_delivery *d)
     free(d->body);
     free(d->error);
     free(d->response_body);
+    free(d->request_headers);
     free(d);
 }
 
@@ -228,4 +229,47 @@ int hookd_store_delivery_get(hookd_store *st, const char *webhook_id, const char
                              hookd_delivery **out, hookd_attempt **attempts, size_t *n_attempts)
 {
     return st->ops->delivery_get(st, webhook_id, delivery_id, out, attempts, n_attempts);
+}
+
+int hookd_store_claim_due(hookd_store *st, int64_t now_ms, int64_t lease_ms, int limit,
+                          hookd_delivery ***out, size_t *n)
+{
+    return st->ops->claim_due(st, now_ms, lease_ms, limit, out, n);
+}
+
+int hookd_store_next_due(hookd_store *st, int64_t *when_ms)
+{
+    return st->ops->next_due(st, when_ms);
+}
+
+int hookd_store_release_claims(hookd_store *st)
+{
+    return st->ops->release_claims(st);
+}
+
+int hookd_store_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n)
+{
+    return st->ops->record_outcomes(st, o, n);
+}
+
+int hookd_store_delivery_retry(hookd_store *st, const char *webhook_id, const char *delivery_id,
+                               int64_t now_ms)
+{
+    return st->ops->delivery_retry(st, webhook_id, delivery_id, now_ms);
+}
+
+int hookd_store_record_test(hookd_store *st, const hookd_delivery *d, const hookd_outcome *o)
+{
+    return st->ops->record_test(st, d, o);
+}
+
+int hookd_store_prune(hookd_store *st, int64_t before_ms, int limit, int *deleted)
+{
+    return st->ops->prune(st, before_ms, limit, deleted);
+}
+
+int hookd_store_webhook_stats(hookd_store *st, const char *webhook_id, int64_t since_ms,
+                              hookd_webhook_stats *out)
+{
+    return st->ops->webhook_stats(st, webhook_id, since_ms, out);
 }

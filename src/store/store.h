@@ -52,7 +52,10 @@ int hookd_store_webhook_insert(hookd_store *st, const hookd_webhook *wh)
  * fn with it (fn may change it; a non-zero return aborts and is returned), and
  * saves the result. On success *out (if not NULL) receives the saved webhook.
  * ENOTFOUND if there is no such webhook. fn runs on the calling thread while
- * the store's write lock is held: it must not write to the store. */
+ * the store's write lock is held: it must not write to the store. When the
+ * change flips `connected`, the webhook's waiting deliveries turn held
+ * (disconnect) or due now (connect, keeping their attempts) in the same
+ * transaction. */
 typedef int (*hookd_webhook_change_fn)(hookd_webhook *wh, void *ctx);
 int hookd_store_webhook_change(hookd_store *st, const char *id, hookd_webhook_change_fn fn,
                                void *ctx, hookd_webhook **out) __attribute__((warn_unused_result));
@@ -149,6 +152,7 @@ typedef struct hookd_delivery {
     char *error;                /* of the last attempt, NULL for none */
     char *response_body;        /* first 4 KiB of the last answer, NULL before one */
     int64_t duration_ms;        /* of the last attempt, -1 before one */
+    char *request_headers;      /* JSON object text of the last attempt's headers, or NULL */
 } hookd_delivery;
 
 void hookd_delivery_free(hookd_delivery *d);
@@ -203,6 +207,55 @@ int hookd_txn_webhook_add_skipped(hookd_txn *tx, const char *webhook_id, int n)
 
 int hookd_txn_delivery_insert(hookd_txn *tx, const hookd_delivery *d)
     __attribute__((warn_unused_result));
+
+/* ---- the delivery engine's side ---- */
+
+/* What one attempt came to, for hookd_store_record_outcomes. */
+typedef struct hookd_outcome {
+    const char *delivery_id;
+    hookd_delivery_state state;  /* succeeded, failed or retrying */
+    int64_t next_attempt_at;     /* ms, when retrying */
+    int64_t time_ms;             /* when the attempt started */
+    int status_code;             /* 0 when no answer came */
+    const char *error;           /* NULL for none */
+    int64_t duration_ms;
+    const char *response_body;   /* first 4 KiB, valid UTF-8, or NULL */
+    const char *request_headers; /* JSON object text of the headers as sent */
+} hookd_outcome;
+
+/* Claims up to limit due deliveries (pending or retrying, next_attempt_at <=
+ * now, not claimed by a live lease) for lease_ms, oldest due first. */
+int hookd_store_claim_due(hookd_store *st, int64_t now_ms, int64_t lease_ms, int limit,
+                          hookd_delivery ***out, size_t *n) __attribute__((warn_unused_result));
+/* The earliest next_attempt_at of an unclaimed waiting delivery (ms), or 0. */
+int hookd_store_next_due(hookd_store *st, int64_t *when_ms) __attribute__((warn_unused_result));
+/* Drops every claim: at start, when this process is the only one (SQLite),
+ * claims left by a crash are void and those deliveries are simply due. */
+int hookd_store_release_claims(hookd_store *st) __attribute__((warn_unused_result));
+/* Stores many outcomes in one transaction: each counts an attempt, records
+ * it, clears the claim and moves the delivery on — unless it was cancelled
+ * meanwhile (it stays cancelled) or held (a retry stays held). */
+int hookd_store_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n)
+    __attribute__((warn_unused_result));
+/* Makes a delivery due now (SPEC §2 retry): failed, retrying or pending ones;
+ * ECONFLICT for succeeded or cancelled, ENOTFOUND for none. */
+int hookd_store_delivery_retry(hookd_store *st, const char *webhook_id, const char *delivery_id,
+                               int64_t now_ms) __attribute__((warn_unused_result));
+/* Logs a test send (kind test, finished) with its one attempt. */
+int hookd_store_record_test(hookd_store *st, const hookd_delivery *d, const hookd_outcome *o)
+    __attribute__((warn_unused_result));
+/* Deletes finished deliveries (succeeded, failed, cancelled) that finished
+ * before before_ms, with their attempts; at most limit of them. */
+int hookd_store_prune(hookd_store *st, int64_t before_ms, int limit, int *deleted)
+    __attribute__((warn_unused_result));
+
+typedef struct hookd_webhook_stats {
+    int64_t succeeded_24h, failed_24h, pending, skipped;
+} hookd_webhook_stats;
+
+/* SPEC §2 stats, test sends left out; since_ms is now minus 24 h. */
+int hookd_store_webhook_stats(hookd_store *st, const char *webhook_id, int64_t since_ms,
+                              hookd_webhook_stats *out) __attribute__((warn_unused_result));
 
 /* Reads outside a transaction. */
 int hookd_store_person_get(hookd_store *st, const char *contact_id, hookd_person **out)

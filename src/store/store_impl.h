@@ -41,6 +41,17 @@ typedef struct hookd_store_ops {
                          int64_t cursor, hookd_delivery ***out, size_t *n, int64_t *next_cursor);
     int (*delivery_get)(hookd_store *st, const char *webhook_id, const char *delivery_id,
                         hookd_delivery **out, hookd_attempt **attempts, size_t *n_attempts);
+    int (*claim_due)(hookd_store *st, int64_t now_ms, int64_t lease_ms, int limit,
+                     hookd_delivery ***out, size_t *n);
+    int (*next_due)(hookd_store *st, int64_t *when_ms);
+    int (*release_claims)(hookd_store *st);
+    int (*record_outcomes)(hookd_store *st, const hookd_outcome *o, size_t n);
+    int (*delivery_retry)(hookd_store *st, const char *webhook_id, const char *delivery_id,
+                          int64_t now_ms);
+    int (*record_test)(hookd_store *st, const hookd_delivery *d, const hookd_outcome *o);
+    int (*prune)(hookd_store *st, int64_t before_ms, int limit, int *deleted);
+    int (*webhook_stats)(hookd_store *st, const char *webhook_id, int64_t since_ms,
+                         hookd_webhook_stats *out);
 } hookd_store_ops;
 
 /* Every backend's handle starts with this. */

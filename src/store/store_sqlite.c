@@ -68,8 +68,10 @@ static const char *const MIGRATIONS[] = {
     "  state INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
     "  created_at INTEGER NOT NULL, next_attempt_at INTEGER, finished_at INTEGER,"
     "  method TEXT NOT NULL, url TEXT NOT NULL, body TEXT NOT NULL, status_code INTEGER,"
-    "  error TEXT, response_body TEXT, duration_ms INTEGER);"
+    "  error TEXT, response_body TEXT, duration_ms INTEGER, request_headers TEXT,"
+    "  lease_until INTEGER);"
     "CREATE INDEX deliveries_webhook ON deliveries(webhook_id, seq);"
+    "CREATE INDEX deliveries_finished ON deliveries(finished_at) WHERE finished_at IS NOT NULL;"
     "CREATE INDEX deliveries_webhook_state ON deliveries(webhook_id, state, seq);"
     /* Partial: finished deliveries cost the scheduler nothing. */
     "CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE state IN (0, 1);"
@@ -330,6 +332,24 @@ static const char SQL_WEBHOOK_GET[] = "SELECT doc FROM webhooks WHERE id = ?";
 static const char SQL_WEBHOOK_LIST[] = "SELECT doc FROM webhooks ORDER BY seq";
 static int list_webhooks(conn *c, const char *sql, hookd_webhook ***out, size_t *n);
 
+/* Disconnecting holds the waiting deliveries; connecting makes them due now
+ * (pending or retrying by whether they were attempted), attempts kept. */
+static int hold_or_resume(conn *c, const char *webhook_id, bool connected, int64_t now_ms)
+{
+    static const char SQL_HOLD[] = "UPDATE deliveries SET state = 4, next_attempt_at = NULL, "
+                                   "lease_until = NULL WHERE webhook_id = ?1 AND state IN (0, 1)";
+    static const char SQL_RESUME[] =
+        "UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 1 ELSE 0 END, "
+        "next_attempt_at = ?2, lease_until = NULL WHERE webhook_id = ?1 AND state = 4";
+    sqlite3_stmt *q = stmt(c, connected ? SQL_RESUME : SQL_HOLD);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_text(q, 1, webhook_id, -1, SQLITE_STATIC);
+    if (connected)
+        sqlite3_bind_int64(q, 2, now_ms);
+    return step_done(c, q);
+}
+
 static int sq_webhook_change(hookd_store *st, const char *id, hookd_webhook_change_fn fn,
                              void *ctx, hookd_webhook **out)
 {
@@ -341,7 +361,11 @@ static int sq_webhook_change(hookd_store *st, const char *id, hookd_webhook_chan
         return rc;
     if ((rc = get_webhook(&s->writer, SQL_WEBHOOK_GET, id, &wh)) != 0)
         goto done;
+    bool was_connected = wh->connected;
     if ((rc = fn(wh, ctx)) != 0)
+        goto done;
+    if (wh->connected != was_connected &&
+        (rc = hold_or_resume(&s->writer, id, wh->connected, hookd_now_ms())) != 0)
         goto done;
     sqlite3_stmt *q = stmt(&s->writer, SQL_PUT);
     if (!q) {
@@ -867,7 +891,8 @@ static int sq_store_account_get(hookd_store *st, const char *account_id, hookd_a
 
 #define DELIVERY_COLS                                                                              \
     "seq, id, webhook_id, kind, activity_id, field_id, state, attempts, created_at, "             \
-    "next_attempt_at, method, url, body, status_code, error, response_body, duration_ms"
+    "next_attempt_at, method, url, body, status_code, error, response_body, duration_ms, "        \
+    "request_headers"
 
 static const char *kind_static(const char *k)
 {
@@ -900,6 +925,7 @@ static hookd_delivery *row_delivery(sqlite3_stmt *q)
     d->error = column_strdup(q, 14);
     d->response_body = column_strdup(q, 15);
     d->duration_ms = sqlite3_column_type(q, 16) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 16);
+    d->request_headers = column_strdup(q, 17);
     if (!d->method || !d->url || !d->body) {
         hookd_delivery_free(d);
         return NULL;
@@ -1020,6 +1046,281 @@ done:
     return 0;
 }
 
+/* ---- the delivery engine's side ---------------------------------------- */
+
+static int collect_deliveries(conn *c, sqlite3_stmt *q, hookd_delivery ***out, size_t *n)
+{
+    hookd_delivery **list = NULL;
+    size_t count = 0;
+    int rc = 0, step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        hookd_delivery **grown = realloc(list, (count + 1) * sizeof *list);
+        if (!grown || !(grown[count] = row_delivery(q))) {
+            if (grown)
+                list = grown;
+            rc = HOOKD_ENOMEM;
+            break;
+        }
+        list = grown;
+        count++;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = map_rc(c->db, step);
+    sqlite3_reset(q);
+    if (rc) {
+        for (size_t i = 0; i < count; i++)
+            hookd_delivery_free(list[i]);
+        free(list);
+        return rc;
+    }
+    *out = list;
+    *n = count;
+    return 0;
+}
+
+static int sq_claim_due(hookd_store *st, int64_t now_ms, int64_t lease_ms, int limit,
+                        hookd_delivery ***out, size_t *n)
+{
+    static const char SQL[] =
+        "UPDATE deliveries SET lease_until = ?2 WHERE seq IN (SELECT seq FROM deliveries "
+        "WHERE state IN (0, 1) AND next_attempt_at <= ?1 AND "
+        "(lease_until IS NULL OR lease_until < ?1) ORDER BY next_attempt_at LIMIT ?3) "
+        "RETURNING " DELIVERY_COLS;
+    sqlite_store *s = S(st);
+    int rc = wbegin(s);
+    if (rc)
+        return rc;
+    sqlite3_stmt *q = stmt(&s->writer, SQL);
+    if (!q)
+        return wend(s, HOOKD_EUNAVAIL);
+    sqlite3_bind_int64(q, 1, now_ms);
+    sqlite3_bind_int64(q, 2, now_ms + lease_ms);
+    sqlite3_bind_int(q, 3, limit);
+    hookd_delivery **list = NULL;
+    size_t count = 0;
+    rc = collect_deliveries(&s->writer, q, &list, &count);
+    if ((rc = wend(s, rc)) != 0) {
+        for (size_t i = 0; i < count; i++)
+            hookd_delivery_free(list[i]);
+        free(list);
+        return rc;
+    }
+    *out = list;
+    *n = count;
+    return 0;
+}
+
+static int sq_next_due(hookd_store *st, int64_t *when_ms)
+{
+    static const char SQL[] = "SELECT MIN(next_attempt_at) FROM deliveries WHERE state IN (0, 1) "
+                              "AND lease_until IS NULL";
+    sqlite_store *s = S(st);
+    conn *c = reader_get(s);
+    sqlite3_stmt *q = stmt(c, SQL);
+    int rc = HOOKD_EUNAVAIL;
+    if (q) {
+        int step = sqlite3_step(q);
+        if (step == SQLITE_ROW) {
+            *when_ms = sqlite3_column_int64(q, 0); /* NULL reads as 0: none */
+            rc = 0;
+        } else {
+            rc = map_rc(c->db, step);
+        }
+    }
+    reader_put(s, c);
+    return rc;
+}
+
+static int sq_release_claims(hookd_store *st)
+{
+    static const char SQL[] = "UPDATE deliveries SET lease_until = NULL "
+                              "WHERE lease_until IS NOT NULL";
+    sqlite_store *s = S(st);
+    int rc = wbegin(s);
+    if (rc)
+        return rc;
+    sqlite3_stmt *q = stmt(&s->writer, SQL);
+    return wend(s, q ? step_done(&s->writer, q) : HOOKD_EUNAVAIL);
+}
+
+/* Records one attempt's row. */
+static int insert_attempt(conn *c, const char *delivery_id, const hookd_outcome *o)
+{
+    static const char SQL[] = "INSERT INTO attempts(delivery_id, time, status_code, error, "
+                              "duration_ms, response_body) VALUES(?, ?, ?, ?, ?, ?)";
+    sqlite3_stmt *q = stmt(c, SQL);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_text(q, 1, delivery_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, o->time_ms);
+    if (o->status_code)
+        sqlite3_bind_int(q, 3, o->status_code);
+    bind_text_or_null(q, 4, o->error);
+    sqlite3_bind_int64(q, 5, o->duration_ms);
+    bind_text_or_null(q, 6, o->response_body);
+    return step_done(c, q);
+}
+
+static int sq_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n)
+{
+    /* A cancelled delivery stays cancelled; a held one stays held unless the
+     * attempt finished it. */
+    static const char SQL[] =
+        "UPDATE deliveries SET "
+        "state = CASE WHEN state = 5 THEN 5 WHEN state = 4 AND ?2 = 1 THEN 4 ELSE ?2 END, "
+        "next_attempt_at = CASE WHEN ?2 = 1 AND state IN (0, 1) THEN ?3 ELSE NULL END, "
+        "finished_at = CASE WHEN ?2 IN (2, 3) AND state <> 5 THEN ?4 ELSE finished_at END, "
+        "attempts = attempts + 1, lease_until = NULL, status_code = ?5, error = ?6, "
+        "response_body = ?7, duration_ms = ?8, request_headers = ?9 WHERE id = ?1";
+    sqlite_store *s = S(st);
+    int rc = wbegin(s);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        sqlite3_stmt *q = stmt(&s->writer, SQL);
+        if (!q) {
+            rc = HOOKD_EUNAVAIL;
+            break;
+        }
+        sqlite3_bind_text(q, 1, o[i].delivery_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(q, 2, (int)o[i].state);
+        sqlite3_bind_int64(q, 3, o[i].next_attempt_at);
+        sqlite3_bind_int64(q, 4, o[i].time_ms + o[i].duration_ms);
+        if (o[i].status_code)
+            sqlite3_bind_int(q, 5, o[i].status_code);
+        bind_text_or_null(q, 6, o[i].error);
+        bind_text_or_null(q, 7, o[i].response_body);
+        sqlite3_bind_int64(q, 8, o[i].duration_ms);
+        bind_text_or_null(q, 9, o[i].request_headers);
+        if ((rc = step_done(&s->writer, q)) == 0)
+            rc = insert_attempt(&s->writer, o[i].delivery_id, &o[i]);
+    }
+    return wend(s, rc);
+}
+
+static int sq_delivery_retry(hookd_store *st, const char *webhook_id, const char *delivery_id,
+                             int64_t now_ms)
+{
+    static const char SQL_STATE[] = "SELECT state FROM deliveries WHERE id = ? AND webhook_id = ?";
+    static const char SQL[] = "UPDATE deliveries SET state = CASE WHEN state = 3 THEN 1 "
+                              "ELSE state END, next_attempt_at = ?2, finished_at = NULL "
+                              "WHERE id = ?1 AND state IN (0, 1, 3)";
+    sqlite_store *s = S(st);
+    int rc = wbegin(s);
+    if (rc)
+        return rc;
+    sqlite3_stmt *q = stmt(&s->writer, SQL_STATE);
+    if (!q)
+        return wend(s, HOOKD_EUNAVAIL);
+    sqlite3_bind_text(q, 1, delivery_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, webhook_id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    int state = step == SQLITE_ROW ? sqlite3_column_int(q, 0) : -1;
+    sqlite3_reset(q);
+    if (step != SQLITE_ROW)
+        return wend(s, step == SQLITE_DONE ? HOOKD_ENOTFOUND : map_rc(s->writer.db, step));
+    /* held waits for connect; succeeded and cancelled are over */
+    if (state != 0 && state != 1 && state != 3)
+        return wend(s, HOOKD_ECONFLICT);
+    if (!(q = stmt(&s->writer, SQL)))
+        return wend(s, HOOKD_EUNAVAIL);
+    sqlite3_bind_text(q, 1, delivery_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, now_ms);
+    return wend(s, step_done(&s->writer, q));
+}
+
+static int sq_record_test(hookd_store *st, const hookd_delivery *d, const hookd_outcome *o)
+{
+    static const char SQL[] =
+        "INSERT INTO deliveries(id, webhook_id, kind, state, attempts, created_at, finished_at, "
+        "method, url, body, status_code, error, response_body, duration_ms, request_headers) "
+        "VALUES(?, ?, 'test', ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    sqlite_store *s = S(st);
+    int rc = wbegin(s);
+    if (rc)
+        return rc;
+    sqlite3_stmt *q = stmt(&s->writer, SQL);
+    if (!q)
+        return wend(s, HOOKD_EUNAVAIL);
+    sqlite3_bind_text(q, 1, d->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, d->webhook_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 3, (int)o->state);
+    sqlite3_bind_int64(q, 4, d->created_at);
+    sqlite3_bind_int64(q, 5, o->time_ms + o->duration_ms);
+    sqlite3_bind_text(q, 6, d->method, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 7, d->url, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 8, d->body, -1, SQLITE_STATIC);
+    if (o->status_code)
+        sqlite3_bind_int(q, 9, o->status_code);
+    bind_text_or_null(q, 10, o->error);
+    bind_text_or_null(q, 11, o->response_body);
+    sqlite3_bind_int64(q, 12, o->duration_ms);
+    bind_text_or_null(q, 13, o->request_headers);
+    if ((rc = step_done(&s->writer, q)) == 0)
+        rc = insert_attempt(&s->writer, d->id, o);
+    return wend(s, rc);
+}
+
+static int sq_prune(hookd_store *st, int64_t before_ms, int limit, int *deleted)
+{
+    static const char SQL_ATT[] =
+        "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE "
+        "finished_at < ?1 AND state IN (2, 3, 5) ORDER BY finished_at LIMIT ?2)";
+    static const char SQL_DEL[] =
+        "DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries WHERE "
+        "finished_at < ?1 AND state IN (2, 3, 5) ORDER BY finished_at LIMIT ?2)";
+    sqlite_store *s = S(st);
+    int rc = wbegin(s);
+    if (rc)
+        return rc;
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        sqlite3_stmt *q = stmt(&s->writer, i == 0 ? SQL_ATT : SQL_DEL);
+        if (!q) {
+            rc = HOOKD_EUNAVAIL;
+            break;
+        }
+        sqlite3_bind_int64(q, 1, before_ms);
+        sqlite3_bind_int(q, 2, limit);
+        rc = step_done(&s->writer, q);
+    }
+    *deleted = rc == 0 ? sqlite3_changes(s->writer.db) : 0;
+    return wend(s, rc);
+}
+
+static int sq_webhook_stats(hookd_store *st, const char *webhook_id, int64_t since_ms,
+                            hookd_webhook_stats *out)
+{
+    static const char SQL[] =
+        "SELECT "
+        "(SELECT COUNT(*) FROM deliveries WHERE webhook_id = ?1 AND kind <> 'test' AND state = 2 "
+        "  AND finished_at >= ?2), "
+        "(SELECT COUNT(*) FROM deliveries WHERE webhook_id = ?1 AND kind <> 'test' AND state = 3 "
+        "  AND finished_at >= ?2), "
+        "(SELECT COUNT(*) FROM deliveries WHERE webhook_id = ?1 AND kind <> 'test' "
+        "  AND state IN (0, 1, 4)), "
+        "(SELECT skipped FROM webhooks WHERE id = ?1)";
+    sqlite_store *s = S(st);
+    conn *c = reader_get(s);
+    sqlite3_stmt *q = stmt(c, SQL);
+    int rc = HOOKD_EUNAVAIL;
+    if (q) {
+        sqlite3_bind_text(q, 1, webhook_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, since_ms);
+        int step = sqlite3_step(q);
+        if (step == SQLITE_ROW) {
+            out->succeeded_24h = sqlite3_column_int64(q, 0);
+            out->failed_24h = sqlite3_column_int64(q, 1);
+            out->pending = sqlite3_column_int64(q, 2);
+            out->skipped = sqlite3_column_int64(q, 3);
+            rc = 0;
+        } else {
+            rc = map_rc(c->db, step);
+        }
+    }
+    reader_put(s, c);
+    return rc;
+}
+
 /* ---- open / close ------------------------------------------------------ */
 
 static void sq_close(hookd_store *st)
@@ -1064,6 +1365,14 @@ static const hookd_store_ops SQLITE_OPS = {
     .store_account_get = sq_store_account_get,
     .delivery_list = sq_delivery_list,
     .delivery_get = sq_delivery_get,
+    .claim_due = sq_claim_due,
+    .next_due = sq_next_due,
+    .release_claims = sq_release_claims,
+    .record_outcomes = sq_record_outcomes,
+    .delivery_retry = sq_delivery_retry,
+    .record_test = sq_record_test,
+    .prune = sq_prune,
+    .webhook_stats = sq_webhook_stats,
 };
 
 static int migrate(conn *c, char *err, size_t errlen)

@@ -202,9 +202,10 @@ def test_ingest_routes_and_builds_the_exact_payload(servers, sink_url):
     assert out == {"activities": [{"id": "evt-1", "duplicate": False}]}
 
     [e] = entries(api, wh_s["id"])
-    assert e["kind"] == "activity" and e["state"] == "pending" and e["attempts"] == 0
+    # the engine may already have sent it to the sink; the stored request is
+    # what this test is about
+    assert e["kind"] == "activity" and e["state"] in ("pending", "succeeded")
     assert e["activity_id"] == "evt-1" and e["field_id"] == "act::s"
-    assert e["response"] is None and e["status_code"] is None and e["error"] is None
     assert e["request"]["url"] == sink_url + "/hook"
     assert e["request"]["headers"]["Content-Type"] == "application/json"
     assert e["request"]["headers"]["webhook-id"] == e["id"]
@@ -231,10 +232,11 @@ def test_ingest_routes_and_builds_the_exact_payload(servers, sink_url):
     assert body_all["contact"] == {"contact_id": p["contact_id"], "email": "ann@x.io"}
     assert entries(api, wh_c["id"]) == []
 
-    # detail with (no) attempts; the body stays byte-identical after a restart
+    # the detail is the same entry; the body stays byte-identical after a restart
     r = api.get(f"/api/v1/webhooks/{wh_s['id']}/logs/{e['id']}")
     assert r.status_code == 200
-    assert r.json()["attempts_detail"] == []
+    assert r.json()["request"]["body"] == e["request"]["body"]
+    assert isinstance(r.json()["attempts_detail"], list)
     s2 = servers.restart(s)
     api2 = s2.client()
     [again] = entries(api2, wh_s["id"])
@@ -397,13 +399,21 @@ def test_send_action_delivery(api, sink_url):
                           {"contact": {"fields": {"str::email": "s@x.io"}}}), 404, "not_found")
 
 
+def wait_until(pred, timeout=10):
+    import time
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
 def test_logs_pagination_and_filters(api, sink_url):
     wh = api.create(hook_body(sink_url, activities=["act::s"]))
     c = {"fields": {"str::email": "l@x.io"}}
     ingest(api, [{"id": f"p{i}", "field_id": "act::s", "contact": c} for i in range(7)])
     seen, cursor = [], None
     while True:
-        q = f"?limit=3&state=pending" + (f"&cursor={cursor}" if cursor else "")
+        q = f"?limit=3" + (f"&cursor={cursor}" if cursor else "")
         r = api.get(f"/api/v1/webhooks/{wh['id']}/logs{q}")
         assert r.status_code == 200, r.text
         page = r.json()
@@ -413,7 +423,10 @@ def test_logs_pagination_and_filters(api, sink_url):
         if cursor is None:
             break
     assert seen == [f"p{i}" for i in reversed(range(7))]  # newest first
-    assert entries(api, wh["id"], state="succeeded") == []
+    # the sink answers 200: once all went out, the state filter finds them
+    wait_until(lambda: len(entries(api, wh["id"], state="succeeded")) == 7)
+    assert entries(api, wh["id"], state="pending") == []
+    assert entries(api, wh["id"], state="failed") == []
     assert_error(api.get(f"/api/v1/webhooks/{wh['id']}/logs?state=done"), 400, "invalid", "state")
     assert_error(api.get(f"/api/v1/webhooks/{wh['id']}/logs?limit=0"), 400, "invalid", "limit")
     assert_error(api.get(f"/api/v1/webhooks/{wh['id']}/logs?cursor=abc"), 400, "invalid",
@@ -436,16 +449,25 @@ def test_basic_auth_is_redacted_in_logs(api, sink_url):
     assert e["request"]["headers"]["X-Team"] == "growth"
 
 
+def closed_port_url():
+    import socket
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there now: attempts fail and wait to retry
+    return f"http://127.0.0.1:{port}/"
+
+
 def test_delete_cancels_waiting_deliveries(servers, sink_url):
     s = servers.start()
     api = s.client()
-    wh = api.create(hook_body(sink_url, activities=["act::s"]))
+    wh = api.create(hook_body(sink_url, url=closed_port_url(), activities=["act::s"]))
     ingest(api, [{"field_id": "act::s", "contact": {"fields": {"str::email": "x@x.io"}}}])
     assert api.delete(f"/api/v1/webhooks/{wh['id']}").status_code == 204
     # the store keeps them as cancelled; inspect the SQLite file directly
     import sqlite3
     db = sqlite3.connect(s.db)
-    states = db.execute("SELECT state FROM deliveries WHERE webhook_id = ?",
+    states = db.execute("SELECT state FROM deliveries WHERE webhook_id = ? AND kind = 'activity'",
                         (wh["id"],)).fetchall()
     db.close()
     assert states and all(st == 5 for (st,) in states)  # 5 = cancelled
