@@ -240,6 +240,11 @@ static void finish(hookd_engine *e, CURL *easy, CURLcode code, int64_t now)
     }
     }
     curl_multi_remove_handle(e->multi, easy);
+    easy_put(e, easy);
+    wcount *c = count_for(e, x->d->webhook_id);
+    if (c && c->n > 0)
+        c->n--;
+    e->in_flight--;
     if (push((void ***)&e->done, &e->n_done, &e->cap_done, x) != 0) {
         /* Cannot remember the outcome: the claim lapses and it is retried. */
         hookd_log_error("engine: out of memory recording delivery %s", x->d->id);
@@ -247,11 +252,6 @@ static void finish(hookd_engine *e, CURL *easy, CURLcode code, int64_t now)
         hookd_delivery_free(x->d);
         free(x);
     }
-    wcount *c = count_for(e, x->d ? x->d->webhook_id : "");
-    if (c && c->n > 0)
-        c->n--;
-    e->in_flight--;
-    easy_put(e, easy);
 }
 
 /* Stores every finished attempt's outcome in one transaction. */
@@ -262,8 +262,12 @@ static void flush(hookd_engine *e)
     hookd_outcome *o = malloc(e->n_done * sizeof *o);
     int rc = HOOKD_ENOMEM;
     if (o) {
-        for (size_t i = 0; i < e->n_done; i++)
+        for (size_t i = 0; i < e->n_done; i++) {
             o[i] = e->done[i]->outcome;
+            /* A retry due before the next planned claim pulls it forward. */
+            if (o[i].state == HOOKD_DS_RETRYING && o[i].next_attempt_at < e->next_claim_ms)
+                e->next_claim_ms = o[i].next_attempt_at;
+        }
         rc = hookd_store_record_outcomes(e->opt.store, o, e->n_done);
         free(o);
     }
