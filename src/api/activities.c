@@ -15,6 +15,7 @@
 #include "model/fieldvalue.h"
 #include "model/payload.h"
 #include "util/crypto.h"
+#include "util/json.h"
 #include "util/timeutil.h"
 #include "util/utf8.h"
 
@@ -37,25 +38,6 @@ static void item_clear(ingest_item *it)
 {
     hookd_merge_person_clear(&it->merge);
     json_decref(it->attr);
-}
-
-static int unknown_keys(const json_t *obj, const char *const *allowed, const char *path,
-                        hookd_error *err)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)obj, k, v)
-    {
-        bool ok = false;
-        for (const char *const *a = allowed; *a; a++)
-            ok = ok || strcmp(*a, k) == 0;
-        if (!ok) {
-            char field[HOOKD_ERR_FIELD_MAX];
-            snprintf(field, sizeof field, "%s%s%s", path, *path ? "." : "", k);
-            return hookd_invalid(err, field, "unknown key '%s'", k);
-        }
-    }
-    return 0;
 }
 
 /* attr: attribute id → value of its type; bol::t is dropped (hookd sets it). */
@@ -117,7 +99,7 @@ static int validate_campaign(const json_t *v, const char *path, ingest_item *it,
         return 0;
     if (!json_is_object(v))
         return hookd_invalid(err, path, "%s must be {\"id\",\"name\",\"transactional\"}", path);
-    if (unknown_keys(v, ALLOWED, path, err))
+    if (hookd_json_only_keys(v, ALLOWED, path, err))
         return HOOKD_EINVAL;
     const json_t *id = json_object_get(v, "id"), *name = json_object_get(v, "name"),
                  *tr = json_object_get(v, "transactional");
@@ -146,7 +128,7 @@ static int validate_contact(const json_t *v, const char *path, ingest_item *it, 
     const json_t *cid = json_object_get(v, "contact_id");
     if (cid) {
         static const char *const ALLOWED[] = {"contact_id", NULL};
-        if (unknown_keys(v, ALLOWED, path, err))
+        if (hookd_json_only_keys(v, ALLOWED, path, err))
             return HOOKD_EINVAL;
         snprintf(field, sizeof field, "%s.contact_id", path);
         if (!json_is_string(cid))
@@ -171,7 +153,7 @@ static int validate_item(const json_t *v, size_t i, int64_t now_ns, ingest_item 
     snprintf(path, sizeof path, "activities[%zu]", i);
     if (!json_is_object(v))
         return hookd_invalid(err, path, "%s must be an object", path);
-    if (unknown_keys(v, ALLOWED, path, err))
+    if (hookd_json_only_keys(v, ALLOWED, path, err))
         return HOOKD_EINVAL;
     const json_t *id = json_object_get(v, "id");
     snprintf(field, sizeof field, "%s.id", path);
@@ -390,14 +372,10 @@ done:
 static int validate_request(const json_t *body, int64_t now_ns, ingest_item **out, size_t *n,
                             hookd_error *err)
 {
+    static const char *const ALLOWED[] = {"activities", NULL};
     const json_t *list = json_object_get(body, "activities");
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)body, k, v)
-    {
-        if (strcmp(k, "activities") != 0)
-            return hookd_invalid(err, k, "unknown key '%s'", k);
-    }
+    if (hookd_json_only_keys(body, ALLOWED, "", err))
+        return HOOKD_EINVAL;
     *n = json_array_size(list);
     if (!json_is_array(list) || *n < 1 || *n > ACTIVITIES_MAX)
         return hookd_invalid(err, "activities", "activities must be a list of 1 to %d activities",
@@ -459,7 +437,7 @@ static int validate_action_activity(const json_t *v, int64_t now_ns, json_t **ou
     static const char *const ALLOWED[] = {"id", "field_id", "created", "attr", NULL};
     if (!json_is_object(v))
         return hookd_invalid(err, "activity", "activity must be an object");
-    if (unknown_keys(v, ALLOWED, "activity", err))
+    if (hookd_json_only_keys(v, ALLOWED, "activity", err))
         return HOOKD_EINVAL;
     const json_t *fid = json_object_get(v, "field_id"), *id = json_object_get(v, "id");
     if (!json_is_string(fid) || !hookd_activity_id_valid(json_string_value(fid), false))
@@ -516,7 +494,7 @@ int hookd_h_webhook_send(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *r
     int rc;
     if (!hookd_id_valid(req->params[0]))
         return hookd_error_from_rc(err, HOOKD_ENOTFOUND, "webhook");
-    if ((rc = unknown_keys(req->body, ALLOWED, "", err)))
+    if ((rc = hookd_json_only_keys(req->body, ALLOWED, "", err)))
         return rc;
     if (!json_object_get(req->body, "contact"))
         return hookd_invalid(err, "contact", "contact is required");

@@ -8,6 +8,7 @@
 
 #include "api/handlers.h"
 #include "model/fields.h"
+#include "util/json.h"
 #include "util/timeutil.h"
 #include "util/utf8.h"
 
@@ -57,17 +58,9 @@ int hookd_h_fields_list(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *re
 int hookd_h_fields_create(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
                           hookd_error *err)
 {
-    static const char *const ALLOWED[] = {"name", "type", "object"};
-    const char *k;
-    json_t *v;
-    json_object_foreach(req->body, k, v)
-    {
-        bool ok = false;
-        for (size_t i = 0; i < sizeof ALLOWED / sizeof ALLOWED[0]; i++)
-            ok = ok || strcmp(k, ALLOWED[i]) == 0;
-        if (!ok)
-            return hookd_invalid(err, k, "unknown key '%s'", k);
-    }
+    static const char *const ALLOWED[] = {"name", "type", "object", NULL};
+    if (hookd_json_only_keys(req->body, ALLOWED, "", err))
+        return HOOKD_EINVAL;
     const json_t *jname = json_object_get(req->body, "name");
     const json_t *jtype = json_object_get(req->body, "type");
     const json_t *jobj = json_object_get(req->body, "object");

@@ -11,6 +11,7 @@
 #include "api/handlers.h"
 #include "model/fieldvalue.h"
 #include "util/crypto.h"
+#include "util/json.h"
 #include "util/timeutil.h"
 
 #define MERGE_MAX 1000
@@ -93,16 +94,12 @@ int hookd_merge_person_validate(const json_t *v, const char *path, const char **
     memset(out, 0, sizeof *out);
     if (!json_is_object(v))
         return hookd_invalid(err, path, "%s must be an object", path);
-    const char *k;
-    json_t *val;
-    json_object_foreach((json_t *)v, k, val)
-    {
-        if (strcmp(k, "fields") != 0 && !(allow_account && strcmp(k, "account") == 0) &&
-            strcmp(k, "merge_by") != 0) {
-            snprintf(field, sizeof field, "%s.%s", path, k);
-            return hookd_invalid(err, field, "unknown key '%s'", k);
-        }
-    }
+    /* A person of /people/merge may carry an account (merge_by is the
+     * request's); an activity's contact carries its own merge_by. */
+    static const char *const MERGE_PERSON[] = {"fields", "account", NULL};
+    static const char *const CONTACT[] = {"fields", "merge_by", NULL};
+    if (hookd_json_only_keys(v, allow_account ? MERGE_PERSON : CONTACT, path, err))
+        return HOOKD_EINVAL;
     snprintf(field, sizeof field, "%s.fields", path);
     if (!json_object_get(v, "fields"))
         return hookd_invalid(err, field, "%s is required", field);
@@ -230,22 +227,6 @@ int hookd_merge_person_apply(hookd_txn *tx, const hookd_merge_person *m, int64_t
 
 /* ---- handlers ---------------------------------------------------------- */
 
-/* Rejects top-level keys of body other than allowed (NULL-terminated). */
-static int only_keys(const json_t *body, const char *const *allowed, hookd_error *err)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)body, k, v)
-    {
-        bool ok = false;
-        for (const char *const *a = allowed; *a; a++)
-            ok = ok || strcmp(*a, k) == 0;
-        if (!ok)
-            return hookd_invalid(err, k, "unknown key '%s'", k);
-    }
-    return 0;
-}
-
 /* The list at key: 1..MERGE_MAX items. */
 static const json_t *want_list(const json_t *body, const char *key, hookd_error *err)
 {
@@ -264,7 +245,7 @@ int hookd_h_people_merge(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *r
     const char *merge_by[HOOKD_MERGE_BY_MAX];
     int n_merge_by;
     char path[64];
-    if (only_keys(req->body, ALLOWED, err))
+    if (hookd_json_only_keys(req->body, ALLOWED, "", err))
         return HOOKD_EINVAL;
     const json_t *list = want_list(req->body, "people", err);
     if (!list)
@@ -319,7 +300,7 @@ int hookd_h_accounts_merge(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp 
 {
     static const char *const ALLOWED[] = {"accounts", NULL};
     char path[64];
-    if (only_keys(req->body, ALLOWED, err))
+    if (hookd_json_only_keys(req->body, ALLOWED, "", err))
         return HOOKD_EINVAL;
     const json_t *list = want_list(req->body, "accounts", err);
     if (!list)

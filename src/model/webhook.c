@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "model/fields.h"
+#include "util/json.h"
 #include "util/timeutil.h"
 #include "util/utf8.h"
 
@@ -186,26 +187,6 @@ static int want_bool(const json_t *v, const char *field, bool *out, hookd_error 
     return 0;
 }
 
-/* Rejects any key of obj not in allowed (NULL-terminated). prefix names obj. */
-static int reject_unknown(const json_t *obj, const char *const *allowed, const char *prefix,
-                          hookd_error *err)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)obj, k, v)
-    {
-        bool ok = false;
-        for (const char *const *a = allowed; *a; a++)
-            ok = ok || strcmp(*a, k) == 0;
-        if (!ok) {
-            char field[HOOKD_ERR_FIELD_MAX];
-            snprintf(field, sizeof field, "%s%s%s", prefix, *prefix ? "." : "", k);
-            return hookd_invalid(err, field, "unknown key '%s'", k);
-        }
-    }
-    return 0;
-}
-
 static int validate_url(const char *url, hookd_error *err)
 {
     if (strlen(url) > HOOKD_WEBHOOK_URL_MAX)
@@ -250,7 +231,7 @@ static int apply_basic_auth(hookd_webhook *wh, const json_t *v, hookd_error *err
     if (!json_is_object(v))
         return hookd_invalid(err, "basic_auth",
                              "basic_auth must be {\"username\",\"password\"} or null");
-    if (reject_unknown(v, ALLOWED, "basic_auth", err))
+    if (hookd_json_only_keys(v, ALLOWED, "basic_auth", err))
         return HOOKD_EINVAL;
     const json_t *u = json_object_get(v, "username");
     const json_t *p = json_object_get(v, "password");
@@ -297,7 +278,7 @@ static int apply_headers(hookd_webhook *wh, const json_t *v, hookd_error *err)
             hookd_invalid(err, field, "%s must be {\"key\",\"value\"}", field);
             goto fail;
         }
-        if (reject_unknown(e, ALLOWED, field, err))
+        if (hookd_json_only_keys(e, ALLOWED, field, err))
             goto fail;
         snprintf(field, sizeof field, "headers[%zu].key", i);
         if (!json_object_get(e, "key")) {
@@ -402,7 +383,7 @@ static int apply_fields(hookd_webhook *wh, const json_t *v, hookd_field_lookup_f
             hookd_invalid(err, field, "%s must be {\"field_id\",\"key\"}", field);
             goto fail;
         }
-        if (reject_unknown(e, ALLOWED, field, err))
+        if (hookd_json_only_keys(e, ALLOWED, field, err))
             goto fail;
         snprintf(field, sizeof field, "fields[%zu].field_id", i);
         if (!json_object_get(e, "field_id")) {
@@ -557,7 +538,7 @@ int hookd_webhook_apply(hookd_webhook *wh, const json_t *body, bool creating,
     int rc;
     if (!json_is_object(body))
         return hookd_invalid(err, NULL, "the body must be a JSON object");
-    if (reject_unknown(body, ALLOWED, "", err))
+    if (hookd_json_only_keys(body, ALLOWED, "", err))
         return HOOKD_EINVAL;
     if (creating && !json_object_get(body, "name"))
         return hookd_invalid(err, "name", "name is required");

@@ -136,6 +136,7 @@ int hookd_delivery_state_parse(const char *name);
 
 /* A delivery: one payload for one webhook, and what became of it. */
 typedef struct hookd_delivery {
+    int64_t seq;                /* the store's order of creation (log cursors) */
     char id[HOOKD_ID_MAX];
     char webhook_id[HOOKD_ID_MAX];
     const char *kind;           /* "activity", "action", "test" (static) */

@@ -215,6 +215,47 @@ static int step_done(conn *c, sqlite3_stmt *st)
     return out;
 }
 
+/* Decodes the current row into a new object, or NULL if memory ran out. */
+typedef void *(*row_decoder)(sqlite3_stmt *q);
+
+/* Steps q to its end (or max rows), decoding each row into a growing array.
+ * On error frees what was decoded with free_fn. q is reset afterwards. */
+static int collect_rows(conn *c, sqlite3_stmt *q, size_t max, row_decoder decode,
+                        void (*free_fn)(void *), void ***out, size_t *n)
+{
+    void **list = NULL;
+    size_t count = 0, cap = 0;
+    int rc = 0, step = SQLITE_DONE;
+    while (count < max && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        if (count == cap) {
+            cap = cap ? cap * 2 : 16;
+            void **grown = realloc(list, cap * sizeof *grown);
+            if (!grown) {
+                rc = HOOKD_ENOMEM;
+                break;
+            }
+            list = grown;
+        }
+        if (!(list[count] = decode(q))) {
+            rc = HOOKD_ENOMEM;
+            break;
+        }
+        count++;
+    }
+    if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = map_rc(c->db, step);
+    sqlite3_reset(q);
+    if (rc) {
+        for (size_t i = 0; i < count; i++)
+            free_fn(list[i]);
+        free(list);
+        return rc;
+    }
+    *out = list;
+    *n = count;
+    return 0;
+}
+
 /* ---- api keys ---------------------------------------------------------- */
 
 static int sq_api_key_add(hookd_store *st, const unsigned char hash[HOOKD_KEY_HASH_LEN])
@@ -267,19 +308,24 @@ static int sq_api_key_hashes(hookd_store *st, unsigned char **hashes, size_t *n)
 
 /* ---- webhooks ---------------------------------------------------------- */
 
-/* Decodes the doc column of a row into a new webhook. */
-static int row_webhook(sqlite3_stmt *q, int col, hookd_webhook **out)
+/* Decodes the doc column (0) of a row into a new webhook. */
+static void *row_webhook(sqlite3_stmt *q)
 {
     json_error_t jerr;
-    json_t *doc = json_loadb((const char *)sqlite3_column_text(q, col),
-                             (size_t)sqlite3_column_bytes(q, col), 0, &jerr);
+    json_t *doc = json_loadb((const char *)sqlite3_column_text(q, 0),
+                             (size_t)sqlite3_column_bytes(q, 0), 0, &jerr);
     if (!doc) {
         hookd_log_error("sqlite: webhook doc damaged: %s", jerr.text);
-        return HOOKD_EUNAVAIL;
+        return NULL;
     }
-    *out = hookd_webhook_from_doc(doc);
+    hookd_webhook *wh = hookd_webhook_from_doc(doc);
     json_decref(doc);
-    return *out ? 0 : HOOKD_ENOMEM;
+    return wh;
+}
+
+static void free_webhook(void *p)
+{
+    hookd_webhook_free(p);
 }
 
 static int bind_doc(sqlite3_stmt *q, int idx, const hookd_webhook *wh)
@@ -319,7 +365,7 @@ static int get_webhook(conn *c, const char *sql, const char *id, hookd_webhook *
     int step = sqlite3_step(q);
     int rc;
     if (step == SQLITE_ROW)
-        rc = row_webhook(q, 0, out);
+        rc = (*out = row_webhook(q)) ? 0 : HOOKD_ENOMEM;
     else if (step == SQLITE_DONE)
         rc = HOOKD_ENOTFOUND;
     else
@@ -487,38 +533,26 @@ static int sq_field_get(hookd_store *st, const char *id, hookd_custom_field **ou
     return rc;
 }
 
+static void *row_field_any(sqlite3_stmt *q)
+{
+    return row_field(q);
+}
+
+static void free_field(void *p)
+{
+    hookd_custom_field_free(p);
+}
+
 static int sq_field_list(hookd_store *st, hookd_custom_field ***out, size_t *n)
 {
     static const char SQL[] = "SELECT id, name, type, object, created_at FROM fields ORDER BY seq";
     sqlite_store *s = S(st);
     conn *c = reader_get(s);
     sqlite3_stmt *q = stmt(c, SQL);
-    hookd_custom_field **list = NULL;
-    size_t count = 0;
-    int rc = q ? 0 : HOOKD_EUNAVAIL, step = SQLITE_DONE;
-    while (q && (step = sqlite3_step(q)) == SQLITE_ROW) {
-        hookd_custom_field **grown = realloc(list, (count + 1) * sizeof *list);
-        if (!grown || !(grown[count] = row_field(q))) {
-            if (grown)
-                list = grown;
-            rc = HOOKD_ENOMEM;
-            break;
-        }
-        list = grown;
-        count++;
-    }
-    if (q && rc == 0 && step != SQLITE_DONE)
-        rc = map_rc(c->db, step);
+    int rc = q ? collect_rows(c, q, SIZE_MAX, row_field_any, free_field, (void ***)out, n)
+               : HOOKD_EUNAVAIL;
     reader_put(s, c);
-    if (rc) {
-        for (size_t i = 0; i < count; i++)
-            hookd_custom_field_free(list[i]);
-        free(list);
-        return rc;
-    }
-    *out = list;
-    *n = count;
-    return 0;
+    return rc;
 }
 
 /* ---- write transactions ---------------------------------------------- */
@@ -792,31 +826,9 @@ static int sq_activity_insert(hookd_txn *tx, const hookd_activity_rec *a)
 static int list_webhooks(conn *c, const char *sql, hookd_webhook ***out, size_t *n)
 {
     sqlite3_stmt *q = stmt(c, sql);
-    hookd_webhook **list = NULL;
-    size_t count = 0;
-    int rc = q ? 0 : HOOKD_EUNAVAIL, step = SQLITE_DONE;
-    while (q && (step = sqlite3_step(q)) == SQLITE_ROW) {
-        hookd_webhook **grown = realloc(list, (count + 1) * sizeof *list);
-        if (!grown) {
-            rc = HOOKD_ENOMEM;
-            break;
-        }
-        list = grown;
-        if ((rc = row_webhook(q, 0, &list[count])) != 0)
-            break;
-        count++;
-    }
-    if (q && rc == 0 && step != SQLITE_DONE)
-        rc = map_rc(c->db, step);
-    if (q)
-        sqlite3_reset(q);
-    if (rc) {
-        hookd_webhook_list_free(list, count);
-        return rc;
-    }
-    *out = list;
-    *n = count;
-    return 0;
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    return collect_rows(c, q, SIZE_MAX, row_webhook, free_webhook, (void ***)out, n);
 }
 
 static int sq_txn_webhooks(hookd_txn *tx, hookd_webhook ***out, size_t *n)
@@ -909,6 +921,7 @@ static hookd_delivery *row_delivery(sqlite3_stmt *q)
     hookd_delivery *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
+    d->seq = sqlite3_column_int64(q, 0);
     column_id(q, 1, d->id);
     column_id(q, 2, d->webhook_id);
     d->kind = kind_static((const char *)sqlite3_column_text(q, 3));
@@ -933,6 +946,16 @@ static hookd_delivery *row_delivery(sqlite3_stmt *q)
     return d;
 }
 
+static void *row_delivery_any(sqlite3_stmt *q)
+{
+    return row_delivery(q);
+}
+
+static void free_delivery(void *p)
+{
+    hookd_delivery_free(p);
+}
+
 static int sq_delivery_list(hookd_store *st, const char *webhook_id, int state, int limit,
                             int64_t cursor, hookd_delivery ***out, size_t *n, int64_t *next_cursor)
 {
@@ -944,10 +967,7 @@ static int sq_delivery_list(hookd_store *st, const char *webhook_id, int state, 
     sqlite_store *s = S(st);
     conn *c = reader_get(s);
     sqlite3_stmt *q = stmt(c, state < 0 ? SQL_ANY : SQL_STATE);
-    hookd_delivery **list = NULL;
-    size_t count = 0;
-    int64_t last_seq = 0;
-    int rc = q ? 0 : HOOKD_EUNAVAIL, step = SQLITE_DONE;
+    int rc = HOOKD_EUNAVAIL;
     *next_cursor = 0;
     if (q) {
         sqlite3_bind_text(q, 1, webhook_id, -1, SQLITE_STATIC);
@@ -955,35 +975,15 @@ static int sq_delivery_list(hookd_store *st, const char *webhook_id, int state, 
             sqlite3_bind_int(q, 2, state);
         sqlite3_bind_int64(q, 3, cursor > 0 ? cursor : INT64_MAX);
         sqlite3_bind_int(q, 4, limit + 1); /* one more tells whether a next page exists */
+        rc = collect_rows(c, q, SIZE_MAX, row_delivery_any, free_delivery, (void ***)out, n);
     }
-    while (q && (step = sqlite3_step(q)) == SQLITE_ROW) {
-        if ((int)count == limit) {
-            *next_cursor = last_seq;
-            break;
-        }
-        hookd_delivery **grown = realloc(list, (count + 1) * sizeof *list);
-        if (!grown || !(grown[count] = row_delivery(q))) {
-            if (grown)
-                list = grown;
-            rc = HOOKD_ENOMEM;
-            break;
-        }
-        list = grown;
-        last_seq = sqlite3_column_int64(q, 0);
-        count++;
-    }
-    if (q && rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW)
-        rc = map_rc(c->db, step);
     reader_put(s, c);
-    if (rc) {
-        for (size_t i = 0; i < count; i++)
-            hookd_delivery_free(list[i]);
-        free(list);
-        return rc;
+    if (rc == 0 && *n > (size_t)limit) {
+        hookd_delivery_free((*out)[limit]);
+        *n = (size_t)limit;
+        *next_cursor = (*out)[limit - 1]->seq;
     }
-    *out = list;
-    *n = count;
-    return 0;
+    return rc;
 }
 
 static int sq_delivery_get(hookd_store *st, const char *webhook_id, const char *delivery_id,
@@ -1048,36 +1048,6 @@ done:
 
 /* ---- the delivery engine's side ---------------------------------------- */
 
-static int collect_deliveries(conn *c, sqlite3_stmt *q, hookd_delivery ***out, size_t *n)
-{
-    hookd_delivery **list = NULL;
-    size_t count = 0;
-    int rc = 0, step;
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        hookd_delivery **grown = realloc(list, (count + 1) * sizeof *list);
-        if (!grown || !(grown[count] = row_delivery(q))) {
-            if (grown)
-                list = grown;
-            rc = HOOKD_ENOMEM;
-            break;
-        }
-        list = grown;
-        count++;
-    }
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = map_rc(c->db, step);
-    sqlite3_reset(q);
-    if (rc) {
-        for (size_t i = 0; i < count; i++)
-            hookd_delivery_free(list[i]);
-        free(list);
-        return rc;
-    }
-    *out = list;
-    *n = count;
-    return 0;
-}
-
 static int sq_claim_due(hookd_store *st, int64_t now_ms, int64_t lease_ms, int limit,
                         hookd_delivery ***out, size_t *n)
 {
@@ -1098,7 +1068,8 @@ static int sq_claim_due(hookd_store *st, int64_t now_ms, int64_t lease_ms, int l
     sqlite3_bind_int(q, 3, limit);
     hookd_delivery **list = NULL;
     size_t count = 0;
-    rc = collect_deliveries(&s->writer, q, &list, &count);
+    rc = collect_rows(&s->writer, q, SIZE_MAX, row_delivery_any, free_delivery, (void ***)&list,
+                      &count);
     if ((rc = wend(s, rc)) != 0) {
         for (size_t i = 0; i < count; i++)
             hookd_delivery_free(list[i]);

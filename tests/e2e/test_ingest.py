@@ -152,6 +152,9 @@ def test_merge_by_order_and_limits(api):
                           {"people": [{"fields": {"str::email": "q@x.io", "str:o:name": "A"}}]}),
                  400, "invalid", "people[0].fields.str:o:name")
     assert_error(api.get("/api/v1/people/00000000-0000-7000-8000-000000000000"), 404, "not_found")
+    assert_error(api.post("/api/v1/people/merge",
+                          {"people": [{"fields": {"str::email": "q@x.io"}, "merge_by": ["str::ei"]}]}),
+                 400, "invalid", "people[0].merge_by")
     # a refused merge stored nobody
     [c] = merge(api, [{"fields": {"str::email": "q@x.io"}}])
     assert c["status"] == "created"
