@@ -3,7 +3,8 @@
 # those already present. Uses sudo when not run as root.
 set -euo pipefail
 pkgs=(build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
-      libsqlite3-dev libssl-dev libpq-dev python3 python3-pytest python3-requests curl ca-certificates)
+      libsqlite3-dev libssl-dev libpq-dev python3 python3-pytest python3-requests curl ca-certificates
+      clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

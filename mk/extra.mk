@@ -1,0 +1,131 @@
+# mk/extra.mk — fuzzing and benchmark targets, kept out of the main Makefile.
+#
+#   make -f Makefile -f mk/extra.mk fuzz        build build-fuzz/fuzz_{ingest,payload}
+#   make -f Makefile -f mk/extra.mk fuzz-run    run each for FUZZ_SECONDS (default 60)
+#   make -f Makefile -f mk/extra.mk bench       build build-bench/hookd and build-bench/ingest_bench
+#   make -f Makefile -f mk/extra.mk bench-run   bash bench/run_ingest.sh
+#
+# Works read on its own after the Makefile (as above) or through
+# `-include mk/extra.mk` at the end of it; a guard makes reading it twice
+# harmless, so `make -f Makefile -f mk/extra.mk` still works once the Makefile
+# includes it. Every variable here is prefixed FUZZ_ or BENCH_ so none of the
+# Makefile's (BUILD, CC, OPT, CFLAGS_ALL, …) changes meaning. Paths are relative
+# to the repository root, like the Makefile's.
+
+ifndef HOOKD_EXTRA_MK_READ
+HOOKD_EXTRA_MK_READ := 1
+
+# ---- fuzzing ------------------------------------------------------------
+
+FUZZ_CC ?= clang
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_MAX_LEN ?= 8192
+FUZZ_PKGS := libmicrohttpd libcurl jansson sqlite3 libcrypto
+FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+# Undefined behaviour aborts (no-recover) so libFuzzer keeps the input; the
+# frame pointer keeps ASan's fast unwinder's stacks whole at -O1.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer \
+	$(FUZZ_SAN) -Isrc -I$(FUZZ_DIR)/gen $(shell pkg-config --cflags $(FUZZ_PKGS))
+FUZZ_LDLIBS := $(shell pkg-config --libs $(FUZZ_PKGS)) -lpthread -lm
+
+# Every library source the server is made of (main.c has its own main(), and
+# libFuzzer brings one), plus the generated catalog.
+FUZZ_LIB_SRC := $(filter-out src/main.c,$(wildcard src/*/*.c src/*.c))
+FUZZ_LIB_OBJ := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRC)) \
+	$(FUZZ_DIR)/obj/gen/catalog_data.o
+FUZZ_NAMES := fuzz_ingest fuzz_payload
+FUZZ_BINS := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
+
+.PHONY: fuzz fuzz-run fuzz-clean fuzz-toolchain
+fuzz: $(FUZZ_BINS)
+
+# Says what to install instead of failing on the first compile with a bare
+# "clang: not found" or a missing libclang_rt.fuzzer.
+fuzz-toolchain:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { \
+	    echo "fuzz: $(FUZZ_CC) not found: apt-get install -y clang libclang-rt-14-dev" >&2; exit 1; }
+	@echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' \
+	    | $(FUZZ_CC) -x c - $(FUZZ_SAN) -o /dev/null 2>/dev/null || { \
+	    echo "fuzz: $(FUZZ_CC) cannot link -fsanitize=fuzzer: apt-get install -y libclang-rt-14-dev" >&2; \
+	    exit 1; }
+
+# A static pattern rule, not a plain pattern rule: its prerequisites then
+# count as named explicitly, so make keeps the objects instead of deleting
+# them as intermediates after each link.
+$(FUZZ_BINS): $(FUZZ_DIR)/%: $(FUZZ_DIR)/obj/tests/fuzz/%.o $(FUZZ_LIB_OBJ) | fuzz-toolchain
+	$(FUZZ_CC) $(FUZZ_SAN) -g -o $@ $^ $(FUZZ_LDLIBS)
+
+$(FUZZ_DIR)/obj/tests/fuzz/%.o: tests/fuzz/%.c | fuzz-toolchain
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/obj/gen/%.o: $(FUZZ_DIR)/gen/%.c | fuzz-toolchain
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/obj/%.o: src/%.c | fuzz-toolchain
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+# Its own copy of the generated catalog, so this build never touches $(BUILD).
+.SECONDARY: $(FUZZ_DIR)/gen/catalog_data.c
+$(FUZZ_DIR)/gen/catalog_data.c: data/catalog.tsv scripts/gen_catalog.awk
+	@mkdir -p $(dir $@)
+	awk -f scripts/gen_catalog.awk data/catalog.tsv > $@.tmp && mv $@.tmp $@
+
+# Each fuzzer runs on a fresh copy of its seed corpus under $(FUZZ_DIR), so
+# the inputs it discovers never land in the repository. libFuzzer exits
+# non-zero on a crash, a leak, a timeout or an out-of-memory, which fails the
+# target; the input it found is left in $(FUZZ_DIR)/artifacts/<name>/.
+# Both fuzzers run even if the first one fails, and the target fails if any
+# did. UBSan prints no stack unless asked; a report without one is hard to act
+# on. FUZZ_ARGS passes more libFuzzer flags (-fork=2, -seed=1,
+# more corpus directories to read, …).
+fuzz-run: $(FUZZ_BINS)
+	@status=0; \
+	for name in $(FUZZ_NAMES); do \
+	    seeds=tests/fuzz/corpus/$${name#fuzz_}; \
+	    work=$(FUZZ_DIR)/corpus/$${name#fuzz_}; \
+	    art=$(FUZZ_DIR)/artifacts/$$name; \
+	    rm -rf "$$work" && mkdir -p "$$work" "$$art" && cp "$$seeds"/* "$$work"/ || exit 1; \
+	    echo "== $$name: $(FUZZ_SECONDS) s"; \
+	    UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1} \
+	    ./$(FUZZ_DIR)/$$name -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) \
+	        -dict=tests/fuzz/json.dict -artifact_prefix="$$art/" -print_final_stats=1 \
+	        "$$work" $(FUZZ_ARGS) || { echo "== $$name FAILED: see $$art/"; status=1; }; \
+	done; \
+	exit $$status
+
+fuzz-clean:
+	rm -rf $(FUZZ_DIR)
+
+-include $(shell find $(FUZZ_DIR) -name '*.d' 2>/dev/null)
+
+# ---- benchmark ----------------------------------------------------------
+
+BENCH_CC ?= cc
+BENCH_DIR ?= build-bench
+BENCH_PKGS := libcurl jansson sqlite3
+BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wformat=2 -O2 -g $(shell pkg-config --cflags $(BENCH_PKGS))
+BENCH_LDLIBS := $(shell pkg-config --libs $(BENCH_PKGS)) -lpthread -lm
+
+.PHONY: bench bench-run bench-hookd
+bench: bench-hookd $(BENCH_DIR)/ingest_bench
+
+# The server under test is the ordinary optimised build, put in its own
+# directory by the Makefile's BUILD switch. It is a sub-make (always run, a
+# no-op when up to date) because the Makefile's rules are written for the
+# BUILD of the make that reads them.
+bench-hookd:
+	$(MAKE) -f Makefile BUILD=$(BENCH_DIR) SAN=0 $(BENCH_DIR)/hookd
+
+$(BENCH_DIR)/ingest_bench: bench/ingest_bench.c
+	@mkdir -p $(dir $@)
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ $< $(BENCH_LDLIBS)
+
+bench-run: bench
+	bash bench/run_ingest.sh
+
+endif
