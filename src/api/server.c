@@ -213,22 +213,34 @@ static void take_body(req_state *rs, const char *data, size_t n)
     rs->len += n;
 }
 
-/* Refuses any string holding a NUL character, naming its path: C strings
- * stop at NUL, so no such value may reach a handler. */
-static int find_nul(const json_t *v, const char *path, hookd_error *err)
+/* Puts prefix in front of path, cutting the end if it no longer fits. */
+static void prepend(char *path, size_t cap, const char *prefix)
 {
-    char sub[HOOKD_ERR_FIELD_MAX];
-    if (json_is_string(v)) {
-        if (memchr(json_string_value(v), '\0', json_string_length(v)))
-            return hookd_invalid(err, *path ? path : NULL, "%s must not contain NUL characters",
-                                 *path ? path : "the body");
-        return 0;
-    }
+    size_t plen = strlen(prefix), len = strlen(path);
+    if (plen >= cap)
+        plen = cap - 1;
+    if (plen + len >= cap)
+        len = cap - 1 - plen;
+    memmove(path + plen, path, len);
+    path[plen + len] = '\0';
+    memcpy(path, prefix, plen);
+}
+
+/* True if v holds a string (or key) with a NUL character. When found, the
+ * path to it is written into path on the way back up, so the common case of
+ * no NUL formats nothing. */
+static bool has_nul(const json_t *v, char *path, size_t cap)
+{
+    if (json_is_string(v))
+        return memchr(json_string_value(v), '\0', json_string_length(v)) != NULL;
     if (json_is_array(v)) {
         for (size_t i = 0; i < json_array_size(v); i++) {
-            snprintf(sub, sizeof sub, "%s[%zu]", path, i);
-            if (find_nul(json_array_get(v, i), sub, err))
-                return HOOKD_EINVAL;
+            if (has_nul(json_array_get(v, i), path, cap)) {
+                char seg[32];
+                snprintf(seg, sizeof seg, "[%zu]", i);
+                prepend(path, cap, seg);
+                return true;
+            }
         }
     } else if (json_is_object(v)) {
         const char *k;
@@ -236,14 +248,26 @@ static int find_nul(const json_t *v, const char *path, hookd_error *err)
         json_t *child;
         json_object_keylen_foreach((json_t *)v, k, klen, child)
         {
-            snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", k);
-            if (memchr(k, '\0', klen))
-                return hookd_invalid(err, sub, "keys must not contain NUL characters");
-            if (find_nul(child, sub, err))
-                return HOOKD_EINVAL;
+            if (memchr(k, '\0', klen) || has_nul(child, path, cap)) {
+                prepend(path, cap, k);
+                prepend(path, cap, ".");
+                return true;
+            }
         }
     }
-    return 0;
+    return false;
+}
+
+/* Refuses any string holding a NUL character, naming its path: C strings
+ * stop at NUL, so no such value may reach a handler. */
+static int find_nul(const json_t *body, hookd_error *err)
+{
+    char path[HOOKD_ERR_FIELD_MAX] = "";
+    if (!has_nul(body, path, sizeof path))
+        return 0;
+    const char *field = path[0] == '.' ? path + 1 : path;
+    return hookd_invalid(err, *field ? field : NULL, "%s must not contain NUL characters",
+                         *field ? field : "the body");
 }
 
 static enum MHD_Result dispatch(hookd_api *api, struct MHD_Connection *c, req_state *rs)
@@ -272,7 +296,7 @@ static enum MHD_Result dispatch(hookd_api *api, struct MHD_Connection *c, req_st
             hookd_invalid(&err, NULL, "the body must be a JSON object");
             return send_error(c, &err);
         }
-        if (find_nul(body, "", &err) != 0) {
+        if (find_nul(body, &err) != 0) {
             json_decref(body);
             return send_error(c, &err);
         }
