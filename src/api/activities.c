@@ -277,13 +277,54 @@ static int make_delivery(hookd_txn *tx, const hookd_webhook *wh, hookd_delivery_
     return rc;
 }
 
+/* The last contact given by id, kept across the activities of one request:
+ * a batch usually reports many activities of few people, and reading and
+ * decoding the same person for each one dominated ingest profiles. A contact
+ * given by merge is never cached, since merging changes the person. */
+typedef struct contact_cache {
+    char contact_id[HOOKD_ID_MAX];
+    contact_view cv;
+} contact_cache;
+
+static void cache_clear_contact(contact_cache *cc)
+{
+    view_clear(&cc->cv);
+    cc->contact_id[0] = '\0';
+}
+
+static int cached_contact(hookd_txn *tx, const ingest_item *it, int64_t now_ms,
+                          contact_cache *cc, contact_view *cv, bool *borrowed)
+{
+    *borrowed = false;
+    if (!it->contact_id) {
+        /* A merge may change the cached person: forget it. */
+        cache_clear_contact(cc);
+        return resolve_contact(tx, NULL, &it->merge, now_ms, cv);
+    }
+    if (cc->contact_id[0] && strcmp(cc->contact_id, it->contact_id) == 0) {
+        *cv = cc->cv;
+        *borrowed = true;
+        return 0;
+    }
+    int rc = resolve_contact(tx, it->contact_id, NULL, now_ms, cv);
+    if (rc == 0) {
+        cache_clear_contact(cc);
+        cc->cv = *cv;
+        snprintf(cc->contact_id, sizeof cc->contact_id, "%s", it->contact_id);
+        *borrowed = true;
+    }
+    return rc;
+}
+
 /* Stores one new activity and its deliveries. skipped[w] counts, per
  * webhook, the activities it did not get while disconnected. */
 static int ingest_one(hookd_txn *tx, const ingest_item *it, const char *id, hookd_webhook **whs,
-                      size_t n_wh, int *skipped, int64_t now_ns, hookd_error *err, size_t index)
+                      size_t n_wh, int *skipped, int64_t now_ns, contact_cache *cc,
+                      hookd_error *err, size_t index)
 {
     contact_view cv = {0};
-    int rc = resolve_contact(tx, it->contact_id, &it->merge, now_ns / 1000000, &cv);
+    bool borrowed;
+    int rc = cached_contact(tx, it, now_ns / 1000000, cc, &cv, &borrowed);
     if (rc == HOOKD_ENOTFOUND) {
         char field[64];
         snprintf(field, sizeof field, "activities[%zu].contact.contact_id", index);
@@ -310,7 +351,8 @@ static int ingest_one(hookd_txn *tx, const ingest_item *it, const char *id, hook
                            now_ns, NULL);
     }
     json_decref(doc);
-    view_clear(&cv);
+    if (!borrowed)
+        view_clear(&cv);
     return rc ? hookd_error_from_rc(err, rc, "activity") : 0;
 }
 
@@ -322,6 +364,7 @@ static int ingest(hookd_api_ctx *ctx, ingest_item *items, size_t n, int64_t now_
     hookd_webhook **whs = NULL;
     size_t n_wh = 0;
     int *skipped = NULL;
+    contact_cache cc = {0};
     json_t *seen = NULL; /* client ids of this request, as a set */
     int rc = hookd_store_begin(ctx->store, &tx);
     if (rc)
@@ -349,7 +392,7 @@ static int ingest(hookd_api_ctx *ctx, ingest_item *items, size_t n, int64_t now_
             break;
         }
         if (!dup)
-            rc = ingest_one(tx, &items[i], id, whs, n_wh, skipped, now_ns, err, i);
+            rc = ingest_one(tx, &items[i], id, whs, n_wh, skipped, now_ns, &cc, err, i);
         json_array_append_new(answers, json_pack("{s:s,s:b}", "id", id, "duplicate", dup));
     }
     for (size_t w = 0; rc == 0 && w < n_wh; w++) {
@@ -363,6 +406,7 @@ done:
         hookd_txn_rollback(tx);
     hookd_webhook_list_free(whs, n_wh);
     free(skipped);
+    cache_clear_contact(&cc);
     json_decref(seen);
     return rc;
 }

@@ -474,3 +474,19 @@ def test_delete_cancels_waiting_deliveries(servers, sink_url):
                         (wh["id"],)).fetchall()
     db.close()
     assert states and all(st == 5 for (st,) in states)  # 5 = cancelled
+
+
+def test_merge_between_activities_of_one_request_is_seen(api, sink_url):
+    """Activities are taken in order: a merge in the middle of a request
+    changes what later activities of the same person carry."""
+    wh = api.create(hook_body(sink_url, activities=["act::s"],
+                              fields=[{"field_id": "str::first"}]))
+    [p] = merge(api, [{"fields": {"str::email": "o@x.io", "str::first": "Old"}}])
+    by_id = {"contact_id": p["contact_id"]}
+    ingest(api, [{"id": "1", "field_id": "act::s", "contact": by_id},
+                 {"id": "2", "field_id": "act::s",
+                  "contact": {"fields": {"str::email": "o@x.io", "str::first": "New"}}},
+                 {"id": "3", "field_id": "act::s", "contact": by_id}])
+    got = {e["activity_id"]: sent_payload(e)["contact"].get("first_name")
+           for e in entries(api, wh["id"])}
+    assert got == {"1": "Old", "2": "New", "3": "New"}
