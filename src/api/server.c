@@ -21,6 +21,7 @@
 
 #include "api/api.h"
 #include "api/handlers.h"
+#include "util/json.h"
 #include "util/crypto.h"
 #include "util/log.h"
 #include "util/utf8.h"
@@ -55,7 +56,7 @@ static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *j
 {
     struct MHD_Response *r;
     if (j) {
-        char *text = json_dumps(j, JSON_COMPACT);
+        char *text = hookd_json_dumps(j);
         if (!text)
             return MHD_NO;
         r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "model/catalog.h"
+#include "util/json.h"
 #include "util/timeutil.h"
 
 /* ---- building ---------------------------------------------------------- */
@@ -355,7 +356,7 @@ int hookd_payload_request(const json_t *payload, hookd_method method, const char
     } else {
         /* Compact, and UTF-8 as it is (no \u escapes): the signed bytes are
          * exactly these. */
-        if (!(u = strdup(url)) || !(body = json_dumps(payload, JSON_COMPACT)))
+        if (!(u = strdup(url)) || !(body = hookd_json_dumps(payload)))
             goto fail;
     }
     free(query);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "store/store_impl.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -331,7 +332,7 @@ static void free_webhook(void *p)
 static int bind_doc(sqlite3_stmt *q, int idx, const hookd_webhook *wh)
 {
     json_t *doc = hookd_webhook_to_doc(wh);
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    char *text = doc ? hookd_json_dumps(doc) : NULL;
     json_decref(doc);
     if (!text)
         return HOOKD_ENOMEM;
@@ -623,7 +624,7 @@ static int bind_json(sqlite3_stmt *q, int idx, const json_t *j)
         sqlite3_bind_null(q, idx);
         return 0;
     }
-    char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *text = hookd_json_dumps(j);
     if (!text)
         return HOOKD_ENOMEM;
     sqlite3_bind_text(q, idx, text, -1, free);
