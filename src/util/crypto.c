@@ -48,10 +48,28 @@ void hookd_hmac_sha256(const void *key, size_t keylen, const void *data, size_t 
     HMAC(EVP_sha256(), key, (int)keylen, data, n, out, &outlen);
 }
 
+/* Ids need uniqueness, not secrecy, and several are made per activity: draw
+ * their random bits from a per-thread pool refilled from the CSPRNG 4 KiB at
+ * a time, instead of one locked RAND_bytes call per id. Secrets never come
+ * from here. */
+static int id_random(unsigned char *b, size_t n)
+{
+    static _Thread_local unsigned char pool[4096];
+    static _Thread_local size_t left;
+    if (left < n) {
+        if (hookd_random_bytes(pool, sizeof pool) != 0)
+            return -1;
+        left = sizeof pool;
+    }
+    memcpy(b, pool + sizeof pool - left, n);
+    left -= n;
+    return 0;
+}
+
 int hookd_id_new(char out[HOOKD_ID_MAX])
 {
     unsigned char b[16];
-    if (hookd_random_bytes(b, sizeof b) != 0)
+    if (id_random(b, sizeof b) != 0)
         return -1;
     uint64_t ms = (uint64_t)hookd_now_ms();
     for (int i = 0; i < 6; i++)

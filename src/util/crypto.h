@@ -30,8 +30,9 @@ void hookd_hmac_sha256(const void *key, size_t keylen, const void *data, size_t 
 /* Length of a formatted id: a UUIDv7 "0190f3a2-…" (36 chars) and a NUL. */
 #define HOOKD_ID_MAX 37
 
-/* A new UUIDv7: 48 bits of Unix milliseconds then CSPRNG bits, so ids sort by
- * creation time. Returns 0, or -1 if the CSPRNG failed. */
+/* A new UUIDv7: 48 bits of Unix milliseconds then random bits (from a
+ * per-thread pool filled by the CSPRNG), so ids sort by creation time. Ids
+ * are unique, not secret. Returns 0, or -1 if the CSPRNG failed. */
 int hookd_id_new(char out[HOOKD_ID_MAX]) __attribute__((warn_unused_result));
 
 /* True if s has the shape of an id made by hookd_id_new (lower-case hex). */
