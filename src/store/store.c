@@ -22,15 +22,29 @@ int hookd_store_api_key_hashes(hookd_store *st, unsigned char **hashes, size_t *
     return st->ops->api_key_hashes(st, hashes, n);
 }
 
+/* Every successful webhook write bumps the version, so readers that cache
+ * webhooks (the engine) know when to read them again. */
+static int bump(hookd_store *st, int rc)
+{
+    if (rc == 0)
+        atomic_fetch_add(&st->webhooks_version, 1);
+    return rc;
+}
+
+uint64_t hookd_store_webhooks_version(hookd_store *st)
+{
+    return atomic_load(&st->webhooks_version);
+}
+
 int hookd_store_webhook_insert(hookd_store *st, const hookd_webhook *wh)
 {
-    return st->ops->webhook_insert(st, wh);
+    return bump(st, st->ops->webhook_insert(st, wh));
 }
 
 int hookd_store_webhook_change(hookd_store *st, const char *id, hookd_webhook_change_fn fn,
                                void *ctx, hookd_webhook **out)
 {
-    return st->ops->webhook_change(st, id, fn, ctx, out);
+    return bump(st, st->ops->webhook_change(st, id, fn, ctx, out));
 }
 
 int hookd_store_webhook_get(hookd_store *st, const char *id, hookd_webhook **out)
@@ -52,7 +66,7 @@ void hookd_webhook_list_free(hookd_webhook **list, size_t n)
 
 int hookd_store_webhook_delete(hookd_store *st, const char *id)
 {
-    return st->ops->webhook_delete(st, id);
+    return bump(st, st->ops->webhook_delete(st, id));
 }
 
 void hookd_custom_field_free(hookd_custom_field *f)

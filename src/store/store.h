@@ -72,6 +72,10 @@ void hookd_webhook_list_free(hookd_webhook **list, size_t n);
 int hookd_store_webhook_delete(hookd_store *st, const char *id)
     __attribute__((warn_unused_result));
 
+/* A number that changes whenever a webhook is created, changed or deleted
+ * through this store, so a cache of webhooks knows when it is stale. */
+uint64_t hookd_store_webhooks_version(hookd_store *st);
+
 /* ---- custom fields (the built-in ones live in model/fields) ---- */
 typedef struct hookd_custom_field {
     char *id; /* "str:cm:job-title" */

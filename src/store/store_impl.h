@@ -6,6 +6,8 @@
 #ifndef HOOKD_STORE_IMPL_H
 #define HOOKD_STORE_IMPL_H
 
+#include <stdatomic.h>
+
 #include "store/store.h"
 
 typedef struct hookd_store_ops {
@@ -57,6 +59,7 @@ typedef struct hookd_store_ops {
 /* Every backend's handle starts with this. */
 struct hookd_store {
     const hookd_store_ops *ops;
+    atomic_uint_fast64_t webhooks_version; /* bumped by store.c on every webhook write */
 };
 
 /* Every backend's transaction starts with this. */
