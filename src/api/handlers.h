@@ -89,6 +89,11 @@ int hookd_h_catalog_attributes(hookd_api_ctx *, const hookd_req *, hookd_resp *,
  * Returns 0 or HOOKD_EINVAL with err filled. */
 int hookd_activities_check(const json_t *body, hookd_error *err);
 
+/* Loads the webhook a path names (new, caller frees); 404 for an id hookd
+ * could not have made or does not hold. Returns 0 or the error's code. */
+int hookd_api_load_webhook(hookd_api_ctx *ctx, const char *id, hookd_webhook **wh,
+                           hookd_error *err);
+
 /* Looks a field id up among built-in and stored custom fields; the
  * hookd_field_lookup_fn of model/webhook.h with ctx = hookd_api_ctx. */
 int hookd_api_field_lookup(void *ctx, const char *field_id, char **default_key);

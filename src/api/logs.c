@@ -78,14 +78,6 @@ static json_t *entry_json(const hookd_webhook *wh, const hookd_delivery *d)
         headers, "body", d->body, "response", response);
 }
 
-static int load_webhook(hookd_api_ctx *ctx, const char *id, hookd_webhook **wh, hookd_error *err)
-{
-    if (!hookd_id_valid(id))
-        return hookd_error_from_rc(err, HOOKD_ENOTFOUND, "webhook");
-    int rc = hookd_store_webhook_get(ctx->store, id, wh);
-    return rc ? hookd_error_from_rc(err, rc, "webhook") : 0;
-}
-
 /* Reads the optional query parameters state, limit, cursor. */
 static int logs_query(const hookd_req *req, int *state, int *limit, int64_t *cursor,
                       hookd_error *err)
@@ -127,7 +119,7 @@ int hookd_h_logs_list(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp
     hookd_webhook *wh = NULL;
     hookd_delivery **list = NULL;
     size_t n = 0;
-    if (logs_query(req, &state, &limit, &cursor, err) || load_webhook(ctx, req->params[0], &wh, err))
+    if (logs_query(req, &state, &limit, &cursor, err) || hookd_api_load_webhook(ctx, req->params[0], &wh, err))
         return HOOKD_EINVAL;
     int rc = hookd_store_delivery_list(ctx->store, wh->id, state, limit, cursor, &list, &n, &next);
     if (rc) {
@@ -156,7 +148,7 @@ int hookd_h_logs_get(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
     hookd_delivery *d = NULL;
     hookd_attempt *att = NULL;
     size_t na = 0;
-    if (load_webhook(ctx, req->params[0], &wh, err))
+    if (hookd_api_load_webhook(ctx, req->params[0], &wh, err))
         return HOOKD_EINVAL;
     int rc = hookd_id_valid(req->params[1])
                  ? hookd_store_delivery_get(ctx->store, wh->id, req->params[1], &d, &att, &na)

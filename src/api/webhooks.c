@@ -47,6 +47,15 @@ static int check_id(const char *id, hookd_error *err)
     return hookd_error_from_rc(err, HOOKD_ENOTFOUND, "webhook");
 }
 
+int hookd_api_load_webhook(hookd_api_ctx *ctx, const char *id, hookd_webhook **wh,
+                           hookd_error *err)
+{
+    if (check_id(id, err))
+        return HOOKD_ENOTFOUND;
+    int rc = hookd_store_webhook_get(ctx->store, id, wh);
+    return rc ? hookd_error_from_rc(err, rc, "webhook") : 0;
+}
+
 int hookd_h_webhook_create(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
                            hookd_error *err)
 {
@@ -77,11 +86,9 @@ int hookd_h_webhook_test(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *r
                          hookd_error *err)
 {
     hookd_webhook *wh = NULL;
-    if (check_id(req->params[0], err))
-        return HOOKD_ENOTFOUND;
-    int rc = hookd_store_webhook_get(ctx->store, req->params[0], &wh);
+    int rc = hookd_api_load_webhook(ctx, req->params[0], &wh, err);
     if (rc)
-        return hookd_error_from_rc(err, rc, "webhook");
+        return rc;
     resp->json = hookd_test_send(wh, &ctx->send, ctx->store);
     hookd_webhook_free(wh);
     resp->status = 200;
@@ -148,12 +155,8 @@ int hookd_h_webhook_get(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *re
                         hookd_error *err)
 {
     hookd_webhook *wh = NULL;
-    if (check_id(req->params[0], err))
-        return HOOKD_ENOTFOUND;
-    int rc = hookd_store_webhook_get(ctx->store, req->params[0], &wh);
-    if (rc)
-        return hookd_error_from_rc(err, rc, "webhook");
-    return reply_webhook(resp, 200, wh, err);
+    int rc = hookd_api_load_webhook(ctx, req->params[0], &wh, err);
+    return rc ? rc : reply_webhook(resp, 200, wh, err);
 }
 
 /* What a change callback needs: the API context, the body, and where to put
