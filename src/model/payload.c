@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "model/catalog.h"
+#include "util/buf.h"
 #include "util/json.h"
 #include "util/timeutil.h"
 
@@ -169,49 +170,6 @@ fail:
     return NULL;
 }
 
-/* ---- a growable buffer -------------------------------------------------- */
-
-/* Failure is sticky: once an allocation fails every later append is a no-op
- * and the caller checks `failed` once at the end, which keeps the encoders
- * free of error plumbing. */
-typedef struct qbuf {
-    char *data;
-    size_t len, cap;
-    bool failed;
-} qbuf;
-
-static void qbuf_append(qbuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    /* Room for n bytes and the NUL that keeps data a C string. */
-    if (b->cap - b->len <= n) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap - b->len <= n) {
-            if (cap > SIZE_MAX / 2) {
-                b->failed = true;
-                return;
-            }
-            cap *= 2;
-        }
-        char *d = realloc(b->data, cap);
-        if (!d) {
-            b->failed = true;
-            return;
-        }
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void qbuf_puts(qbuf *b, const char *s)
-{
-    qbuf_append(b, s, strlen(s));
-}
-
 /* RFC 3986 §2.3: only unreserved characters go as they are. */
 static bool is_unreserved(unsigned char c)
 {
@@ -222,7 +180,7 @@ static bool is_unreserved(unsigned char c)
 /* Appends n bytes of s percent-encoded, with upper-case hex (RFC 3986 §2.1
  * asks producers for upper case). Runs of unreserved bytes are copied in one
  * append. */
-static void qbuf_encode(qbuf *b, const char *s, size_t n)
+static void query_encode(hookd_buf *b, const char *s, size_t n)
 {
     static const char HEX[] = "0123456789ABCDEF";
     size_t run = 0;
@@ -230,31 +188,31 @@ static void qbuf_encode(qbuf *b, const char *s, size_t n)
         unsigned char c = (unsigned char)s[i];
         if (is_unreserved(c))
             continue;
-        qbuf_append(b, s + run, i - run);
+        hookd_buf_append(b, s + run, i - run);
         char esc[3] = {'%', HEX[c >> 4], HEX[c & 0xf]};
-        qbuf_append(b, esc, sizeof esc);
+        hookd_buf_append(b, esc, sizeof esc);
         run = i + 1;
     }
-    qbuf_append(b, s + run, n - run);
+    hookd_buf_append(b, s + run, n - run);
 }
 
 /* ---- the query form ----------------------------------------------------- */
 
 /* Appends one "key=value" pair; key is already encoded. */
-static void add_pair(qbuf *out, const qbuf *key, const char *value, size_t n)
+static void add_pair(hookd_buf *out, const hookd_buf *key, const char *value, size_t n)
 {
     if (out->len > 0)
-        qbuf_append(out, "&", 1);
-    qbuf_append(out, key->data ? key->data : "", key->len);
-    qbuf_append(out, "=", 1);
-    qbuf_encode(out, value, n);
+        hookd_buf_append(out, "&", 1);
+    hookd_buf_append(out, key->data ? key->data : "", key->len);
+    hookd_buf_append(out, "=", 1);
+    query_encode(out, value, n);
 }
 
 /* Appends the pairs of v, whose encoded key path is in key. Depth-first in
  * object order; arrays repeat their key for each item (an object inside an
  * array flattens under that same key); null adds nothing. key is restored to
  * its length on entry before returning. */
-static void flatten(qbuf *out, qbuf *key, const json_t *v)
+static void flatten(hookd_buf *out, hookd_buf *key, const json_t *v)
 {
     char num[64];
     switch (json_typeof(v)) {
@@ -266,8 +224,8 @@ static void flatten(qbuf *out, qbuf *key, const json_t *v)
         json_object_keylen_foreach((json_t *)v, k, klen, child)
         {
             if (base > 0)
-                qbuf_append(key, ".", 1);
-            qbuf_encode(key, k, klen);
+                hookd_buf_append(key, ".", 1);
+            query_encode(key, k, klen);
             flatten(out, key, child);
             key->len = base;
             if (key->data)
@@ -304,19 +262,18 @@ static void flatten(qbuf *out, qbuf *key, const json_t *v)
 
 char *hookd_payload_query(const json_t *payload)
 {
-    qbuf out = {0}, key = {0};
+    hookd_buf out = {0}, key = {0};
     /* Only an object has keys to name its values; anything else (never a
      * payload) gives an empty query rather than nameless pairs. */
     if (json_is_object(payload))
         flatten(&out, &key, payload);
-    free(key.data);
-    if (!out.failed && !out.data)
-        qbuf_puts(&out, "");
-    if (out.failed || key.failed) {
-        free(out.data);
+    bool key_failed = key.failed;
+    hookd_buf_free(&key);
+    if (key_failed) {
+        hookd_buf_free(&out);
         return NULL;
     }
-    return out.data;
+    return hookd_buf_take(&out);
 }
 
 /* ---- the request -------------------------------------------------------- */
@@ -329,19 +286,15 @@ static char *query_url(const char *url, const char *query)
     if (!*query)
         return strdup(url);
     size_t n = strcspn(url, "#");
-    qbuf b = {0};
-    qbuf_append(&b, url, n);
+    hookd_buf b = {0};
+    hookd_buf_append(&b, url, n);
     const char *q = memchr(url, '?', n);
     if (!q)
-        qbuf_append(&b, "?", 1);
+        hookd_buf_append(&b, "?", 1);
     else if (url[n - 1] != '?' && url[n - 1] != '&')
-        qbuf_append(&b, "&", 1);
-    qbuf_puts(&b, query);
-    if (b.failed) {
-        free(b.data);
-        return NULL;
-    }
-    return b.data;
+        hookd_buf_append(&b, "&", 1);
+    hookd_buf_puts(&b, query);
+    return hookd_buf_take(&b);
 }
 
 int hookd_payload_request(const json_t *payload, hookd_method method, const char *url,

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
+
 int hookd_json_only_keys(const json_t *obj, const char *const *allowed, const char *prefix,
                          hookd_error *err)
 {
@@ -24,39 +26,13 @@ int hookd_json_only_keys(const json_t *obj, const char *const *allowed, const ch
     return 0;
 }
 
-typedef struct jbuf {
-    char *p;
-    size_t len, cap;
-    int failed;
-} jbuf;
-
-static void put(jbuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(b->p, cap);
-        if (!grown) {
-            b->failed = 1;
-            return;
-        }
-        b->p = grown;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
 /* A JSON string, escaped exactly as jansson does without flags: quote,
  * backslash and control characters only; \b \f \n \r \t by name, the rest as
  * \u00XX (upper-case hex). */
-static void put_string(jbuf *b, const char *s, size_t n)
+static void put_string(hookd_buf *b, const char *s, size_t n)
 {
     static const char HEX[] = "0123456789ABCDEF";
-    put(b, "\"", 1);
+    hookd_buf_append(b, "\"", 1);
     size_t run = 0; /* bytes copied as they are, written in one go */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -64,7 +40,7 @@ static void put_string(jbuf *b, const char *s, size_t n)
             run++;
             continue;
         }
-        put(b, s + i - run, run);
+        hookd_buf_append(b, s + i - run, run);
         run = 0;
         char esc[6] = {'\\', 0, 0, 0, 0, 0};
         size_t elen = 2;
@@ -84,13 +60,13 @@ static void put_string(jbuf *b, const char *s, size_t n)
             esc[5] = HEX[c & 0xf];
             elen = 6;
         }
-        put(b, esc, elen);
+        hookd_buf_append(b, esc, elen);
     }
-    put(b, s + n - run, run);
-    put(b, "\"", 1);
+    hookd_buf_append(b, s + n - run, run);
+    hookd_buf_append(b, "\"", 1);
 }
 
-static void put_value(jbuf *b, const json_t *v)
+static void put_value(hookd_buf *b, const json_t *v)
 {
     char num[32];
     int n;
@@ -100,67 +76,62 @@ static void put_value(jbuf *b, const json_t *v)
         size_t klen;
         json_t *child;
         int first = 1;
-        put(b, "{", 1);
+        hookd_buf_append(b, "{", 1);
         json_object_keylen_foreach((json_t *)v, k, klen, child)
         {
             if (!first)
-                put(b, ",", 1);
+                hookd_buf_append(b, ",", 1);
             first = 0;
             put_string(b, k, klen);
-            put(b, ":", 1);
+            hookd_buf_append(b, ":", 1);
             put_value(b, child);
         }
-        put(b, "}", 1);
+        hookd_buf_append(b, "}", 1);
         break;
     }
     case JSON_ARRAY:
-        put(b, "[", 1);
+        hookd_buf_append(b, "[", 1);
         for (size_t i = 0; i < json_array_size(v); i++) {
             if (i)
-                put(b, ",", 1);
+                hookd_buf_append(b, ",", 1);
             put_value(b, json_array_get(v, i));
         }
-        put(b, "]", 1);
+        hookd_buf_append(b, "]", 1);
         break;
     case JSON_STRING:
         put_string(b, json_string_value(v), json_string_length(v));
         break;
     case JSON_INTEGER:
         n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        put(b, num, (size_t)n);
+        hookd_buf_append(b, num, (size_t)n);
         break;
     case JSON_REAL: {
         /* Rare here (no field type is real); jansson's own formatting keeps
          * the bytes identical. */
         char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
         if (!text) {
-            b->failed = 1;
+            b->failed = true;
             return;
         }
-        put(b, text, strlen(text));
+        hookd_buf_append(b, text, strlen(text));
         free(text);
         break;
     }
     case JSON_TRUE:
-        put(b, "true", 4);
+        hookd_buf_append(b, "true", 4);
         break;
     case JSON_FALSE:
-        put(b, "false", 5);
+        hookd_buf_append(b, "false", 5);
         break;
     case JSON_NULL:
-        put(b, "null", 4);
+        hookd_buf_append(b, "null", 4);
         break;
     }
 }
 
 char *hookd_json_dumps(const json_t *v)
 {
-    jbuf b = {0};
+    hookd_buf b = {0};
     put_value(&b, v);
-    if (b.failed || !b.p) {
-        free(b.p);
-        return NULL;
-    }
-    b.p[b.len] = '\0';
-    return b.p;
+    return hookd_buf_take(&b);
 }

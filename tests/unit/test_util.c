@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "unit.h"
+#include "util/buf.h"
 #include "util/crypto.h"
 #include "util/duration.h"
 #include "util/timeutil.h"
@@ -158,4 +159,24 @@ TEST(utf8_sanitize_replaces_only_bad_bytes)
     char d[] = "\xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80"; /* overlong, surrogate, > U+10FFFF */
     hookd_utf8_sanitize(d);
     CHECK_STR(d, "?? ??? ????");
+}
+
+TEST(buf_appends_and_hands_over)
+{
+    hookd_buf b = {0};
+    char *empty = hookd_buf_take(&b);
+    CHECK_STR(empty, "");
+    free(empty);
+    for (int i = 0; i < 100; i++)
+        hookd_buf_puts(&b, "0123456789");
+    hookd_buf_append(&b, "xyz", 2);
+    CHECK_INT(b.len, 1002);
+    char *s = hookd_buf_take(&b);
+    CHECK_INT(strlen(s), 1002);
+    CHECK(strcmp(s + 1000, "xy") == 0);
+    CHECK(b.data == NULL && b.len == 0);
+    free(s);
+    hookd_buf failed = {.failed = true};
+    hookd_buf_puts(&failed, "ignored");
+    CHECK(hookd_buf_take(&failed) == NULL);
 }
