@@ -219,6 +219,21 @@ static void claim(hookd_engine *e, int64_t now)
     }
 }
 
+/* Whether a claim could find anything, asked of a read connection: an idle
+ * engine then never takes the write lock just to learn there is no work. */
+static bool due_now(hookd_engine *e, int64_t now)
+{
+    int64_t due = 0;
+    if (hookd_store_next_due(e->opt.store, &due) != 0)
+        return true; /* cannot tell: let the claim find out */
+    if (due == 0 || due > now) {
+        int64_t next = due == 0 ? now + IDLE_POLL_MS : due;
+        e->next_claim_ms = next < now + IDLE_POLL_MS ? next : now + IDLE_POLL_MS;
+        return false;
+    }
+    return true;
+}
+
 /* ---- finishing attempts ------------------------------------------------ */
 
 static void finish(hookd_engine *e, CURL *easy, CURLcode code, int64_t now)
@@ -326,9 +341,10 @@ static void *run(void *arg)
     for (;;) {
         int64_t now = hookd_now_ms();
         bool stopping = atomic_load(&e->stopping);
-        if (atomic_exchange(&e->woken, false))
+        bool woken = atomic_exchange(&e->woken, false);
+        if (woken)
             e->next_claim_ms = now;
-        if (!stopping && now >= e->next_claim_ms)
+        if (!stopping && now >= e->next_claim_ms && (woken || due_now(e, now)))
             claim(e, now);
         int running = 0;
         curl_multi_perform(e->multi, &running);

@@ -23,6 +23,7 @@
 #define READERS 4
 #define STMT_CACHE 32
 #define BUSY_TIMEOUT_MS 5000
+#define CLAIM_BUSY_TIMEOUT_MS 100
 
 typedef struct conn {
     sqlite3 *db;
@@ -1066,6 +1067,7 @@ static int claim_end(sqlite_store *s, int rc)
     /* If FULL cannot be restored, every write is refused (wbegin tries
      * again) rather than committed without its fsync. */
     s->sync_off = exec(&s->writer, "PRAGMA synchronous=FULL") != 0;
+    sqlite3_busy_timeout(s->writer.db, BUSY_TIMEOUT_MS);
     pthread_mutex_unlock(&s->wlock);
     return rc ? rc : s->sync_off ? HOOKD_EUNAVAIL : 0;
 }
@@ -1084,6 +1086,10 @@ static int sq_claim_due(hookd_store *st, int64_t now_ms, int64_t lease_ms, int l
      * durable commit carries its WAL frames to disk), which made claims half
      * of the engine's commit cost. */
     pthread_mutex_lock(&s->wlock);
+    /* Claims can wait: when another process holds the database, give up
+     * quickly instead of holding hookd's write lock for the full busy
+     * timeout while API writes queue behind it. */
+    sqlite3_busy_timeout(s->writer.db, CLAIM_BUSY_TIMEOUT_MS);
     int rc = exec(&s->writer, "PRAGMA synchronous=OFF");
     if (rc == 0)
         rc = exec(&s->writer, "BEGIN IMMEDIATE");
