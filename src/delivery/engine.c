@@ -64,6 +64,7 @@ struct hookd_engine {
     int64_t next_claim_ms;
     int64_t next_prune_ms;
     int64_t first_done_ms; /* when the oldest unstored outcome finished */
+    bool more_due;         /* the last claim was full: no need to ask before the next */
     webhook_cache cache;
 };
 
@@ -209,7 +210,8 @@ static void claim(hookd_engine *e, int64_t now)
     for (size_t i = 0; i < n; i++)
         start_or_queue(e, list[i]);
     free(list);
-    if ((int)n == room) {
+    e->more_due = (int)n == room;
+    if (e->more_due) {
         e->next_claim_ms = now; /* more may be due right away */
     } else {
         int64_t due = 0;
@@ -344,7 +346,7 @@ static void *run(void *arg)
         bool woken = atomic_exchange(&e->woken, false);
         if (woken)
             e->next_claim_ms = now;
-        if (!stopping && now >= e->next_claim_ms && (woken || due_now(e, now)))
+        if (!stopping && now >= e->next_claim_ms && (woken || e->more_due || due_now(e, now)))
             claim(e, now);
         int running = 0;
         curl_multi_perform(e->multi, &running);
