@@ -82,6 +82,19 @@ kill -TERM "$HOOKD_PID"
 wait "$HOOKD_PID" 2>/dev/null || true
 HOOKD_PID=
 
+# The floor writes into a database hookd made, so it has hookd's schema to
+# the index: start hookd once on a fresh file (migrations run at start) and
+# stop it again.
+"$HOOKD" serve --listen 127.0.0.1:0 --db "$TMP/baseline.db" --api-key "$API_KEY" \
+    2>"$TMP/schema.log" &
+SCHEMA_PID=$!
+for _ in $(seq 100); do
+    grep -q ' listening on ' "$TMP/schema.log" && break
+    sleep 0.1
+done
+kill -TERM "$SCHEMA_PID"
+wait "$SCHEMA_PID" || { cat "$TMP/schema.log" >&2; echo "run_ingest: FAILED: schema" >&2; exit 1; }
+
 BASE_OUT=$("$CLIENT" baseline "$TMP/baseline.db" "$SECONDS_EACH" "$PAYLOAD_BYTES") || {
     echo "$BASE_OUT"
     echo "run_ingest: FAILED: baseline" >&2
