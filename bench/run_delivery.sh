@@ -27,6 +27,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 N=${DBENCH_N:-50000}
 BATCH=${DBENCH_BATCH:-1000}
 CONC=${DBENCH_CONC:-2}
@@ -138,17 +140,8 @@ WRK_RPS=$(sed -n 's/^Requests\/sec:[[:space:]]*\([0-9.]*\).*/\1/p' "$TMP/wrk.out
 if grep -q 'Non-2xx' "$TMP/wrk.out"; then die "nginx answered wrk with non-2xx"; fi
 
 # ---- 3. hookd -----------------------------------------------------------------
-"$HOOKD" serve --listen 127.0.0.1:0 --db "$TMP/hookd.db" --api-key "$API_KEY" \
-    --allow-private-networks 2>"$TMP/hookd.log" &
-HOOKD_PID=$!
-HOOKD_PORT=
-for _ in $(seq 100); do
-    HOOKD_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$TMP/hookd.log" | head -n1)
-    [[ -n $HOOKD_PORT ]] && break
-    kill -0 "$HOOKD_PID" 2>/dev/null || { cat "$TMP/hookd.log" >&2; die "hookd exited at start"; }
-    sleep 0.1
-done
-[[ -n $HOOKD_PORT ]] || { cat "$TMP/hookd.log" >&2; die "hookd did not report its port in 10 s"; }
+start_hookd "$HOOKD" "$TMP/hookd.db" "$TMP/hookd.log" --api-key "$API_KEY" \
+    --allow-private-networks || die "hookd did not start"
 BASE="http://127.0.0.1:$HOOKD_PORT"
 say "hookd ($HOOKD) on $BASE, db $TMP/hookd.db"
 "$PY" bench/delivery_bench.py setup --base "$BASE" --key "$API_KEY" --target "$NGINX_URL/hook" \

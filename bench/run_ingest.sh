@@ -13,6 +13,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 THREADS=${BENCH_THREADS:-2}
 SECONDS_EACH=${BENCH_SECONDS:-10}
 BUILD_DIR=${BENCH_DIR:-build-bench}
@@ -28,34 +30,14 @@ CLIENT="$BUILD_DIR/ingest_bench"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hookd-bench.XXXXXX")
 HOOKD_PID=
 cleanup() {
-    if [[ -n $HOOKD_PID ]] && kill -0 "$HOOKD_PID" 2>/dev/null; then
-        kill -TERM "$HOOKD_PID" 2>/dev/null || true
-        wait "$HOOKD_PID" 2>/dev/null || true
-    fi
+    stop_hookd || true
     rm -rf "$TMP"
 }
 trap cleanup EXIT
 
-# Port 0: the kernel picks a free port, and hookd logs the one it got.
-"$HOOKD" serve --listen 127.0.0.1:0 --db "$TMP/hookd.db" --api-key "$API_KEY" \
-    --allow-private-networks 2>"$TMP/hookd.log" &
-HOOKD_PID=$!
-PORT=
-for _ in $(seq 100); do
-    PORT=$(sed -n 's/.* listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$TMP/hookd.log" | head -n1)
-    [[ -n $PORT ]] && break
-    if ! kill -0 "$HOOKD_PID" 2>/dev/null; then
-        echo "run_ingest: hookd exited at start:" >&2
-        cat "$TMP/hookd.log" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-if [[ -z $PORT ]]; then
-    echo "run_ingest: hookd did not report its port within 10 s" >&2
-    cat "$TMP/hookd.log" >&2
-    exit 1
-fi
+start_hookd "$HOOKD" "$TMP/hookd.db" "$TMP/hookd.log" --api-key "$API_KEY" \
+    --allow-private-networks || { echo "run_ingest: FAILED: start" >&2; exit 1; }
+PORT=$HOOKD_PORT
 BASE="http://127.0.0.1:$PORT"
 
 read -r CONTACT_ID WEBHOOK_ID < <("$CLIENT" setup "$BASE" "$API_KEY")
@@ -78,22 +60,13 @@ PAYLOAD_BYTES=$("$CLIENT" payload-size "$BASE" "$API_KEY" "$WEBHOOK_ID" 2>/dev/n
 echo "payload size: $PAYLOAD_BYTES bytes"
 
 # Stop hookd before the floor runs, so the two never share the disk or CPUs.
-kill -TERM "$HOOKD_PID"
-wait "$HOOKD_PID" 2>/dev/null || true
-HOOKD_PID=
+stop_hookd || true
 
 # The floor writes into a database hookd made, so it has hookd's schema to
 # the index: start hookd once on a fresh file (migrations run at start) and
 # stop it again.
-"$HOOKD" serve --listen 127.0.0.1:0 --db "$TMP/baseline.db" --api-key "$API_KEY" \
-    2>"$TMP/schema.log" &
-SCHEMA_PID=$!
-for _ in $(seq 100); do
-    grep -q ' listening on ' "$TMP/schema.log" && break
-    sleep 0.1
-done
-kill -TERM "$SCHEMA_PID"
-wait "$SCHEMA_PID" || { cat "$TMP/schema.log" >&2; echo "run_ingest: FAILED: schema" >&2; exit 1; }
+start_hookd "$HOOKD" "$TMP/baseline.db" "$TMP/schema.log" --api-key "$API_KEY" &&
+    stop_hookd || { echo "run_ingest: FAILED: schema" >&2; exit 1; }
 
 BASE_OUT=$("$CLIENT" baseline "$TMP/baseline.db" "$SECONDS_EACH" "$PAYLOAD_BYTES") || {
     echo "$BASE_OUT"
