@@ -18,10 +18,8 @@
 #include "store/store.h"
 #include "util/crypto.h"
 #include "util/log.h"
+#include "util/version.h"
 
-#ifndef HOOKD_VERSION
-#define HOOKD_VERSION "0.1.0"
-#endif
 
 static const char USAGE[] =
     "usage: hookd serve [options]\n"

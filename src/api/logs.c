@@ -13,13 +13,11 @@
 #include "model/webhook.h"
 #include "util/crypto.h"
 #include "util/timeutil.h"
+#include "util/version.h"
 
 #define LOGS_LIMIT_DEFAULT 50
 #define LOGS_LIMIT_MAX 200
 
-#ifndef HOOKD_VERSION
-#define HOOKD_VERSION "0.1.0"
-#endif
 
 static json_t *time_or_null(int64_t ms)
 {

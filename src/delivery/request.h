@@ -19,13 +19,11 @@
 #include <stdint.h>
 
 #include "model/webhook.h"
+#include "util/version.h"
 
 #define HOOKD_RESPONSE_KEEP 4096          /* bytes of an answer kept for the log */
 #define HOOKD_RESPONSE_READ_MAX (1 << 20) /* bytes read before hookd stops reading */
 
-#ifndef HOOKD_VERSION
-#define HOOKD_VERSION "0.1.0"
-#endif
 
 typedef struct hookd_send_opts {
     bool allow_private;
