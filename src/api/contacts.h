@@ -26,11 +26,6 @@ typedef struct hookd_merge_person {
 
 void hookd_merge_person_clear(hookd_merge_person *m);
 
-/* Validates a field map of object (keys: its field ids; values of their
- * types) at path. Returns 0 and a new normalised object in *out. */
-int hookd_fields_validate(const json_t *v, hookd_field_object object, const char *path,
-                          json_t **out, hookd_error *err);
-
 /* Validates a merge_by list at path (1–3 string-typed person field ids; NULL
  * v means the default ["str::email"]). */
 int hookd_merge_by_validate(const json_t *v, const char *path, const char **ids, int *n,
@@ -48,9 +43,5 @@ int hookd_merge_person_validate(const json_t *v, const char *path, const char **
  * tells which. Returns the stored person (new) in *out. */
 int hookd_merge_person_apply(hookd_txn *tx, const hookd_merge_person *m, int64_t now_ms,
                              hookd_person **out, bool *created);
-
-/* Finds the account by str:o:name or makes one, overwriting given fields. */
-int hookd_merge_account_apply(hookd_txn *tx, const json_t *fields, int64_t now_ms,
-                              hookd_account **out, bool *created);
 
 #endif

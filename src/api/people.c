@@ -23,7 +23,9 @@ void hookd_merge_person_clear(hookd_merge_person *m)
     memset(m, 0, sizeof *m);
 }
 
-int hookd_fields_validate(const json_t *v, hookd_field_object object, const char *path,
+/* Validates a field map of object (keys: its field ids; values of their
+ * types) at path. Returns 0 and a new normalised object in *out. */
+static int fields_validate(const json_t *v, hookd_field_object object, const char *path,
                           json_t **out, hookd_error *err)
 {
     char field[HOOKD_ERR_FIELD_MAX];
@@ -103,7 +105,7 @@ int hookd_merge_person_validate(const json_t *v, const char *path, const char **
     snprintf(field, sizeof field, "%s.fields", path);
     if (!json_object_get(v, "fields"))
         return hookd_invalid(err, field, "%s is required", field);
-    if (hookd_fields_validate(json_object_get(v, "fields"), HOOKD_OBJ_PERSON, field, &out->fields,
+    if (fields_validate(json_object_get(v, "fields"), HOOKD_OBJ_PERSON, field, &out->fields,
                               err) != 0)
         return HOOKD_EINVAL;
     bool keyed = false;
@@ -125,7 +127,7 @@ int hookd_merge_person_validate(const json_t *v, const char *path, const char **
             return hookd_invalid(err, field, "%s must be {\"fields\":{…}}", field);
         }
         snprintf(field, sizeof field, "%s.account.fields", path);
-        if (hookd_fields_validate(json_object_get(acc, "fields"), HOOKD_OBJ_ACCOUNT, field,
+        if (fields_validate(json_object_get(acc, "fields"), HOOKD_OBJ_ACCOUNT, field,
                                   &out->account_fields, err) != 0) {
             hookd_merge_person_clear(out);
             return HOOKD_EINVAL;
@@ -153,7 +155,8 @@ static void merge_fields(json_t *dst, const json_t *src)
     }
 }
 
-int hookd_merge_account_apply(hookd_txn *tx, const json_t *fields, int64_t now_ms,
+/* Finds the account by str:o:name or makes one, overwriting given fields. */
+static int merge_account_apply(hookd_txn *tx, const json_t *fields, int64_t now_ms,
                               hookd_account **out, bool *created)
 {
     const char *name = json_string_value(json_object_get(fields, "str:o:name"));
@@ -210,7 +213,7 @@ int hookd_merge_person_apply(hookd_txn *tx, const hookd_merge_person *m, int64_t
     if (m->account_fields) {
         hookd_account *a = NULL;
         bool acc_created;
-        if ((rc = hookd_merge_account_apply(tx, m->account_fields, now_ms, &a, &acc_created))) {
+        if ((rc = merge_account_apply(tx, m->account_fields, now_ms, &a, &acc_created))) {
             hookd_person_free(p);
             return rc;
         }
@@ -317,7 +320,7 @@ int hookd_h_accounts_merge(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp 
             break;
         }
         snprintf(path, sizeof path, "accounts[%zu].fields", i);
-        if ((rc = hookd_fields_validate(json_object_get(a, "fields"), HOOKD_OBJ_ACCOUNT, path,
+        if ((rc = fields_validate(json_object_get(a, "fields"), HOOKD_OBJ_ACCOUNT, path,
                                         &fields, err)) != 0)
             break;
         if (!json_is_string(json_object_get(fields, "str:o:name"))) {
@@ -335,7 +338,7 @@ int hookd_h_accounts_merge(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp 
     for (size_t i = 0; tx && i < n && rc == 0; i++) {
         hookd_account *a = NULL;
         bool created;
-        if ((rc = hookd_merge_account_apply(tx, json_array_get(norm, i), now, &a, &created))) {
+        if ((rc = merge_account_apply(tx, json_array_get(norm, i), now, &a, &created))) {
             hookd_error_from_rc(err, rc, "account");
             break;
         }

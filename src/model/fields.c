@@ -66,8 +66,11 @@ const char *hookd_field_type_name(hookd_field_type t)
     return TYPE_NAMES[t];
 }
 
-int hookd_field_id_split(const char *id, hookd_field_type *type, const char **ns, size_t *ns_len,
-                         const char **name)
+/* Splits a field id into its three parts. Returns 0 and sets the outputs
+ * (pointers into id), or -1 if id does not have exactly two colons and a
+ * known type. */
+static int field_id_split(const char *id, hookd_field_type *type, const char **ns,
+                          size_t *ns_len, const char **name)
 {
     const char *c1 = strchr(id, ':');
     if (!c1)
@@ -176,7 +179,7 @@ hookd_field_type hookd_object_field_type(const char *id, hookd_field_object obje
     hookd_field_type t;
     const char *ns, *name;
     size_t ns_len;
-    if (hookd_field_id_split(id, &t, &ns, &ns_len, &name) != 0)
+    if (field_id_split(id, &t, &ns, &ns_len, &name) != 0)
         return HOOKD_FT_INVALID;
     const char *want = object == HOOKD_OBJ_ACCOUNT ? "oc" : "cm";
     if (ns_len != 2 || strncmp(ns, want, 2) != 0 || t == HOOKD_FT_ACT || t == HOOKD_FT_IDT ||

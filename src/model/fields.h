@@ -49,12 +49,6 @@ const hookd_field_def *hookd_fields_builtin_find(const char *id);
 hookd_field_type hookd_field_type_from_name(const char *name, size_t len);
 const char *hookd_field_type_name(hookd_field_type t);
 
-/* Splits a field id into its three parts. Returns 0 and sets the outputs
- * (pointers into id), or -1 if id does not have exactly two colons and a
- * known type. */
-int hookd_field_id_split(const char *id, hookd_field_type *type, const char **ns, size_t *ns_len,
-                         const char **name);
-
 /* The slug of a custom field's name (SPEC §2): lower-cased, each run of
  * characters other than a-z0-9 turned into one '-', trimmed of '-'. Returns 0,
  * or -1 if the result is empty or does not fit in cap. */

@@ -32,7 +32,8 @@ const char *hookd_method_name(hookd_method m)
     return METHOD_NAMES[m];
 }
 
-int hookd_method_parse(const char *s, hookd_method *m)
+/* Returns 0 and sets *m for an exact, upper-case method name; -1 otherwise. */
+static int method_parse(const char *s, hookd_method *m)
 {
     for (size_t i = 0; i < sizeof METHOD_NAMES / sizeof METHOD_NAMES[0]; i++) {
         if (strcmp(s, METHOD_NAMES[i]) == 0) {
@@ -127,17 +128,6 @@ hookd_webhook *hookd_webhook_new(int64_t now_ms)
 fail:
     hookd_webhook_free(wh);
     return NULL;
-}
-
-hookd_webhook *hookd_webhook_clone(const hookd_webhook *src)
-{
-    /* Round-tripping through the doc keeps one serialisation to maintain. */
-    json_t *doc = hookd_webhook_to_doc(src);
-    if (!doc)
-        return NULL;
-    hookd_webhook *wh = hookd_webhook_from_doc(doc);
-    json_decref(doc);
-    return wh;
 }
 
 /* ---- validation helpers ------------------------------------------------ */
@@ -560,7 +550,7 @@ int hookd_webhook_apply(hookd_webhook *wh, const json_t *body, bool creating,
             return hookd_error_set(err, 503, "unavailable", NULL, "out of memory");
     }
     if ((v = json_object_get(body, "method"))) {
-        if (!json_is_string(v) || hookd_method_parse(json_string_value(v), &wh->method) != 0)
+        if (!json_is_string(v) || method_parse(json_string_value(v), &wh->method) != 0)
             return hookd_invalid(err, "method", "method must be GET, POST, PUT, PATCH or DELETE");
     }
     if ((v = json_object_get(body, "send_activity")) &&
@@ -668,7 +658,7 @@ hookd_webhook *hookd_webhook_from_doc(const json_t *doc)
     wh->connected = connected;
     wh->created_at = created;
     wh->updated_at = updated;
-    if (hookd_method_parse(method, &wh->method) || set_str(&wh->name, name) ||
+    if (method_parse(method, &wh->method) || set_str(&wh->name, name) ||
         set_str(&wh->url, url))
         goto fail;
     if (json_is_object(basic) &&

@@ -89,15 +89,10 @@ typedef struct hookd_webhook {
 typedef int (*hookd_field_lookup_fn)(void *ctx, const char *field_id, char **default_key);
 
 const char *hookd_method_name(hookd_method m);
-/* Returns 0 and sets *m for an exact, upper-case method name; -1 otherwise. */
-int hookd_method_parse(const char *s, hookd_method *m);
 
 /* A new webhook with the defaults of SPEC §2, a new id and a new secret, or
  * NULL if memory or the CSPRNG failed. */
 hookd_webhook *hookd_webhook_new(int64_t now_ms);
-
-/* A deep copy, or NULL if memory ran out. */
-hookd_webhook *hookd_webhook_clone(const hookd_webhook *wh);
 
 void hookd_webhook_free(hookd_webhook *wh);
 
