@@ -106,7 +106,8 @@ static int serve(int argc, char **argv)
     hookd_store *st = NULL;
     hookd_api *api = NULL;
     hookd_engine *engine = NULL;
-    if (hookd_store_open_sqlite(cfg.db_path, &st, err, sizeof err) != 0) {
+    hookd_store_options sopt = {.db_path = cfg.db_path, .database_url = cfg.database_url};
+    if (hookd_store_open(&sopt, &st, err, sizeof err) != 0) {
         fprintf(stderr, "hookd: %s\n", err);
         goto out;
     }
@@ -128,7 +129,7 @@ static int serve(int argc, char **argv)
     }
     hookd_api_options opt = {.host = cfg.listen_host, .port = cfg.listen_port,
                              .threads = thread_count(), .store = st, .admin_key = cfg.api_key,
-                             .engine = engine, .send = send};
+                             .send = send};
     if (hookd_api_start(&opt, &api, err, sizeof err) != 0) {
         fprintf(stderr, "hookd: %s\n", err);
         goto out;

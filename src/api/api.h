@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "delivery/engine.h"
+#include "delivery/request.h"
 #include "store/store.h"
 
 typedef struct hookd_api hookd_api;
@@ -23,7 +23,6 @@ typedef struct hookd_api_options {
     unsigned threads;       /* size of the thread pool */
     hookd_store *store;     /* borrowed */
     const char *admin_key;  /* --api-key, or NULL; copied */
-    hookd_engine *engine;   /* borrowed; woken after commits */
     hookd_send_opts send;   /* for test sends */
 } hookd_api_options;
 

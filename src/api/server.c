@@ -418,7 +418,6 @@ int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, si
         return HOOKD_ENOMEM;
     }
     api->ctx.store = opt->store;
-    api->ctx.engine = opt->engine;
     api->ctx.send = opt->send;
     if (load_keys(api, opt->admin_key) != 0) {
         freeaddrinfo(ai);

@@ -281,9 +281,9 @@ char *hookd_payload_query(const json_t *payload)
 /* The URL for GET/DELETE: url without its fragment (never sent, and the query
  * must come before it), then '?' or '&' unless the URL already ends in one,
  * then the query. An empty query leaves url as it is. */
-static char *query_url(const char *url, const char *query)
+char *hookd_payload_url(const char *url, const char *query)
 {
-    if (!*query)
+    if (!query || !*query)
         return strdup(url);
     size_t n = strcspn(url, "#");
     hookd_buf b = {0};
@@ -297,28 +297,38 @@ static char *query_url(const char *url, const char *query)
     return hookd_buf_take(&b);
 }
 
-int hookd_payload_request(const json_t *payload, hookd_method method, const char *url,
-                          char **out_url, char **out_body)
+int hookd_payload_wire(const json_t *payload, hookd_method method, char **query, char **body)
 {
-    char *u = NULL, *body = NULL, *query = NULL;
+    *query = NULL;
     if (method == HOOKD_METHOD_GET || method == HOOKD_METHOD_DELETE) {
         /* SPEC §3: no body; the payload travels in the URL. */
-        if (!(query = hookd_payload_query(payload)) || !(u = query_url(url, query)) ||
-            !(body = strdup("")))
-            goto fail;
+        *query = hookd_payload_query(payload);
+        *body = *query ? strdup("") : NULL;
     } else {
         /* Compact, and UTF-8 as it is (no \u escapes): the signed bytes are
          * exactly these. */
-        if (!(u = strdup(url)) || !(body = hookd_json_dumps(payload)))
-            goto fail;
+        *body = hookd_json_dumps(payload);
     }
+    if (*body)
+        return 0;
+    free(*query);
+    *query = NULL;
+    return -1;
+}
+
+int hookd_payload_request(const json_t *payload, hookd_method method, const char *url,
+                          char **out_url, char **out_body)
+{
+    char *query, *body;
+    if (hookd_payload_wire(payload, method, &query, &body) != 0)
+        return -1;
+    char *u = query ? hookd_payload_url(url, query) : strdup(url);
     free(query);
+    if (!u) {
+        free(body);
+        return -1;
+    }
     *out_url = u;
     *out_body = body;
     return 0;
-fail:
-    free(query);
-    free(u);
-    free(body);
-    return -1;
 }

@@ -17,6 +17,7 @@
 
 #include "model/webhook.h"
 
+/* Stores keep these numbers: never renumber, only append. */
 typedef enum hookd_delivery_kind {
     HOOKD_KIND_ACTIVITY,
     HOOKD_KIND_ACTION,
@@ -51,6 +52,18 @@ json_t *hookd_payload_build(const hookd_payload_input *in);
  * strings, caller frees), or -1 if memory ran out. */
 int hookd_payload_request(const json_t *payload, hookd_method method, const char *url,
                           char **out_url, char **out_body) __attribute__((warn_unused_result));
+
+/* The wire form of a payload as stored: for GET/DELETE *query is the query
+ * string (hookd_payload_query) and *body ""; for the others *query is NULL
+ * and *body the compact JSON. New strings; returns 0 or -1 (out of
+ * memory). */
+int hookd_payload_wire(const json_t *payload, hookd_method method, char **query, char **body)
+    __attribute__((warn_unused_result));
+
+/* The URL a GET/DELETE payload travels to: url without its fragment, then
+ * '?' or '&' (unless url already ends in one), then query; url itself when
+ * query is NULL or empty. New string, or NULL if memory ran out. */
+char *hookd_payload_url(const char *url, const char *query);
 
 /* The query-string form alone (no leading '?'): each key the dot-joined path,
  * arrays as repeated parameters, true/false and numbers as in JSON, null and
