@@ -54,15 +54,19 @@ typedef struct tplref {
 
 typedef struct wstate wstate;
 
-/* One attempt in flight, then waiting for its outcome to be stored. The
- * request is the first member: libcurl's private pointer is the xfer. */
+/* One attempt: in flight with its request and delivery, then — once
+ * answered — only what its outcome needs until that is stored, so a backlog
+ * of outcomes waiting for a commit holds a few hundred bytes each, not the
+ * request's buffers and the body. libcurl's private pointer is the xfer. */
 typedef struct xfer {
-    hookd_request req;
-    jnode *job;
+    hookd_request *req;   /* while in flight */
+    jnode *job;           /* while in flight */
     wstate *w;
     tplref *tpl;
     hookd_outcome o;
-    int stored_state; /* the state the store moved it to */
+    int stored_state;     /* the state the store moved it to */
+    char *response, *error;
+    char signature[HOOKD_SIGNATURE_MAX];
     struct xfer *next;
 } xfer;
 
@@ -579,14 +583,27 @@ static void easy_put(hookd_engine *e, CURL *easy)
     e->idle[e->n_idle++] = easy;
 }
 
+/* Lets go of what only the attempt needed: the request and the body. */
+static void xfer_shrink(hookd_engine *e, xfer *x)
+{
+    if (x->req) {
+        hookd_request_cleanup(x->req);
+        free(x->req);
+        x->req = NULL;
+    }
+    if (x->job) {
+        job_free(e, x->job);
+        x->job = NULL;
+    }
+}
+
 static void xfer_free(hookd_engine *e, xfer *x)
 {
-    hookd_request_cleanup(&x->req);
+    xfer_shrink(e, x);
+    hookd_intmap_del(&e->held, x->o.seq);
     tpl_release(x->tpl);
-    if (x->job) {
-        hookd_intmap_del(&e->held, x->job->j.seq);
-        job_free(e, x->job);
-    }
+    free(x->response);
+    free(x->error);
     free(x);
 }
 
@@ -600,16 +617,19 @@ static void start_one(hookd_engine *e, wstate *w)
     w->n_ready--;
     n->next = NULL;
     xfer *x = calloc(1, sizeof *x);
-    CURL *easy = x ? easy_get(e) : NULL;
-    if (!easy || hookd_request_setup(&x->req, easy, &w->tpl->t, n->j.id, n->j.method, n->j.query,
+    hookd_request *r = x ? malloc(sizeof *r) : NULL;
+    CURL *easy = r ? easy_get(e) : NULL;
+    if (!easy || hookd_request_setup(r, easy, &w->tpl->t, n->j.id, n->j.method, n->j.query,
                                      n->j.body, n->j.body_len, &e->opt.send) != 0 ||
+        curl_easy_setopt(easy, CURLOPT_PRIVATE, x) != CURLE_OK ||
         curl_multi_add_handle(e->multi, easy) != CURLM_OK) {
         /* It stays waiting in the store; read it again later. */
         hookd_log_error("engine: cannot start delivery %s (out of memory)", n->j.id);
-        if (x)
-            hookd_request_cleanup(&x->req);
+        if (r && easy)
+            hookd_request_cleanup(r);
         if (easy)
             easy_put(e, easy);
+        free(r);
         free(x);
         hookd_intmap_del(&e->held, n->j.seq);
         job_free(e, n);
@@ -617,7 +637,9 @@ static void start_one(hookd_engine *e, wstate *w)
         backlog(e, w);
         return;
     }
+    x->req = r;
     x->job = n;
+    x->o.seq = n->j.seq;
     x->w = w;
     x->tpl = w->tpl;
     w->tpl->refs++;
@@ -667,8 +689,13 @@ static void finish(hookd_engine *e, CURL *easy, CURLcode code, int64_t now)
     xfer *x = NULL;
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
     hookd_attempt_result res;
-    hookd_request_finish(&x->req, code, &res);
+    hookd_request_finish(x->req, code, &res);
     const hookd_job *j = &x->job->j;
+    /* Kept beyond the request: copies of what the log stores. If a copy
+     * cannot be made the log shows none, the outcome itself still counts. */
+    x->response = res.body ? strdup(res.body) : NULL;
+    x->error = res.error ? strdup(res.error) : NULL;
+    memcpy(x->signature, x->req->signature, sizeof x->signature);
     x->o = (hookd_outcome){.seq = j->seq,
                            .webhook = j->webhook,
                            .from = j->state,
@@ -676,14 +703,17 @@ static void finish(hookd_engine *e, CURL *easy, CURLcode code, int64_t now)
                            .time_ms = res.started_ms,
                            .duration_ms = res.duration_ms,
                            .status_code = res.status_code,
-                           .error = res.error,
-                           .response_body = res.body,
+                           .error = x->error,
+                           .response_body = x->response,
                            .version = x->tpl->t.version,
-                           .signature = x->req.signature};
+                           .signature = x->signature};
     x->o.event = event_of(e, &res, j->attempts + 1, now, &x->o.next_at);
     curl_multi_remove_handle(e->multi, easy);
     easy_put(e, easy);
-    x->req.easy = NULL;
+    xfer_shrink(e, x);
+    /* Still held: no read may take it again before its outcome is stored. */
+    if (hookd_intmap_put(&e->held, x->o.seq, x) != 0)
+        hookd_log_error("engine: out of memory holding delivery %lld", (long long)x->o.seq);
     x->w->in_flight--;
     e->in_flight--;
     ring_add(e, x->w);
