@@ -34,6 +34,7 @@ typedef struct ingest_item {
     json_t *campaign;         /* borrowed, or NULL */
     bool transactional;
     json_t *doc;              /* the activity as payloads carry it (new) */
+    char *doc_text;           /* doc as JSON text, bol::t settled (new) */
 } ingest_item;
 
 static void item_clear(ingest_item *it)
@@ -41,6 +42,7 @@ static void item_clear(ingest_item *it)
     hookd_merge_person_clear(&it->merge);
     json_decref(it->attr);
     json_decref(it->doc);
+    free(it->doc_text);
 }
 
 /* attr: attribute id → value of its type; bol::t is dropped (hookd sets it). */
@@ -205,16 +207,22 @@ static int validate_item(const json_t *v, size_t i, int64_t now_ns, ingest_item 
     snprintf(field, sizeof field, "%s.campaign", path);
     if (validate_campaign(json_object_get(v, "campaign"), field, it, err))
         return HOOKD_EINVAL;
-    /* Made here, on the API thread, so the store's writer only copies it. */
+    /* Made here, on the API thread, so the store's writer only copies it
+     * into each body. */
     it->doc = activity_doc(it->id, it->field_id, it->created_ns, it->attr);
-    return it->doc ? 0 : hookd_error_from_rc(err, HOOKD_ENOMEM, "activities");
+    if (it->doc)
+        it->doc_text = hookd_payload_activity_text(it->doc, it->transactional);
+    return it->doc_text ? 0 : hookd_error_from_rc(err, HOOKD_ENOMEM, "activities");
 }
 
 /* Builds one delivery of kind for webhook wh into the plan: the payload is
- * made once here and stored as the exact bytes every attempt sends. */
+ * made once here and stored as the exact bytes every attempt sends. With
+ * the activity's text at hand (activity_text), a JSON body is spliced from
+ * it instead of being built and written out again for each webhook. */
 static int plan_delivery(hookd_plan *plan, const hookd_webhook *wh, hookd_delivery_kind kind,
                          const hookd_person *p, const hookd_account *a, const json_t *activity,
-                         bool transactional, const json_t *action, int64_t now_ns)
+                         const char *activity_text, bool transactional, const json_t *action,
+                         int64_t now_ns)
 {
     hookd_new_delivery *d = hookd_plan_add(plan);
     if (!d || hookd_id_new(d->id) != 0)
@@ -231,11 +239,17 @@ static int plan_delivery(hookd_plan *plan, const hookd_webhook *wh, hookd_delive
         .transactional = transactional,
         .action = action,
     };
-    json_t *payload = hookd_payload_build(&in);
-    int rc = payload ? hookd_payload_wire(payload, wh->method, &d->query, &d->body) : -1;
-    json_decref(payload);
-    if (rc != 0)
-        return HOOKD_ENOMEM;
+    bool query_form = wh->method == HOOKD_METHOD_GET || wh->method == HOOKD_METHOD_DELETE;
+    if (activity_text && !query_form) {
+        if (!(d->body = hookd_payload_body(&in, activity_text)))
+            return HOOKD_ENOMEM;
+    } else {
+        json_t *payload = hookd_payload_build(&in);
+        int rc = payload ? hookd_payload_wire(payload, wh->method, &d->query, &d->body) : -1;
+        json_decref(payload);
+        if (rc != 0)
+            return HOOKD_ENOMEM;
+    }
     d->webhook = wh;
     d->kind = kind;
     d->activity_id = activity ? json_string_value(json_object_get(activity, "id")) : NULL;
@@ -265,8 +279,8 @@ static int plan_activity(void *vctx, size_t index, const hookd_person *p, const 
             plan->skipped[w]++;
             continue;
         }
-        int rc = plan_delivery(plan, whs[w], HOOKD_KIND_ACTIVITY, p, a, it->doc, it->transactional,
-                               NULL, ctx->now_ns);
+        int rc = plan_delivery(plan, whs[w], HOOKD_KIND_ACTIVITY, p, a, it->doc, it->doc_text,
+                               it->transactional, NULL, ctx->now_ns);
         if (rc)
             return rc;
     }
@@ -442,7 +456,7 @@ static int plan_send(void *vctx, size_t index, const hookd_person *p, const hook
             ctx->disconnected = true;
             return HOOKD_ECONFLICT;
         }
-        int rc = plan_delivery(plan, whs[w], HOOKD_KIND_ACTION, p, a, ctx->activity, false,
+        int rc = plan_delivery(plan, whs[w], HOOKD_KIND_ACTION, p, a, ctx->activity, NULL, false,
                                ctx->action, ctx->now_ns);
         if (rc == 0)
             memcpy(ctx->delivery_id, plan->d[plan->n - 1].id, HOOKD_ID_MAX);

@@ -170,6 +170,83 @@ fail:
     return NULL;
 }
 
+char *hookd_payload_activity_text(const json_t *activity, bool transactional)
+{
+    hookd_payload_input in = {.activity = activity, .transactional = transactional};
+    json_t *act = build_activity(&in);
+    char *text = act ? hookd_json_dumps(act) : NULL;
+    json_decref(act);
+    return text;
+}
+
+/* Appends ,"key": and marks that a member was written. */
+static void put_key(hookd_buf *b, const char *key, bool *first)
+{
+    if (!*first)
+        hookd_buf_append(b, ",", 1);
+    *first = false;
+    hookd_json_append_string(b, key, strlen(key));
+    hookd_buf_append(b, ":", 1);
+}
+
+static void put_str_member(hookd_buf *b, const char *key, const char *value, bool *first)
+{
+    put_key(b, key, first);
+    hookd_json_append_string(b, value, strlen(value));
+}
+
+/* The same members, in the same order, as hookd_payload_build makes: keep
+ * the two in step (a unit test and the payload fuzzer compare them). */
+char *hookd_payload_body(const hookd_payload_input *in, const char *activity_text)
+{
+    hookd_buf b = {0};
+    bool first = true;
+    char when[HOOKD_TIME_MAX];
+    /* The contact, ids and times rarely take more than 1 KiB beside the
+     * activity: one allocation for the whole body. */
+    hookd_buf_reserve(&b, (activity_text ? strlen(activity_text) : 0) + 1024);
+    hookd_buf_append(&b, "{", 1);
+    if (activity_text && (in->kind == HOOKD_KIND_TEST || in->webhook->send_activity)) {
+        put_key(&b, "activity", &first);
+        hookd_buf_puts(&b, activity_text);
+    }
+    json_t *contact = build_contact(in);
+    if (!contact) {
+        hookd_buf_free(&b);
+        return NULL;
+    }
+    put_key(&b, "contact", &first);
+    hookd_json_append(&b, contact);
+    json_decref(contact);
+    if (in->kind == HOOKD_KIND_ACTION && in->action) {
+        json_t *p = json_object();
+        if (!p || add_action(p, in) != 0)
+            b.failed = true;
+        const char *k;
+        json_t *v;
+        json_object_foreach(p, k, v)
+        {
+            put_key(&b, k, &first);
+            hookd_json_append(&b, v);
+        }
+        json_decref(p);
+    }
+    if (in->delivery_id)
+        put_str_member(&b, "id", in->delivery_id, &first);
+    hookd_time_format_ns(in->time_ns, when);
+    put_str_member(&b, "time", when, &first);
+    put_str_member(&b, "webhook_id", in->webhook->id, &first);
+    if (in->kind == HOOKD_KIND_TEST) {
+        put_key(&b, "test", &first);
+        hookd_buf_append(&b, "true", 4);
+    }
+    hookd_buf_append(&b, "}", 1);
+    /* Bodies wait in memory and in the engine's queue: give back the slack. */
+    char *body = hookd_buf_take(&b);
+    char *fit = body ? realloc(body, strlen(body) + 1) : NULL;
+    return fit ? fit : body;
+}
+
 /* RFC 3986 §2.3: only unreserved characters go as they are. */
 static bool is_unreserved(unsigned char c)
 {

@@ -152,6 +152,16 @@ static void scratch_init(void)
     pthread_key_create(&scratch_key, scratch_free);
 }
 
+void hookd_json_append(hookd_buf *b, const json_t *v)
+{
+    put_value(b, v);
+}
+
+void hookd_json_append_string(hookd_buf *b, const char *s, size_t n)
+{
+    put_string(b, s, n);
+}
+
 char *hookd_json_dumps(const json_t *v)
 {
     pthread_once(&scratch_once, scratch_init);
