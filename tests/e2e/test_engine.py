@@ -121,12 +121,6 @@ def delivered(rcv, path):
     return got, len(reqs) - len(got)
 
 
-def held_per_path(rcv, paths):
-    """Requests each path has received; every one of them hangs, so this is
-    what hookd holds open there."""
-    return {p: rcv.count(p) for p in paths}
-
-
 def wait_held(rcv, n, timeout):
     """Waits until the receiver holds n requests open and no more arrive for
     half a second (hookd has started all it will); returns how many it holds."""
@@ -227,9 +221,9 @@ def test_no_cpu_while_the_overall_cap_hangs(servers, rcv):
         rcv.script(p, "hang")
     # 20 activities to 40 webhooks: 800 deliveries, room for 640 per webhook
     ingest(api, [act(person(api), f"full-{i:02d}") for i in range(20)])
-    held = wait_held(rcv, OVERALL_CAP, timeout=20 * slow())
+    held = wait_held(rcv, OVERALL_CAP, timeout=30)
     assert held == OVERALL_CAP, f"hookd holds {held} requests open, its cap is {OVERALL_CAP}"
-    per_path = held_per_path(rcv, paths)
+    per_path = {p: rcv.count(p) for p in paths}  # every request hangs: all are open
     assert max(per_path.values()) <= PER_WEBHOOK_CAP, per_path
 
     used = cpu_over(s.proc.pid, CPU_WINDOW)
@@ -265,20 +259,20 @@ def test_ingest_during_a_drain_is_answered_and_delivered(servers, rcv):
         assert r.status_code == 202, r.text
         assert not any(a["duplicate"] for a in r.json()["activities"])
         times.append(took)
-    during = len(delivered(rcv, "/drain")[0])
-    assert during < first, (
-        f"{during} delivered before the later requests were answered: they did not "
-        "arrive during the drain (make the first round larger)")
+    during = len(rcv.activity_ids())
     assert max(times) <= bound, (
         f"ingest requests during the drain took {[round(t, 2) for t in times]}s, "
         f"more than {bound}s")
+    assert during < first, (
+        f"{during} delivered before the later requests were answered: they did not "
+        "arrive during the drain (make the first round larger)")
 
     total = first + later * per_request
     expected = {f"first-{b:02d}-{i:04d}" for b in range(first // per_request)
                 for i in range(per_request)}
     expected |= {f"later-{b}-{i:04d}" for b in range(later) for i in range(per_request)}
     # (only this webhook gets activities: the receiver's set of ids is cheap to read)
-    wait_for(lambda: len(rcv.activity_ids()) >= total, timeout=60 * slow(), interval=0.25,
+    wait_for(lambda: len(rcv.activity_ids()) >= total, timeout=60, interval=0.25,
              what=lambda: f"{len(rcv.activity_ids())} of {total} activities delivered")
     got, repeats = delivered(rcv, "/drain")
     assert set(got.values()) == expected and len(got) == total
@@ -350,6 +344,7 @@ def test_kill9_repeatedly_under_load_loses_nothing(servers, rcv):
     answered 202 delivered at least once to each webhook and logged as
     succeeded, and nothing left waiting.  Repeated deliveries (a crash may
     repeat an attempt) are allowed; they are counted and printed."""
+    assert KILL_CYCLES >= 1, f"HOOKD_KILL_CYCLES={KILL_CYCLES} would kill nothing"
     seed = int(os.environ.get("HOOKD_KILL_SEED", time.time_ns() % 1_000_000))
     rng = random.Random(seed)
     args = ["--retry-schedule", "200ms", "--request-timeout", "5s"]
@@ -388,13 +383,15 @@ def test_kill9_repeatedly_under_load_loses_nothing(servers, rcv):
     accepted = set(feeder.accepted)
     assert len(accepted) == len(feeder.accepted)
 
+    # the last server drains what is left: a few seconds' worth
     for p in paths:
-        wait_for(lambda: accepted <= set(delivered(rcv, p)[0].values()), timeout=60 * slow(),
+        wait_for(lambda: accepted <= set(delivered(rcv, p)[0].values()), timeout=30,
                  interval=0.25,
-                 what=lambda: f"{len(accepted - set(delivered(rcv, p)[0].values()))} missing")
+                 what=lambda: f"{len(accepted - set(delivered(rcv, p)[0].values()))} "
+                              f"activities answered 202 never reached {p}")
     for p, wh in hooks.items():
-        wait_for(lambda: stats(api, wh["id"])["pending"] == 0, timeout=30 * slow(),
-                 what=lambda: stats(api, wh["id"]))
+        wait_for(lambda: stats(api, wh["id"])["pending"] == 0, timeout=30,
+                 what=lambda: f"deliveries left waiting: {stats(api, wh['id'])}")
     report = []
     for p, wh in hooks.items():
         got, repeats = delivered(rcv, p)
@@ -453,7 +450,7 @@ def test_stats_match_logs_and_receiver_after_a_burst(servers, rcv):
         seen.append(st)
         return not st["mixed"]["pending"] and len(delivered(rcv, "/down")[0]) >= n and st
 
-    final = wait_for(settled, timeout=30 * slow(), interval=0.02, what=lambda: seen[-1])
+    final = wait_for(settled, timeout=30, interval=0.02, what=lambda: seen[-1])
     # at every reading: each delivery counted once, in one state
     for st in seen:
         m = st["mixed"]
