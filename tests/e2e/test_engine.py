@@ -241,7 +241,8 @@ def test_ingest_during_a_drain_is_answered_and_delivered(servers, rcv):
     """A user who sends 20,000 activities and then keeps sending while hookd
     delivers them gets every later request answered 202 promptly, and every
     activity of both rounds delivered and logged as succeeded."""
-    first, later, per_request = 20_000, 5, 1000
+    first, per_request = 20_000, 1000
+    later, per_later = 5, 200  # requests sent during the drain, activities in each
     s = servers.start(args=["--request-timeout", "10s"])
     api = s.client()
     wh = make_hook(api, rcv, "/drain")
@@ -254,7 +255,7 @@ def test_ingest_during_a_drain_is_answered_and_delivered(servers, rcv):
     bound = 5.0 * slow()
     times = []
     for b in range(later):
-        r, took = post_timed(api, [act(cid, f"later-{b}-{i:04d}") for i in range(per_request)],
+        r, took = post_timed(api, [act(cid, f"later-{b}-{i:04d}") for i in range(per_later)],
                              timeout=bound + 30)
         assert r.status_code == 202, r.text
         assert not any(a["duplicate"] for a in r.json()["activities"])
@@ -267,12 +268,13 @@ def test_ingest_during_a_drain_is_answered_and_delivered(servers, rcv):
         f"{during} delivered before the later requests were answered: they did not "
         "arrive during the drain (make the first round larger)")
 
-    total = first + later * per_request
+    total = first + later * per_later
     expected = {f"first-{b:02d}-{i:04d}" for b in range(first // per_request)
                 for i in range(per_request)}
-    expected |= {f"later-{b}-{i:04d}" for b in range(later) for i in range(per_request)}
-    # (only this webhook gets activities: the receiver's set of ids is cheap to read)
-    wait_for(lambda: len(rcv.activity_ids()) >= total, timeout=60, interval=0.25,
+    expected |= {f"later-{b}-{i:04d}" for b in range(later) for i in range(per_later)}
+    # (only this webhook gets activities: the receiver's set of ids is cheap to read;
+    # the drain takes 5-25 s, the Python receiver being the slower side)
+    wait_for(lambda: len(rcv.activity_ids()) >= total, timeout=90, interval=0.25,
              what=lambda: f"{len(rcv.activity_ids())} of {total} activities delivered")
     got, repeats = delivered(rcv, "/drain")
     assert set(got.values()) == expected and len(got) == total
@@ -496,30 +498,34 @@ def test_stats_match_logs_and_receiver_after_a_burst(servers, rcv):
 # 6. retry and connect wake the engine
 
 
-WAKE_TRIALS = 10
+WAKE_TRIALS = 12
 WAKE_BOUND = 1.0  # seconds from the call to the attempt, every time
-WAKE_MOSTLY = 0.25  # ... and all but one of the trials within this
+WAKE_MOSTLY = 0.5  # ... and the first attempt of all but one trial within this
 
 
 def check_wake(latencies, what):
-    """Every attempt came within WAKE_BOUND, and all but one within
-    WAKE_MOSTLY (a woken engine takes a few ms, under 50 ms with sanitizers).
-    An engine that waits for a poll once a second instead of being woken puts
-    three in four past WAKE_MOSTLY, the trials starting at random moments, so
-    it passes this about once in 30,000 runs; "within a second" alone it
-    would pass every time."""
-    shown = [round(x, 3) for x in latencies]
-    print(f"{what}: attempts after {shown}s")
-    assert max(latencies) <= WAKE_BOUND, f"{what}: attempts came after {shown}s"
-    assert sum(x > WAKE_MOSTLY for x in latencies) <= 1, (
-        f"{what}: attempts came after {shown}s: the engine waited for its next poll")
+    """latencies: per trial, (seconds to the first attempt, to the last).
+    Every attempt came within WAKE_BOUND, and the first of all but one trial
+    within WAKE_MOSTLY (a woken engine takes a few ms, under 0.2 s with
+    sanitizers on a busy machine).  An engine that waits for a poll once a
+    second instead of being woken puts half of them past WAKE_MOSTLY, the
+    trials starting at random moments, so it passes this about three times in
+    a thousand; "within a second" alone it would pass every time."""
+    firsts = [round(a, 3) for a, _ in latencies]
+    lasts = [round(b, 3) for _, b in latencies]
+    print(f"{what}: first attempts after {firsts}s, last after {lasts}s")
+    assert max(lasts) <= WAKE_BOUND, f"{what}: attempts came after {lasts}s"
+    assert sum(x > WAKE_MOSTLY for x in firsts) <= 1, (
+        f"{what}: first attempts came after {firsts}s: the engine waited for its next poll")
 
 
 def test_retry_and_connect_wake_the_engine_at_once(servers, rcv):
     """A user who presses retry on a failed delivery, or connects a webhook
     with held deliveries, sees the attempts reach the receiver within a
     second, not at some later poll."""
-    s = servers.start(args=["--retry-schedule", "1h", "--request-timeout", "5s"])
+    # a 503 waits an hour; each connect spends one of the 50 retries
+    s = servers.start(args=["--retry-schedule", "1h", "--max-retries", "50",
+                            "--request-timeout", "5s"])
     api = s.client()
     final = make_hook(api, rcv, "/final", activities=["act:cm:final"])
     held = make_hook(api, rcv, "/held", activities=["act:cm:held"])
@@ -542,7 +548,7 @@ def test_retry_and_connect_wake_the_engine_at_once(servers, rcv):
         r = api.post(f"/api/v1/webhooks/{final['id']}/logs/{e['id']}/retry")
         assert r.status_code == 202, r.text
         req = rcv.wait_count(before + 1, "/final", timeout=10 * slow())[before]
-        latencies.append(req.time - t0)
+        latencies.append((req.time - t0, req.time - t0))
         wait_delivery(api, final["id"], aid, "failed", attempts=trial + 2)
     check_wake(latencies, "retry")
 
@@ -560,7 +566,7 @@ def test_retry_and_connect_wake_the_engine_at_once(servers, rcv):
         assert r.status_code == 200, r.text
         reqs = rcv.wait_count(before + len(held_ids), "/held", timeout=10 * slow())[before:]
         assert sorted(r.activity_id for r in reqs) == sorted(held_ids), reqs
-        latencies.append(max(r.time for r in reqs) - t0)
+        latencies.append((min(r.time for r in reqs) - t0, max(r.time for r in reqs) - t0))
         wait_for(lambda: [e["attempts"] for e in activity_entries(api, held["id"], "retrying")]
                  == [trial + 2] * len(held_ids), timeout=10 * slow(),
                  what=lambda: stats(api, held["id"]))
