@@ -156,8 +156,17 @@ static json_t *activity_doc(const char *id, const char *field_id, int64_t create
     char created[HOOKD_TIME_MAX];
     int64_t s = created_ns / 1000000000LL - (created_ns % 1000000000LL < 0);
     hookd_time_format_s(s, created);
-    return json_pack("{s:s,s:s,s:s,s:O}", "id", id, "field_id", field_id, "created", created,
-                     "attr", attr);
+    /* Set member by member: json_pack parses its format on every call, and
+     * this runs for every activity. */
+    json_t *doc = json_object();
+    if (!doc || json_object_set_new_nocheck(doc, "id", json_string(id)) != 0 ||
+        json_object_set_new_nocheck(doc, "field_id", json_string(field_id)) != 0 ||
+        json_object_set_new_nocheck(doc, "created", json_string(created)) != 0 ||
+        json_object_set_nocheck(doc, "attr", (json_t *)attr) != 0) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
 }
 
 static int validate_item(const json_t *v, size_t i, int64_t now_ns, ingest_item *it,
@@ -287,6 +296,18 @@ static int plan_activity(void *vctx, size_t index, const hookd_person *p, const 
     return 0;
 }
 
+/* {"id","duplicate"}: one per activity, so built without json_pack. */
+static json_t *answer_of(const char *id, bool duplicate)
+{
+    json_t *a = json_object();
+    if (a && (json_object_set_new_nocheck(a, "id", json_string(id)) != 0 ||
+              json_object_set_new_nocheck(a, "duplicate", json_boolean(duplicate)) != 0)) {
+        json_decref(a);
+        return NULL;
+    }
+    return a;
+}
+
 /* Runs the whole request as one ingest command; answers[i] gets
  * {"id","duplicate"}. */
 static int ingest(hookd_api_ctx *ctx, ingest_item *items, size_t n, int64_t now_ns,
@@ -313,8 +334,7 @@ static int ingest(hookd_api_ctx *ctx, ingest_item *items, size_t n, int64_t now_
         hookd_error_from_rc(err, rc, "activities");
     }
     for (size_t i = 0; rc == 0 && i < n; i++)
-        json_array_append_new(answers, json_pack("{s:s,s:b}", "id", items[i].id, "duplicate",
-                                                 in_items[i].duplicate));
+        json_array_append_new(answers, answer_of(items[i].id, in_items[i].duplicate));
     free(in_items);
     return rc;
 }
