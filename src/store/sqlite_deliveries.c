@@ -476,7 +476,12 @@ static int state_now(sq_conn *c, int64_t seq, int *state)
 static int record_one(sq_conn *c, const hookd_outcome *o, tally *t, int *out_state)
 {
     int rc;
-    if (o->attempts > 0 && (rc = push_history(c, o->seq)) != 0)
+    /* o->attempts spares a first attempt the history statement. It is what
+     * the engine read, so it only holds while the delivery is still in
+     * o->from: once it moved (the same outcome recorded again), the row
+     * decides (push_history keeps nothing when it has no attempt). */
+    bool pushed = o->attempts > 0;
+    if (pushed && (rc = push_history(c, o->seq)) != 0)
         return rc;
     int from = (int)o->from;
     int to = hookd_ds_next(o->from, o->event, true);
@@ -494,6 +499,9 @@ static int record_one(sq_conn *c, const hookd_outcome *o, tally *t, int *out_sta
             return rc;
         if (from == HOOKD_DS_REFUSED)
             break; /* gone (pruned or never stored) */
+        if (!pushed && (rc = push_history(c, o->seq)) != 0)
+            return rc;
+        pushed = true;
         to = hookd_ds_next((hookd_delivery_state)from, o->event, true);
     }
     *out_state = HOOKD_DS_REFUSED;
