@@ -402,6 +402,20 @@ static int run_stmt(sq_conn *c, const char *sql)
     return q ? sq_step_done(c, q) : HOOKD_EUNAVAIL;
 }
 
+static const char SQL_BEGIN_READ[] = "BEGIN";
+
+int sq_read_begin(sq_conn *c)
+{
+    return run_stmt(c, SQL_BEGIN_READ);
+}
+
+void sq_read_end(sq_conn *c)
+{
+    /* A read transaction has nothing to lose: make sure it is over. */
+    if (run_stmt(c, SQL_COMMIT) != 0 && !sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, SQL_ROLLBACK, NULL, NULL, NULL);
+}
+
 /* Runs one command in a savepoint of its own: if it fails, what it wrote is
  * undone and its neighbours' writes stay. */
 static void run_one(sq_store *s, sq_cmd *c)

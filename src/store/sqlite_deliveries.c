@@ -846,12 +846,14 @@ int sq_delivery_list(hookd_store *st, int64_t key, const hookd_delivery_state *s
     int rc = seqs && list ? 0 : HOOKD_ENOMEM;
     sq_store *s = SQ(st);
     sq_conn *c = sq_reader_get(s);
-    /* Both steps read one snapshot: the read transaction lasts until
-     * sq_reader_put. */
-    if (rc == 0)
+    /* Both steps read one snapshot: a row pruned or moved on between them
+     * would fail the page or break its filter. */
+    if (rc == 0 && (rc = sq_read_begin(c)) == 0) {
         rc = page_seqs(c, key, states, n_states, limit, cursor, seqs, &count);
-    if (rc == 0)
-        rc = rows_by_seq(c, seqs, count, list);
+        if (rc == 0)
+            rc = rows_by_seq(c, seqs, count, list);
+        sq_read_end(c);
+    }
     sq_reader_put(s, c);
     free(seqs);
     if (rc) {
@@ -920,8 +922,15 @@ int sq_delivery_get(hookd_store *st, int64_t key, const char *delivery_id, hookd
     sq_store *s = SQ(st);
     sq_conn *c = sq_reader_get(s);
     hookd_delivery *d = NULL;
+    /* The row and its attempts read one snapshot: an attempt recorded
+     * between them would be listed twice. */
+    int rc = sq_read_begin(c);
+    if (rc) {
+        sq_reader_put(s, c);
+        return rc;
+    }
     sqlite3_stmt *q = sq_stmt(c, SQL);
-    int rc = HOOKD_EUNAVAIL;
+    rc = HOOKD_EUNAVAIL;
     if (q) {
         sqlite3_bind_text(q, 1, delivery_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 2, key);
@@ -934,6 +943,7 @@ int sq_delivery_get(hookd_store *st, int64_t key, const char *delivery_id, hookd
     }
     if (rc == 0)
         rc = attempts_of(c, d, attempts, n_attempts);
+    sq_read_end(c);
     sq_reader_put(s, c);
     if (rc) {
         hookd_delivery_free(d);
