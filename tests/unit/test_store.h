@@ -98,6 +98,22 @@ void store_register(const char *name, store_test_fn fn);
     }                                                                                              \
     static void store_test_##name(store_fx *fx)
 
+/* A test of one backend alone, for what cannot be made to happen through
+ * the seam (a failure injected inside the backend): registered as
+ * store_<name>/<backend> when that backend is available. */
+void store_register_for(const char *backend, const char *name, store_test_fn fn);
+
+#define BACKEND_TEST(backend, name)                                                                \
+    static void store_test_##name(store_fx *fx);                                                   \
+    __attribute__((constructor)) static void store_register_##name(void)                           \
+    {                                                                                              \
+        store_register_for(backend, #name, store_test_##name);                                     \
+    }                                                                                              \
+    static void store_test_##name(store_fx *fx)
+
+/* The SQLite backend's file in a test's directory. */
+#define STORE_SQLITE_FILE "hookd.db"
+
 /* Closes the store and opens the same data again (the listener set again).
  * False (a failure recorded) if it did not open. */
 bool fx_reopen(store_fx *fx);

@@ -18,7 +18,7 @@
 static int sqlite_open(const char *dir, hookd_store **out, char *err, size_t errlen)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/hookd.db", dir);
+    snprintf(path, sizeof path, "%s/" STORE_SQLITE_FILE, dir);
     hookd_store_options opt = {.db_path = path};
     /* Each open logs the schema migrations it applies: noise, once per test. */
     int q = quiet_begin();
@@ -243,23 +243,34 @@ static void store_run(void *arg)
     pthread_mutex_destroy(&fx.rec.lock);
 }
 
+static void register_one(const store_backend *be, const char *name, store_test_fn fn)
+{
+    if (be->unavailable && be->unavailable())
+        return;
+    /* Both live as long as the program: the harness keeps them. */
+    size_t len = strlen("store_") + strlen(name) + 1 + strlen(be->name) + 1;
+    char *full = malloc(len);
+    store_reg *reg = malloc(sizeof *reg);
+    if (!full || !reg) {
+        fprintf(stderr, "store suite: out of memory registering %s\n", name);
+        exit(2);
+    }
+    snprintf(full, len, "store_%s/%s", name, be->name);
+    *reg = (store_reg){.fn = fn, .be = be};
+    unit_register_arg(full, store_run, reg);
+}
+
 void store_register(const char *name, store_test_fn fn)
 {
+    for (size_t i = 0; i < store_n_backends; i++)
+        register_one(&store_backends[i], name, fn);
+}
+
+void store_register_for(const char *backend, const char *name, store_test_fn fn)
+{
     for (size_t i = 0; i < store_n_backends; i++) {
-        const store_backend *be = &store_backends[i];
-        if (be->unavailable && be->unavailable())
-            continue;
-        /* Both live as long as the program: the harness keeps them. */
-        size_t len = strlen("store_") + strlen(name) + 1 + strlen(be->name) + 1;
-        char *full = malloc(len);
-        store_reg *reg = malloc(sizeof *reg);
-        if (!full || !reg) {
-            fprintf(stderr, "store suite: out of memory registering %s\n", name);
-            exit(2);
-        }
-        snprintf(full, len, "store_%s/%s", name, be->name);
-        *reg = (store_reg){.fn = fn, .be = be};
-        unit_register_arg(full, store_run, reg);
+        if (strcmp(store_backends[i].name, backend) == 0)
+            register_one(&store_backends[i], name, fn);
     }
 }
 
