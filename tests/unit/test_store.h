@@ -22,7 +22,7 @@
 #include "unit.h"
 
 #define HOUR_MS 3600000LL
-#define T0 1699999200000LL /* 2023-11-14T22:00:00Z, an hour boundary */
+#define T0 1699999200000LL  /* 2023-11-14T22:00:00Z, an hour boundary */
 #define FAR 4102444800000LL /* 2100-01-01: later than any clock a store reads */
 
 /* ---- backends ------------------------------------------------------------ */
@@ -84,7 +84,7 @@ typedef struct store_fx {
     recorder rec;
     hookd_webhook *owned[FX_OWNED_MAX]; /* made by fx_webhook, freed at the end */
     size_t n_owned;
-    char contact[HOOKD_ID_MAX];         /* fx_contact's person, "" until made */
+    char contact[HOOKD_ID_MAX]; /* fx_contact's person, "" until made */
 } store_fx;
 
 typedef void (*store_test_fn)(store_fx *fx);
@@ -125,6 +125,15 @@ void quiet_end(int saved);
 
 /* ---- values ---------------------------------------------------------------- */
 
+/* The settings of a plain webhook: name, https://<name>.example.com/, and
+ * the activities it wants (a JSON list body: "\"*\"", "\"act::s\""). */
+#define WH_JSON(name, activities)                                                                  \
+    "{\"name\":\"" name "\",\"url\":\"https://" name ".example.com/\",\"activities\":[" activities \
+    "]}"
+#define ACTS_ALL "\"*\""
+#define ACTS_S "\"act::s\""
+#define ACTS_O "\"act::o\""
+
 /* A webhook made as the API makes one: hookd_webhook_new + apply of the JSON
  * settings (built-in fields only). NULL (a failure recorded) if refused. */
 hookd_webhook *wh_make(const char *json);
@@ -139,8 +148,8 @@ int fx_connect(store_fx *fx, const hookd_webhook *wh, bool on);
 
 /* A person to merge from JSON fields (and account fields, or NULL), merged by
  * the ids in merge_by (NULL: str::email). Clear with hookd_merge_person_clear. */
-hookd_merge_person mp_make(const char *fields, const char *account,
-                           const char *const *merge_by, int n_merge_by);
+hookd_merge_person mp_make(const char *fields, const char *account, const char *const *merge_by,
+                           int n_merge_by);
 /* The contact id of one person made once per test (for ingests that do not
  * care who). */
 const char *fx_contact(store_fx *fx);
@@ -153,9 +162,9 @@ const char *fx_contact(store_fx *fx);
 typedef struct plan_call {
     size_t index;
     char contact_id[HOOKD_ID_MAX];
-    json_t *person;             /* a copy of the person's fields */
+    json_t *person; /* a copy of the person's fields */
     char account_id[HOOKD_ID_MAX];
-    json_t *account;            /* a copy of the account's fields, NULL for none */
+    json_t *account; /* a copy of the account's fields, NULL for none */
     size_t n_webhooks;
     int64_t keys[PLAN_WH_MAX];
     uint64_t versions[PLAN_WH_MAX];
@@ -179,7 +188,7 @@ typedef struct test_plan {
     const char *field_id;           /* the activity of every item ("act::s" if NULL) */
     const char *const *field_ids;   /* or one per item */
     const char *tag;
-    long fail_at;                   /* fail at this index with fail_rc (-1: never) */
+    long fail_at; /* fail at this index with fail_rc (-1: never) */
     int fail_rc;
     plan_call *calls;
     size_t n_calls, cap_calls;
@@ -187,7 +196,10 @@ typedef struct test_plan {
     size_t n_made, cap_made;
 } test_plan;
 
-#define TEST_PLAN(tag_) {.tag = (tag_), .fail_at = -1}
+#define TEST_PLAN(tag_)                                                                            \
+    {                                                                                              \
+        .tag = (tag_), .fail_at = -1                                                               \
+    }
 
 void test_plan_clear(test_plan *tp);
 /* Runs one ingest command with tp as its plan; failed_index (if not NULL)
@@ -204,8 +216,8 @@ typedef struct made_ref {
 /* Ingests n activities of field_id (fx_contact's person, no activity id
  * kept) made at created_ms, checks it worked, and copies the deliveries the
  * listener got into out (at most cap, seq order). Returns how many. */
-size_t fx_deliver(store_fx *fx, size_t n, const char *field_id, int64_t created_ms,
-                  made_ref *out, size_t cap);
+size_t fx_deliver(store_fx *fx, size_t n, const char *field_id, int64_t created_ms, made_ref *out,
+                  size_t cap);
 
 /* ---- outcomes and reads ------------------------------------------------------ */
 
@@ -226,6 +238,18 @@ hookd_webhook_stats fx_stats(store_fx *fx, int64_t key, int64_t now_ms);
 /* Every due delivery of key at now_ms (from the start, no seq bound). */
 size_t fx_due_all(store_fx *fx, int64_t key, int64_t now_ms, hookd_job **out);
 void fx_jobs_free(hookd_job *jobs, size_t n);
+/* Checks nothing of key is due, however late. */
+void fx_check_none_due(store_fx *fx, int64_t key);
+/* Checks key's stats at at_ms and its counts of the hour of at_ms are all
+ * zero (a webhook that counts nothing, or no longer exists). */
+void fx_check_zero_counts(store_fx *fx, int64_t key, int64_t at_ms);
+/* Calls fn (if not NULL) with every entry of key's log, newest first, page
+ * by page; returns how many there were. */
+size_t fx_log_walk(store_fx *fx, int64_t key, void (*fn)(void *ctx, const hookd_delivery *d),
+                   void *ctx);
+/* Checks the JSON object have holds exactly the JSON text want; what and id
+ * name it in the failure. */
+void fx_check_fields(const char *what, const char *id, const json_t *have, const char *want);
 
 /* CHECK_STR that also accepts two NULLs. */
 #define CHECK_STR_OR_NULL(a, b)                                                                    \

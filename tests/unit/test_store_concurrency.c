@@ -21,11 +21,11 @@
 
 typedef struct worker {
     store_fx *fx;
-    int n;                 /* which thread */
-    const char *spare_id;  /* the webhook every thread renames now and then */
-    test_plan tp;          /* every delivery this thread's ingests planned */
+    int n;                   /* which thread */
+    const char *spare_id;    /* the webhook every thread renames now and then */
+    test_plan tp;            /* every delivery this thread's ingests planned */
     bool shared_new[ROUNDS]; /* item 2, the same activity id in every thread */
-    int changes;           /* renames of the spare webhook that went through */
+    int changes;             /* renames of the spare webhook that went through */
     int failures;
     char first_failure[200];
 } worker;
@@ -33,8 +33,8 @@ typedef struct worker {
 static void fail(worker *w, const char *what, int got, int want)
 {
     if (w->failures++ == 0)
-        snprintf(w->first_failure, sizeof w->first_failure, "thread %d: %s: %d, expected %d",
-                 w->n, what, got, want);
+        snprintf(w->first_failure, sizeof w->first_failure, "thread %d: %s: %d, expected %d", w->n,
+                 what, got, want);
 }
 
 static void expect(worker *w, const char *what, int got, int want)
@@ -62,7 +62,8 @@ static void *work(void *arg)
             {.activity_id = ids[round][0], .merge = &me, .created_ms = T0 + round},
             {.activity_id = ids[round][1], .contact_id = r.id, .created_ms = T0 + round},
             {.activity_id = ids[round][2], .contact_id = r.id, .created_ms = T0 + round},
-            {.activity_id = round ? ids[round - 1][0] : NULL, .contact_id = r.id,
+            {.activity_id = round ? ids[round - 1][0] : NULL,
+             .contact_id = r.id,
              .created_ms = T0 + round}};
         size_t made_before = w->tp.n_made;
         expect(w, "ingest", fx_ingest(w->fx, items, ITEMS, &w->tp, NULL), 0);
@@ -83,8 +84,8 @@ static void *work(void *arg)
         }
         if (round % 7 == 3) {
             char last[96];
-            snprintf(last, sizeof last, "{\"str::email\":\"t%d@example.com\",\"str::last\":\"r%d\"}",
-                     w->n, round);
+            snprintf(last, sizeof last,
+                     "{\"str::email\":\"t%d@example.com\",\"str::last\":\"r%d\"}", w->n, round);
             hookd_merge_person m = mp_make(last, NULL, NULL, 0);
             hookd_merge_result again = {0};
             expect(w, "people_merge again", hookd_store_people_merge(st, &m, 1, T0, &again), 0);
@@ -95,7 +96,8 @@ static void *work(void *arg)
             /* Commands that fail beside the others must fail alone. */
             hookd_ingest_item bad[2] = {
                 {.activity_id = "never-kept", .contact_id = r.id, .created_ms = T0},
-                {.activity_id = "never-kept-2", .contact_id = "0190f3a2-0000-7000-8000-0000000dead0",
+                {.activity_id = "never-kept-2",
+                 .contact_id = "0190f3a2-0000-7000-8000-0000000dead0",
                  .created_ms = T0}};
             test_plan tp = TEST_PLAN("bad");
             size_t failed = 99;
@@ -114,34 +116,12 @@ static int cmp_id(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Counts key's log entries (all pages). */
-static size_t log_size(store_fx *fx, int64_t key)
-{
-    size_t total = 0;
-    int64_t cursor = 0;
-    do {
-        hookd_delivery **list = NULL;
-        size_t n = 0;
-        int64_t next = 0;
-        int rc = hookd_store_delivery_list(fx->st, key, NULL, 0, 200, cursor, &list, &n, &next);
-        CHECK_INT(rc, 0);
-        for (size_t i = 0; i < n; i++)
-            hookd_delivery_free(list[i]);
-        free(list);
-        total += n;
-        cursor = rc ? 0 : next;
-    } while (cursor);
-    return total;
-}
-
 STORE_TEST(concurrent_ingest_group_commit)
 {
-    hookd_webhook *a = fx_webhook(fx, "{\"name\":\"a\",\"url\":\"https://a.example.com/\","
-                                      "\"activities\":[\"*\"]}");
+    hookd_webhook *a = fx_webhook(fx, WH_JSON("a", ACTS_ALL));
     hookd_webhook *b = fx_webhook(fx, "{\"name\":\"b\",\"url\":\"https://b.example.com/\","
                                       "\"method\":\"GET\",\"activities\":[\"*\"]}");
-    hookd_webhook *spare = fx_webhook(fx, "{\"name\":\"spare\",\"url\":\"https://s.example.com/\","
-                                          "\"activities\":[\"act::o\"]}");
+    hookd_webhook *spare = fx_webhook(fx, WH_JSON("spare", ACTS_O));
     if (!a || !b || !spare)
         return;
     static worker w[THREADS];
@@ -177,7 +157,8 @@ STORE_TEST(concurrent_ingest_group_commit)
 
     /* The listener saw every delivery made, once, seqs rising in commit
      * order; and nothing of the failed commands. */
-    const char **told = calloc(made + 1, sizeof *told), **planned = calloc(made + 1, sizeof *planned);
+    const char **told = calloc(made + 1, sizeof *told),
+               **planned = calloc(made + 1, sizeof *planned);
     size_t n_told = 0, n_planned = 0;
     int64_t last = 0;
     bool rising = true;
@@ -201,8 +182,7 @@ STORE_TEST(concurrent_ingest_group_commit)
         qsort(planned, made, sizeof *planned, cmp_id);
         for (size_t i = 0; i < made; i++) {
             if (strcmp(told[i], planned[i]) != 0 || (i && strcmp(told[i], told[i - 1]) == 0)) {
-                unit_fail(__FILE__, __LINE__, "told %s where %s was planned", told[i],
-                          planned[i]);
+                unit_fail(__FILE__, __LINE__, "told %s where %s was planned", told[i], planned[i]);
                 break;
             }
         }
@@ -214,8 +194,8 @@ STORE_TEST(concurrent_ingest_group_commit)
     for (int pass = 0; pass < 2; pass++) {
         CHECK_INT(fx_stats(fx, a->key, T0).pending, for_a);
         CHECK_INT(fx_stats(fx, b->key, T0).pending, made - for_a);
-        CHECK_INT(log_size(fx, a->key), for_a);
-        CHECK_INT(log_size(fx, b->key), made - for_a);
+        CHECK_INT(fx_log_walk(fx, a->key, NULL, NULL), for_a);
+        CHECK_INT(fx_log_walk(fx, b->key, NULL, NULL), made - for_a);
         int64_t top = 0;
         CHECK_INT(hookd_store_max_seq(fx->st, &top), 0);
         CHECK_INT(top, last);
@@ -300,8 +280,7 @@ static void *list_loop(void *arg)
  * its attempts are recorded lists as many attempts as it counts. */
 STORE_TEST(concurrent_log_reads_see_one_state)
 {
-    hookd_webhook *wh = fx_webhook(fx, "{\"name\":\"a\",\"url\":\"https://a.example.com/\","
-                                       "\"activities\":[\"*\"]}");
+    hookd_webhook *wh = fx_webhook(fx, WH_JSON("a", ACTS_ALL));
     static made_ref d[601];
     if (!wh || fx_deliver(fx, 601, "act::s", T0, d, 601) != 601)
         return;

@@ -59,17 +59,25 @@ void quiet_end(int saved)
 
 /* ---- the recording listener ------------------------------------------------------ */
 
+/* Grows *arr (of *cap elements of size) to hold one more; false on failure. */
+static bool grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return true;
+    size_t c = *cap ? *cap * 2 : 16;
+    void *grown = realloc(*arr, c * size);
+    if (!grown)
+        return false;
+    *arr = grown;
+    *cap = c;
+    return true;
+}
+
 /* Appends e; false if memory ran out. Caller holds the lock. */
 static bool rec_push(recorder *r, const rec_event *e)
 {
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        rec_event *grown = realloc(r->ev, cap * sizeof *grown);
-        if (!grown)
-            return false;
-        r->ev = grown;
-        r->cap = cap;
-    }
+    if (!grow((void **)&r->ev, &r->cap, r->n, sizeof *r->ev))
+        return false;
     r->ev[r->n++] = *e;
     return true;
 }
@@ -356,8 +364,8 @@ int fx_connect(store_fx *fx, const hookd_webhook *wh, bool on)
 
 /* ---- people -------------------------------------------------------------------- */
 
-hookd_merge_person mp_make(const char *fields, const char *account,
-                           const char *const *merge_by, int n_merge_by)
+hookd_merge_person mp_make(const char *fields, const char *account, const char *const *merge_by,
+                           int n_merge_by)
 {
     hookd_merge_person m = {0};
     json_error_t jerr;
@@ -389,20 +397,6 @@ const char *fx_contact(store_fx *fx)
 }
 
 /* ---- the plan ---------------------------------------------------------------------- */
-
-/* Grows *arr (of *cap elements of size) to hold one more; false on failure. */
-static bool grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-    if (n < *cap)
-        return true;
-    size_t c = *cap ? *cap * 2 : 16;
-    void *grown = realloc(*arr, c * size);
-    if (!grown)
-        return false;
-    *arr = grown;
-    *cap = c;
-    return true;
-}
 
 static int record_call(test_plan *tp, size_t index, const hookd_person *p, const hookd_account *a,
                        hookd_webhook *const *whs, size_t n_wh)
@@ -440,8 +434,9 @@ static int plan_wire(const test_plan *tp, size_t index, const char *contact,
         *body = strdup("");
         return *query && *body ? 0 : HOOKD_ENOMEM;
     }
-    snprintf(text, sizeof text, "{\"tag\":\"%s\",\"item\":%zu,\"contact\":\"%s\",\"webhook\":\"%s\"}",
-             tp->tag, index, contact, wh->id);
+    snprintf(text, sizeof text,
+             "{\"tag\":\"%s\",\"item\":%zu,\"contact\":\"%s\",\"webhook\":\"%s\"}", tp->tag, index,
+             contact, wh->id);
     *query = NULL;
     *body = strdup(text);
     return *body ? 0 : HOOKD_ENOMEM;
@@ -484,8 +479,9 @@ static int plan_fn(void *ctx, size_t index, const hookd_person *p, const hookd_a
         return rc;
     if (tp->fail_at >= 0 && (size_t)tp->fail_at == index)
         return tp->fail_rc;
-    const char *field = tp->field_ids ? tp->field_ids[index] : tp->field_id ? tp->field_id
-                                                                             : "act::s";
+    const char *field = tp->field_ids  ? tp->field_ids[index]
+                        : tp->field_id ? tp->field_id
+                                       : "act::s";
     for (size_t w = 0; w < n_wh && rc == 0; w++) {
         if (!hookd_webhook_wants(whs[w], field))
             continue;
@@ -514,8 +510,7 @@ void test_plan_clear(test_plan *tp)
     tp->n_calls = tp->cap_calls = tp->n_made = tp->cap_made = 0;
 }
 
-int fx_ingest(store_fx *fx, hookd_ingest_item *items, size_t n, test_plan *tp,
-              size_t *failed_index)
+int fx_ingest(store_fx *fx, hookd_ingest_item *items, size_t n, test_plan *tp, size_t *failed_index)
 {
     tp->items = items;
     hookd_ingest in = {
@@ -526,8 +521,8 @@ int fx_ingest(store_fx *fx, hookd_ingest_item *items, size_t n, test_plan *tp,
     return rc;
 }
 
-size_t fx_deliver(store_fx *fx, size_t n, const char *field_id, int64_t created_ms,
-                  made_ref *out, size_t cap)
+size_t fx_deliver(store_fx *fx, size_t n, const char *field_id, int64_t created_ms, made_ref *out,
+                  size_t cap)
 {
     const char *contact = fx_contact(fx);
     hookd_ingest_item *items = calloc(n, sizeof *items);
@@ -633,4 +628,62 @@ void fx_jobs_free(hookd_job *jobs, size_t n)
     for (size_t i = 0; i < n; i++)
         hookd_job_clear(&jobs[i]);
     free(jobs);
+}
+
+void fx_check_none_due(store_fx *fx, int64_t key)
+{
+    hookd_job *jobs = NULL;
+    size_t n = fx_due_all(fx, key, FAR, &jobs);
+    if (n)
+        unit_fail(__FILE__, __LINE__, "webhook %lld: %zu due, expected none", (long long)key, n);
+    fx_jobs_free(jobs, n);
+}
+
+void fx_check_zero_counts(store_fx *fx, int64_t key, int64_t at_ms)
+{
+    hookd_webhook_stats s = fx_stats(fx, key, at_ms);
+    hookd_hour_counts h = {-1, -1, -1};
+    CHECK_INT(hookd_store_webhook_hours(fx->st, key, at_ms - at_ms % HOUR_MS, 1, &h), 0);
+    if (s.pending || s.succeeded_24h || s.failed_24h || s.skipped || h.succeeded || h.failed ||
+        h.retried)
+        unit_fail(__FILE__, __LINE__,
+                  "webhook %lld counts %lld/%lld/%lld/%lld and %lld/%lld/%lld, expected zeros",
+                  (long long)key, (long long)s.pending, (long long)s.succeeded_24h,
+                  (long long)s.failed_24h, (long long)s.skipped, (long long)h.succeeded,
+                  (long long)h.failed, (long long)h.retried);
+}
+
+size_t fx_log_walk(store_fx *fx, int64_t key, void (*fn)(void *ctx, const hookd_delivery *d),
+                   void *ctx)
+{
+    size_t total = 0;
+    int64_t cursor = 0;
+    do {
+        hookd_delivery **list = NULL;
+        size_t n = 0;
+        int64_t next = 0;
+        int rc = hookd_store_delivery_list(fx->st, key, NULL, 0, 200, cursor, &list, &n, &next);
+        CHECK_INT(rc, 0);
+        for (size_t i = 0; i < n; i++) {
+            if (fn)
+                fn(ctx, list[i]);
+            hookd_delivery_free(list[i]);
+        }
+        free(list);
+        total += n;
+        cursor = rc ? 0 : next;
+    } while (cursor);
+    return total;
+}
+
+void fx_check_fields(const char *what, const char *id, const json_t *have, const char *want)
+{
+    json_t *w = json_loads(want, 0, NULL);
+    if (!w || !json_equal(w, have)) {
+        char *text = json_dumps(have, JSON_SORT_KEYS | JSON_COMPACT);
+        unit_fail(__FILE__, __LINE__, "%s %s has %s, expected %s", what, id, text ? text : "(null)",
+                  want);
+        free(text);
+    }
+    json_decref(w);
 }

@@ -10,11 +10,11 @@
 #include "test_store.h"
 #include "util/timeutil.h"
 
-#define WH_ALL "{\"name\":\"all\",\"url\":\"https://all.example.com/\",\"activities\":[\"*\"]}"
+#define WH_ALL WH_JSON("all", ACTS_ALL)
 #define WH_GET_S                                                                                   \
     "{\"name\":\"get-s\",\"url\":\"https://get.example.com/q\",\"method\":\"GET\","                \
     "\"activities\":[\"act::s\"]}"
-#define WH_O "{\"name\":\"o\",\"url\":\"https://o.example.com/\",\"activities\":[\"act::o\"]}"
+#define WH_O WH_JSON("o", ACTS_O)
 
 static hookd_ingest_item by_id(const char *activity_id, const char *contact, int64_t created)
 {
@@ -29,8 +29,7 @@ static hookd_ingest_item by_merge(const char *activity_id, const hookd_merge_per
 }
 
 /* Merges one person (and account); returns its contact id in out. */
-static void person(store_fx *fx, const char *fields, const char *account,
-                   char out[HOOKD_ID_MAX])
+static void person(store_fx *fx, const char *fields, const char *account, char out[HOOKD_ID_MAX])
 {
     hookd_merge_person m = mp_make(fields, account, NULL, 0);
     hookd_merge_result r = {0};
@@ -235,8 +234,8 @@ STORE_TEST(ingest_unknown_contact_stores_nothing)
         return;
     char old[HOOKD_ID_MAX];
     person(fx, "{\"str::email\":\"old@example.com\",\"str::first\":\"Old\"}", NULL, old);
-    hookd_merge_person fresh = mp_make("{\"str::email\":\"new@example.com\"}",
-                                       "{\"str:o:name\":\"NewCo\"}", NULL, 0);
+    hookd_merge_person fresh =
+        mp_make("{\"str::email\":\"new@example.com\"}", "{\"str:o:name\":\"NewCo\"}", NULL, 0);
     hookd_merge_person change =
         mp_make("{\"str::email\":\"old@example.com\",\"str::first\":\"Changed\"}", NULL, NULL, 0);
     hookd_ingest_item items[5] = {
@@ -319,10 +318,10 @@ STORE_TEST(ingest_merges_contacts_inside_the_batch)
     person(fx, "{\"str::email\":\"q@example.com\"}", NULL, q);
     hookd_merge_person m0 = mp_make("{\"str::email\":\"m@example.com\",\"str::first\":\"M\"}",
                                     "{\"str:o:name\":\"Emm\"}", NULL, 0);
-    hookd_merge_person m1 = mp_make("{\"str::email\":\"m@example.com\",\"str::last\":\"L\"}",
-                                    NULL, NULL, 0);
-    hookd_merge_person mq = mp_make("{\"str::email\":\"q@example.com\",\"str::first\":\"Q\"}",
-                                    NULL, NULL, 0);
+    hookd_merge_person m1 =
+        mp_make("{\"str::email\":\"m@example.com\",\"str::last\":\"L\"}", NULL, NULL, 0);
+    hookd_merge_person mq =
+        mp_make("{\"str::email\":\"q@example.com\",\"str::first\":\"Q\"}", NULL, NULL, 0);
     hookd_ingest_item items[4] = {by_merge("m0", &m0, T0), by_merge("m1", &m1, T0),
                                   by_id("q0", q, T0), by_merge("q1", &mq, T0)};
     test_plan tp = TEST_PLAN("merge");
@@ -334,8 +333,8 @@ STORE_TEST(ingest_merges_contacts_inside_the_batch)
         CHECK(c[0].account && c[1].account);
         CHECK_STR(c[1].account_id, c[0].account_id);
         json_t *want0 = json_pack("{s:s,s:s}", "str::email", "m@example.com", "str::first", "M");
-        json_t *want1 = json_pack("{s:s,s:s,s:s}", "str::email", "m@example.com", "str::first",
-                                  "M", "str::last", "L");
+        json_t *want1 = json_pack("{s:s,s:s,s:s}", "str::email", "m@example.com", "str::first", "M",
+                                  "str::last", "L");
         CHECK(json_equal(c[0].person, want0));
         CHECK(json_equal(c[1].person, want1));
         json_decref(want0);

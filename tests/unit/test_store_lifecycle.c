@@ -9,8 +9,8 @@
 #include "test_store.h"
 #include "util/timeutil.h"
 
-#define WH_A "{\"name\":\"a\",\"url\":\"https://a.example.com/\",\"activities\":[\"*\"]}"
-#define WH_B "{\"name\":\"b\",\"url\":\"https://b.example.com/\",\"activities\":[\"act::o\"]}"
+#define WH_A WH_JSON("a", ACTS_ALL)
+#define WH_B WH_JSON("b", ACTS_O)
 
 /* The delivery's state and next attempt, or -1 when it cannot be read. */
 static int state_of(store_fx *fx, int64_t key, const char *id, int64_t *next_at)
@@ -43,9 +43,8 @@ static bool five_states(store_fx *fx, const hookd_webhook *wh, made_ref d[5])
     return true;
 }
 
-static const hookd_delivery_state FIVE[5] = {HOOKD_DS_PENDING, HOOKD_DS_RETRYING,
-                                             HOOKD_DS_LAST_TRY, HOOKD_DS_SUCCEEDED,
-                                             HOOKD_DS_FAILED};
+static const hookd_delivery_state FIVE[5] = {HOOKD_DS_PENDING, HOOKD_DS_RETRYING, HOOKD_DS_LAST_TRY,
+                                             HOOKD_DS_SUCCEEDED, HOOKD_DS_FAILED};
 
 /* Checks each of the five moved from FIVE[i] as the machine says on ev. */
 static void check_moved(store_fx *fx, int64_t key, const made_ref d[5], hookd_ds_event ev)
@@ -55,8 +54,8 @@ static void check_moved(store_fx *fx, int64_t key, const made_ref d[5], hookd_ds
         int64_t next_at = -1;
         int got = state_of(fx, key, d[i].id, &next_at);
         if (got != want)
-            unit_fail(__FILE__, __LINE__, "%s on event %d: %d, expected %d",
-                      hookd_ds_name(FIVE[i]), ev, got, want);
+            unit_fail(__FILE__, __LINE__, "%s on event %d: %d, expected %d", hookd_ds_name(FIVE[i]),
+                      ev, got, want);
         if (!hookd_ds_waiting(want))
             CHECK_INT(next_at, 0);
     }
@@ -78,9 +77,7 @@ STORE_TEST(connect_disconnect_delete_move_deliveries)
     CHECK_INT(fx_connect(fx, wh, false), 0);
     check_moved(fx, wh->key, d, HOOKD_EV_DISCONNECT);
     CHECK_INT(fx_stats(fx, wh->key, T0 + 5000).pending, 4); /* held is open */
-    hookd_job *jobs = NULL;
-    CHECK_INT(fx_due_all(fx, wh->key, FAR, &jobs), 0);
-    fx_jobs_free(jobs, 0);
+    fx_check_none_due(fx, wh->key);
     CHECK_INT(rec_count(&fx->rec, REC_DUE), dues);
     /* a change that leaves connected as it is moves nothing */
     CHECK_INT(hookd_store_webhook_change(fx->st, wh->id, change_apply, "{\"name\":\"held\"}", NULL),
@@ -101,6 +98,7 @@ STORE_TEST(connect_disconnect_delete_move_deliveries)
     CHECK_INT(state_of(fx, wh->key, d[3].id, NULL), HOOKD_DS_SUCCEEDED);
     CHECK_INT(state_of(fx, wh->key, d[4].id, NULL), HOOKD_DS_FAILED);
     CHECK_INT(fx_stats(fx, wh->key, T0 + 5000).pending, 4);
+    hookd_job *jobs = NULL;
     size_t n = fx_due_all(fx, wh->key, now, &jobs);
     CHECK_INT(n, 4);
     fx_jobs_free(jobs, n);
@@ -113,10 +111,8 @@ STORE_TEST(connect_disconnect_delete_move_deliveries)
         CHECK_INT(state_of(fx, wh->key, d[i].id, NULL), HOOKD_DS_CANCELLED);
     CHECK_INT(state_of(fx, wh->key, d[3].id, NULL), HOOKD_DS_SUCCEEDED);
     CHECK_INT(state_of(fx, wh->key, d[4].id, NULL), HOOKD_DS_FAILED);
-    hookd_webhook_stats s = fx_stats(fx, wh->key, T0 + 5000);
-    CHECK(s.pending == 0 && s.succeeded_24h == 0 && s.failed_24h == 0 && s.skipped == 0);
-    CHECK_INT(fx_due_all(fx, wh->key, FAR, &jobs), 0);
-    fx_jobs_free(jobs, 0);
+    fx_check_zero_counts(fx, wh->key, T0 + 1000);
+    fx_check_none_due(fx, wh->key);
     /* The other webhook saw none of it. */
     CHECK_INT(state_of(fx, other->key, theirs->id, NULL), HOOKD_DS_PENDING);
     CHECK_INT(fx_stats(fx, other->key, T0 + 5000).pending, 1);
@@ -206,12 +202,12 @@ STORE_TEST(retry_now_refused_or_not_found)
     /* A cancelled delivery's webhook is gone (delete is the only way to
      * cancel): not found, before the state is looked at. */
     CHECK_INT(hookd_store_delivery_retry(fx->st, gone->id, g.id, T0), HOOKD_ENOTFOUND);
-    CHECK_INT(hookd_store_delivery_retry(fx->st, wh->id, "0190f3a2-0000-7000-8000-000000000000",
-                                         T0),
-              HOOKD_ENOTFOUND);
-    CHECK_INT(hookd_store_delivery_retry(fx->st, "0190f3a2-0000-7000-8000-000000000000", d[4].id,
-                                         T0),
-              HOOKD_ENOTFOUND);
+    CHECK_INT(
+        hookd_store_delivery_retry(fx->st, wh->id, "0190f3a2-0000-7000-8000-000000000000", T0),
+        HOOKD_ENOTFOUND);
+    CHECK_INT(
+        hookd_store_delivery_retry(fx->st, "0190f3a2-0000-7000-8000-000000000000", d[4].id, T0),
+        HOOKD_ENOTFOUND);
     /* a delivery named under another webhook */
     CHECK_INT(hookd_store_delivery_retry(fx->st, held->id, d[4].id, T0), HOOKD_ENOTFOUND);
     CHECK_INT(state_of(fx, wh->key, d[4].id, NULL), HOOKD_DS_FAILED);
@@ -223,18 +219,26 @@ STORE_TEST(retry_now_refused_or_not_found)
 
 STORE_TEST(test_send_logged_and_counted_nowhere)
 {
-    hookd_webhook *wh = fx_webhook(
-        fx, "{\"name\":\"t\",\"url\":\"https://t.example.com/\",\"method\":\"GET\","
-            "\"headers\":[{\"key\":\"X-K\",\"value\":\"v\"}]}");
+    hookd_webhook *wh =
+        fx_webhook(fx, "{\"name\":\"t\",\"url\":\"https://t.example.com/\",\"method\":\"GET\","
+                       "\"headers\":[{\"key\":\"X-K\",\"value\":\"v\"}]}");
     if (!wh)
         return;
     char id_ok[HOOKD_ID_MAX], id_bad[HOOKD_ID_MAX];
     CHECK(hookd_id_new(id_ok) == 0 && hookd_id_new(id_bad) == 0);
-    hookd_test_record t = {
-        .id = id_ok, .webhook = wh, .created_ms = T0 + 100, .method = HOOKD_METHOD_GET,
-        .query = "contact_id=x&test=1", .body = "", .state = HOOKD_DS_SUCCEEDED,
-        .attempt = {.time_ms = T0 + 100, .duration_ms = 30, .status_code = 204,
-                    .response_body = "", .version = 1, .signature = "v1,dGVzdA=="}};
+    hookd_test_record t = {.id = id_ok,
+                           .webhook = wh,
+                           .created_ms = T0 + 100,
+                           .method = HOOKD_METHOD_GET,
+                           .query = "contact_id=x&test=1",
+                           .body = "",
+                           .state = HOOKD_DS_SUCCEEDED,
+                           .attempt = {.time_ms = T0 + 100,
+                                       .duration_ms = 30,
+                                       .status_code = 204,
+                                       .response_body = "",
+                                       .version = 1,
+                                       .signature = "v1,dGVzdA=="}};
     CHECK_INT(hookd_store_record_test(fx->st, &t), 0);
     t.id = id_bad;
     t.state = HOOKD_DS_FAILED;
@@ -277,14 +281,8 @@ STORE_TEST(test_send_logged_and_counted_nowhere)
     }
     hookd_delivery_free(d);
 
-    hookd_webhook_stats s = fx_stats(fx, wh->key, T0 + 1000);
-    CHECK(s.pending == 0 && s.succeeded_24h == 0 && s.failed_24h == 0 && s.skipped == 0);
-    hookd_hour_counts h = {-1, -1, -1};
-    CHECK_INT(hookd_store_webhook_hours(fx->st, wh->key, T0, 1, &h), 0);
-    CHECK(h.succeeded == 0 && h.failed == 0 && h.retried == 0);
-    hookd_job *jobs = NULL;
-    CHECK_INT(fx_due_all(fx, wh->key, FAR, &jobs), 0);
-    fx_jobs_free(jobs, 0);
+    fx_check_zero_counts(fx, wh->key, T0 + 130);
+    fx_check_none_due(fx, wh->key);
     CHECK_INT(rec_count(&fx->rec, REC_FRESH), 0);
     CHECK_INT(rec_count(&fx->rec, REC_DUE), 0);
     /* in the log, newest first */
@@ -341,11 +339,17 @@ STORE_TEST(prune_deletes_only_what_finished_before)
     CHECK_INT(fx_connect(fx, off, false), 0);
     char tid[HOOKD_ID_MAX];
     CHECK(hookd_id_new(tid) == 0);
-    hookd_test_record t = {.id = tid, .webhook = wh, .created_ms = T0 + 500,
-                           .method = HOOKD_METHOD_POST, .body = "{}",
+    hookd_test_record t = {.id = tid,
+                           .webhook = wh,
+                           .created_ms = T0 + 500,
+                           .method = HOOKD_METHOD_POST,
+                           .body = "{}",
                            .state = HOOKD_DS_SUCCEEDED,
-                           .attempt = {.time_ms = T0 + 500, .duration_ms = 5, .status_code = 200,
-                                       .version = 1, .signature = "v1,x"}};
+                           .attempt = {.time_ms = T0 + 500,
+                                       .duration_ms = 5,
+                                       .status_code = 200,
+                                       .version = 1,
+                                       .signature = "v1,x"}};
     CHECK_INT(hookd_store_record_test(fx->st, &t), 0);
     hookd_webhook_stats s0 = fx_stats(fx, wh->key, T0 + 11 * HOUR_MS);
 

@@ -20,19 +20,16 @@ typedef struct logs {
 
 static bool make_logs(store_fx *fx, logs *l)
 {
-    l->wh[0] = fx_webhook(fx, "{\"name\":\"s\",\"url\":\"https://s.example.com/\","
-                              "\"activities\":[\"act::s\"]}");
-    l->wh[1] = fx_webhook(fx, "{\"name\":\"o\",\"url\":\"https://o.example.com/\","
-                              "\"activities\":[\"act::o\"]}");
-    l->wh[2] = fx_webhook(fx, "{\"name\":\"all\",\"url\":\"https://all.example.com/\","
-                              "\"activities\":[\"*\"]}");
+    l->wh[0] = fx_webhook(fx, WH_JSON("s", ACTS_S));
+    l->wh[1] = fx_webhook(fx, WH_JSON("o", ACTS_O));
+    l->wh[2] = fx_webhook(fx, WH_JSON("all", ACTS_ALL));
     if (!l->wh[0] || !l->wh[1] || !l->wh[2])
         return false;
     l->n = 0;
     for (int batch = 0; batch < N_ITEMS / 50; batch++) {
         for (int parity = 0; parity < 2; parity++) {
-            size_t got = fx_deliver(fx, 25, parity ? "act::o" : "act::s", T0 + batch,
-                                    l->d + l->n, 2 * N_ITEMS - l->n);
+            size_t got = fx_deliver(fx, 25, parity ? "act::o" : "act::s", T0 + batch, l->d + l->n,
+                                    2 * N_ITEMS - l->n);
             l->n += got;
         }
     }
@@ -63,8 +60,8 @@ static void check_log(store_fx *fx, int64_t key, const hookd_delivery_state *sta
         hookd_delivery **list = NULL;
         size_t n = 0;
         int64_t next = -1;
-        int rc = hookd_store_delivery_list(fx->st, key, states, n_states, limit, cursor, &list,
-                                           &n, &next);
+        int rc = hookd_store_delivery_list(fx->st, key, states, n_states, limit, cursor, &list, &n,
+                                           &next);
         CHECK_INT(rc, 0);
         if (rc)
             return;
@@ -74,8 +71,9 @@ static void check_log(store_fx *fx, int64_t key, const hookd_delivery_state *sta
             if (k < n_want) {
                 const made_ref *w = want[n_want - 1 - k]; /* newest first */
                 if (list[i]->seq != w->seq || strcmp(list[i]->id, w->id) != 0)
-                    unit_fail(__FILE__, __LINE__, "entry %zu of webhook %lld: seq %lld, expected %lld",
-                              k, (long long)key, (long long)list[i]->seq, (long long)w->seq);
+                    unit_fail(__FILE__, __LINE__,
+                              "entry %zu of webhook %lld: seq %lld, expected %lld", k,
+                              (long long)key, (long long)list[i]->seq, (long long)w->seq);
             }
             bool in = n_states == 0;
             for (size_t s = 0; s < n_states; s++)
@@ -115,10 +113,8 @@ STORE_TEST(logs_page_newest_first_per_webhook)
     const made_ref *s0 = NULL;
     of_webhook(&l, l.wh[0]->key, mine);
     s0 = mine[0];
-    CHECK_INT(hookd_store_delivery_get(fx->st, l.wh[2]->key, s0->id, &d, &a, &na),
-              HOOKD_ENOTFOUND);
-    CHECK_INT(hookd_store_delivery_get(fx->st, l.wh[1]->key, s0->id, &d, &a, &na),
-              HOOKD_ENOTFOUND);
+    CHECK_INT(hookd_store_delivery_get(fx->st, l.wh[2]->key, s0->id, &d, &a, &na), HOOKD_ENOTFOUND);
+    CHECK_INT(hookd_store_delivery_get(fx->st, l.wh[1]->key, s0->id, &d, &a, &na), HOOKD_ENOTFOUND);
     CHECK_INT(hookd_store_delivery_get(fx->st, l.wh[0]->key, "no-such-delivery", &d, &a, &na),
               HOOKD_ENOTFOUND);
     CHECK(d == NULL);
@@ -222,10 +218,8 @@ STORE_TEST(logs_filter_by_states)
 
 STORE_TEST(stats_for_several_keys_at_once)
 {
-    hookd_webhook *a = fx_webhook(fx, "{\"name\":\"a\",\"url\":\"https://a.example.com/\","
-                                      "\"activities\":[\"act::s\"]}");
-    hookd_webhook *b = fx_webhook(fx, "{\"name\":\"b\",\"url\":\"https://b.example.com/\","
-                                      "\"activities\":[\"*\"]}");
+    hookd_webhook *a = fx_webhook(fx, WH_JSON("a", ACTS_S));
+    hookd_webhook *b = fx_webhook(fx, WH_JSON("b", ACTS_ALL));
     made_ref d[6];
     if (!a || !b || fx_deliver(fx, 3, "act::s", T0, d, 6) != 6)
         return;
@@ -260,10 +254,8 @@ STORE_TEST(stats_for_several_keys_at_once)
 
 STORE_TEST(hours_bucket_by_hour_zeros_included)
 {
-    hookd_webhook *a = fx_webhook(fx, "{\"name\":\"a\",\"url\":\"https://a.example.com/\","
-                                      "\"activities\":[\"act::s\"]}");
-    hookd_webhook *b = fx_webhook(fx, "{\"name\":\"b\",\"url\":\"https://b.example.com/\","
-                                      "\"activities\":[\"act::s\"]}");
+    hookd_webhook *a = fx_webhook(fx, WH_JSON("a", ACTS_S));
+    hookd_webhook *b = fx_webhook(fx, WH_JSON("b", ACTS_S));
     made_ref d[10];
     if (!a || !b || fx_deliver(fx, 5, "act::s", T0, d, 10) != 10)
         return;
@@ -273,8 +265,10 @@ STORE_TEST(hours_bucket_by_hour_zeros_included)
     static const struct {
         int64_t at;
         hookd_ds_event ev;
-    } A[5] = {{T0 - 90 * 60000, HOOKD_EV_SUCCEEDED}, {T0 + 30 * 60000, HOOKD_EV_FAILED},
-              {T0 + 30 * 60000, HOOKD_EV_SUCCEEDED}, {T0 + 181 * 60000, HOOKD_EV_SUCCEEDED},
+    } A[5] = {{T0 - 90 * 60000, HOOKD_EV_SUCCEEDED},
+              {T0 + 30 * 60000, HOOKD_EV_FAILED},
+              {T0 + 30 * 60000, HOOKD_EV_SUCCEEDED},
+              {T0 + 181 * 60000, HOOKD_EV_SUCCEEDED},
               {T0 + 239 * 60000, HOOKD_EV_RETRY}};
     size_t ia = 0, ib = 0;
     for (size_t i = 0; i < 10; i++) {
@@ -298,9 +292,9 @@ STORE_TEST(hours_bucket_by_hour_zeros_included)
         if (h[i].succeeded != WANT[i].succeeded || h[i].failed != WANT[i].failed ||
             h[i].retried != WANT[i].retried)
             unit_fail(__FILE__, __LINE__, "hour %d: %lld/%lld/%lld, expected %lld/%lld/%lld", i,
-                      (long long)h[i].succeeded, (long long)h[i].failed,
-                      (long long)h[i].retried, (long long)WANT[i].succeeded,
-                      (long long)WANT[i].failed, (long long)WANT[i].retried);
+                      (long long)h[i].succeeded, (long long)h[i].failed, (long long)h[i].retried,
+                      (long long)WANT[i].succeeded, (long long)WANT[i].failed,
+                      (long long)WANT[i].retried);
     }
     /* a window that starts later shifts the buckets */
     CHECK_INT(hookd_store_webhook_hours(fx->st, a->key, T0, 1, h), 0);

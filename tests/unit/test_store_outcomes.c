@@ -14,10 +14,10 @@
 #include "util/timeutil.h"
 
 #define WH_1                                                                                       \
-    "{\"name\":\"one\",\"url\":\"https://one.example.com/in\",\"activities\":[\"*\"],"          \
-    "\"headers\":[{\"key\":\"X-Team\",\"value\":\"blue\"}],"                                     \
+    "{\"name\":\"one\",\"url\":\"https://one.example.com/in\",\"activities\":[\"*\"],"             \
+    "\"headers\":[{\"key\":\"X-Team\",\"value\":\"blue\"}],"                                       \
     "\"basic_auth\":{\"username\":\"u\",\"password\":\"secret\"}}"
-#define WH_2 "{\"name\":\"two\",\"url\":\"https://two.example.com/\",\"activities\":[\"*\"]}"
+#define WH_2 WH_JSON("two", ACTS_ALL)
 
 static int64_t hour_of(int64_t ms)
 {
@@ -138,8 +138,7 @@ STORE_TEST(due_never_held_or_finished)
         CHECK_INT(jobs[0].seq, d[2].seq);
     fx_jobs_free(jobs, n);
     CHECK_INT(fx_connect(fx, w, false), 0);
-    CHECK_INT(fx_due_all(fx, w->key, FAR, &jobs), 0);
-    fx_jobs_free(jobs, 0);
+    fx_check_none_due(fx, w->key);
     int64_t when = -1;
     CHECK_INT(hookd_store_next_due(fx->st, w->key, 0, &when), 0);
     CHECK_INT(when, 0);
@@ -378,10 +377,7 @@ STORE_TEST(outcome_lands_on_a_held_delivery)
         check_effect(&c0, &c1, HOOKD_DS_HELD, EV[e], want);
         check_last_attempt(fx, wh, &d[e], &o, want, 0);
     }
-    /* the retry it asked for waits for a connect */
-    hookd_job *jobs = NULL;
-    CHECK_INT(fx_due_all(fx, wh->key, FAR, &jobs), 0);
-    fx_jobs_free(jobs, 0);
+    fx_check_none_due(fx, wh->key); /* the retry it asked for waits for a connect */
 }
 
 /* An attempt in flight when its webhook was deleted: the delivery stays
@@ -399,14 +395,8 @@ STORE_TEST(outcome_lands_on_a_cancelled_delivery)
     CHECK_INT(hookd_store_record_outcomes(fx->st, o, 2, states), 0);
     CHECK_INT(states[0], HOOKD_DS_CANCELLED);
     CHECK_INT(states[1], HOOKD_DS_CANCELLED);
-    hookd_webhook_stats s = fx_stats(fx, wh->key, T0 + 5000);
-    CHECK(s.pending == 0 && s.succeeded_24h == 0 && s.failed_24h == 0);
-    hookd_hour_counts h = {-1, -1, -1};
-    CHECK_INT(hookd_store_webhook_hours(fx->st, wh->key, hour_of(T0 + 1000), 1, &h), 0);
-    CHECK(h.succeeded == 0 && h.failed == 0 && h.retried == 0);
-    hookd_job *jobs = NULL;
-    CHECK_INT(fx_due_all(fx, wh->key, FAR, &jobs), 0);
-    fx_jobs_free(jobs, 0);
+    fx_check_zero_counts(fx, wh->key, T0 + 1020);
+    fx_check_none_due(fx, wh->key);
 }
 
 /* A delivery that is gone reads HOOKD_DS_REFUSED; the others of the batch

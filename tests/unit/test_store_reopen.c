@@ -16,48 +16,47 @@ static json_t *delivery_json(const hookd_delivery *d, const hookd_attempt *a, si
 {
     json_t *att = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(att, json_pack("{s:I,s:i,s:s?,s:I,s:s?}", "time",
-                                             (json_int_t)a[i].time_ms, "status",
-                                             a[i].status_code, "error", a[i].error, "duration",
-                                             (json_int_t)a[i].duration_ms, "response",
-                                             a[i].response_body));
+        json_array_append_new(
+            att, json_pack("{s:I,s:i,s:s?,s:I,s:s?}", "time", (json_int_t)a[i].time_ms, "status",
+                           a[i].status_code, "error", a[i].error, "duration",
+                           (json_int_t)a[i].duration_ms, "response", a[i].response_body));
     return json_pack("{s:I,s:s,s:i,s:s?,s:s?,s:i,s:i,s:I,s:I,s:i,s:s?,s:s,s:s?,s:I,s:i,s:s?,"
                      "s:s?,s:I,s:s?,s:s?,s:o}",
                      "seq", (json_int_t)d->seq, "id", d->id, "kind", (int)d->kind, "activity",
                      d->activity_id, "field", d->field_id, "state", (int)d->state, "attempts",
                      d->attempts, "created", (json_int_t)d->created_at, "next",
-                     (json_int_t)d->next_attempt_at, "method", (int)d->method, "query",
-                     d->query, "body", d->body, "url", d->sent_url, "last",
-                     (json_int_t)d->last_at, "status", d->status_code, "error", d->error,
-                     "response", d->response_body, "duration", (json_int_t)d->duration_ms,
-                     "signature", d->signature, "headers", d->headers, "attempts_detail", att);
+                     (json_int_t)d->next_attempt_at, "method", (int)d->method, "query", d->query,
+                     "body", d->body, "url", d->sent_url, "last", (json_int_t)d->last_at, "status",
+                     d->status_code, "error", d->error, "response", d->response_body, "duration",
+                     (json_int_t)d->duration_ms, "signature", d->signature, "headers", d->headers,
+                     "attempts_detail", att);
+}
+
+typedef struct log_ctx {
+    store_fx *fx;
+    int64_t key;
+    json_t *out;
+} log_ctx;
+
+/* One entry of the log as get shows it, with its attempts. */
+static void log_entry(void *vctx, const hookd_delivery *d)
+{
+    log_ctx *c = vctx;
+    hookd_attempt *a = NULL;
+    size_t na = 0;
+    hookd_delivery *g = fx_get(c->fx, c->key, d->id, &a, &na);
+    if (g)
+        json_array_append_new(c->out, delivery_json(g, a, na));
+    hookd_attempts_free(a, na);
+    hookd_delivery_free(g);
 }
 
 /* Every delivery of key, newest first, each with its attempts. */
 static json_t *log_json(store_fx *fx, int64_t key)
 {
-    json_t *out = json_array();
-    int64_t cursor = 0;
-    do {
-        hookd_delivery **list = NULL;
-        size_t n = 0;
-        int64_t next = 0;
-        int rc = hookd_store_delivery_list(fx->st, key, NULL, 0, 50, cursor, &list, &n, &next);
-        CHECK_INT(rc, 0);
-        for (size_t i = 0; i < n; i++) {
-            hookd_attempt *a = NULL;
-            size_t na = 0;
-            hookd_delivery *g = fx_get(fx, key, list[i]->id, &a, &na);
-            if (g)
-                json_array_append_new(out, delivery_json(g, a, na));
-            hookd_attempts_free(a, na);
-            hookd_delivery_free(g);
-            hookd_delivery_free(list[i]);
-        }
-        free(list);
-        cursor = rc ? 0 : next;
-    } while (cursor);
-    return out;
+    log_ctx c = {.fx = fx, .key = key, .out = json_array()};
+    fx_log_walk(fx, key, log_entry, &c);
+    return c.out;
 }
 
 static json_t *counters_json(store_fx *fx, int64_t key)
@@ -100,8 +99,8 @@ static json_t *fields_json(store_fx *fx)
     for (size_t i = 0; i < n; i++) {
         json_array_append_new(out, json_pack("{s:s,s:s,s:i,s:i,s:I}", "id", list[i]->id, "name",
                                              list[i]->name, "type", (int)list[i]->type, "object",
-                                             (int)list[i]->object,
-                                             "created", (json_int_t)list[i]->created_at));
+                                             (int)list[i]->object, "created",
+                                             (json_int_t)list[i]->created_at));
         hookd_custom_field_free(list[i]);
     }
     free(list);
@@ -142,9 +141,9 @@ static json_t *person_json(store_fx *fx, const char *id)
     CHECK_INT(hookd_store_person_get(fx->st, id, &p), 0);
     if (!p)
         return json_null();
-    json_t *out = json_pack("{s:s,s:s,s:O,s:I,s:I}", "id", p->contact_id, "account",
-                            p->account_id, "fields", p->fields, "created",
-                            (json_int_t)p->created_at, "updated", (json_int_t)p->updated_at);
+    json_t *out = json_pack("{s:s,s:s,s:O,s:I,s:I}", "id", p->contact_id, "account", p->account_id,
+                            "fields", p->fields, "created", (json_int_t)p->created_at, "updated",
+                            (json_int_t)p->updated_at);
     hookd_account *a = NULL;
     if (p->account_id[0] && hookd_store_account_get(fx->st, p->account_id, &a) == 0) {
         json_object_set_new(out, "account_fields", json_deep_copy(a->fields));
@@ -167,11 +166,11 @@ static json_t *snapshot(store_fx *fx, const world *w)
     for (int i = 0; i < 3; i++)
         json_array_append_new(per, json_pack("{s:o,s:o}", "log", log_json(fx, w->keys[i]),
                                              "counters", counters_json(fx, w->keys[i])));
-    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:I}", "webhooks", webhooks_json(fx), "fields",
-                     fields_json(fx), "api_keys", keys_json(fx), "people",
-                     json_pack("[o,o]", person_json(fx, w->people[0]),
-                               person_json(fx, w->people[1])),
-                     "per_webhook", per, "max_seq", (json_int_t)top);
+    return json_pack(
+        "{s:o,s:o,s:o,s:o,s:o,s:I}", "webhooks", webhooks_json(fx), "fields", fields_json(fx),
+        "api_keys", keys_json(fx), "people",
+        json_pack("[o,o]", person_json(fx, w->people[0]), person_json(fx, w->people[1])),
+        "per_webhook", per, "max_seq", (json_int_t)top);
 }
 
 /* ---- the test ---------------------------------------------------------------------- */
@@ -194,26 +193,27 @@ static bool build(store_fx *fx, world *w, hookd_webhook **deleted_out)
                                       "\"value\":\"1\"}]}");
     hookd_webhook *b = fx_webhook(fx, "{\"name\":\"b\",\"url\":\"https://b.example.com/\","
                                       "\"method\":\"GET\",\"activities\":[\"act::s\"]}");
-    hookd_webhook *c = fx_webhook(fx, "{\"name\":\"c\",\"url\":\"https://c.example.com/\","
-                                      "\"activities\":[\"act::s\"]}");
+    hookd_webhook *c = fx_webhook(fx, WH_JSON("c", ACTS_S));
     if (!a || !b || !c)
         return false;
     w->keys[0] = a->key;
     w->keys[1] = b->key;
     w->keys[2] = c->key;
     *deleted_out = c;
-    hookd_custom_field f = {.id = "str:cm:team", .name = "Team", .type = HOOKD_FT_STR,
-                            .object = HOOKD_OBJ_PERSON, .created_at = T0};
+    hookd_custom_field f = {.id = "str:cm:team",
+                            .name = "Team",
+                            .type = HOOKD_FT_STR,
+                            .object = HOOKD_OBJ_PERSON,
+                            .created_at = T0};
     CHECK_INT(hookd_store_field_insert(fx->st, &f), 0);
     unsigned char h[HOOKD_KEY_HASH_LEN];
     memset(h, 7, sizeof h);
     CHECK_INT(hookd_store_api_key_add(fx->st, h), 0);
     memset(h, 9, sizeof h);
     CHECK_INT(hookd_store_api_key_add(fx->st, h), 0);
-    hookd_merge_person m[2] = {
-        mp_make("{\"str::email\":\"p@example.com\",\"str:cm:team\":\"red\"}",
-                "{\"str:o:name\":\"Acme\"}", NULL, 0),
-        mp_make("{\"str::email\":\"q@example.com\"}", NULL, NULL, 0)};
+    hookd_merge_person m[2] = {mp_make("{\"str::email\":\"p@example.com\",\"str:cm:team\":\"red\"}",
+                                       "{\"str:o:name\":\"Acme\"}", NULL, 0),
+                               mp_make("{\"str::email\":\"q@example.com\"}", NULL, NULL, 0)};
     hookd_merge_result r[2];
     CHECK_INT(hookd_store_people_merge(fx->st, m, 2, T0, r), 0);
     hookd_merge_person_clear(&m[0]);
@@ -258,11 +258,17 @@ static bool build(store_fx *fx, world *w, hookd_webhook **deleted_out)
     CHECK_INT(hookd_store_webhook_delete(fx->st, c->id), 0);
     char tid[HOOKD_ID_MAX];
     CHECK(hookd_id_new(tid) == 0);
-    hookd_test_record t = {.id = tid, .webhook = a, .created_ms = T0 + 50,
-                           .method = HOOKD_METHOD_POST, .body = "{\"test\":1}",
+    hookd_test_record t = {.id = tid,
+                           .webhook = a,
+                           .created_ms = T0 + 50,
+                           .method = HOOKD_METHOD_POST,
+                           .body = "{\"test\":1}",
                            .state = HOOKD_DS_SUCCEEDED,
-                           .attempt = {.time_ms = T0 + 50, .duration_ms = 3, .status_code = 200,
-                                       .version = 3, .signature = "v1,t"}};
+                           .attempt = {.time_ms = T0 + 50,
+                                       .duration_ms = 3,
+                                       .status_code = 200,
+                                       .version = 3,
+                                       .signature = "v1,t"}};
     CHECK_INT(hookd_store_record_test(fx->st, &t), 0);
     return true;
 }
@@ -289,10 +295,8 @@ STORE_TEST(reopen_keeps_everything)
     }
     /* the snapshot is not empty: the build did what it meant to */
     CHECK_INT(json_array_size(json_object_get(before, "webhooks")), 2);
-    CHECK_INT(json_array_size(json_object_get(json_array_get(json_object_get(before,
-                                                                              "per_webhook"),
-                                                              0),
-                                              "log")),
+    CHECK_INT(json_array_size(json_object_get(
+                  json_array_get(json_object_get(before, "per_webhook"), 0), "log")),
               10);
     json_decref(before);
     json_decref(after);

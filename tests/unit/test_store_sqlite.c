@@ -27,8 +27,7 @@ static bool inject(store_fx *fx, const char *sql)
         rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
     }
     if (rc != SQLITE_OK)
-        unit_fail(__FILE__, __LINE__, "cannot inject (%s): %s", db ? sqlite3_errmsg(db) : "?",
-                  sql);
+        unit_fail(__FILE__, __LINE__, "cannot inject (%s): %s", db ? sqlite3_errmsg(db) : "?", sql);
     sqlite3_close(db);
     return rc == SQLITE_OK;
 }
@@ -40,7 +39,7 @@ static bool inject(store_fx *fx, const char *sql)
         int rc_ = (call);                                                                          \
         quiet_end(q_);                                                                             \
         if (rc_ == 0)                                                                              \
-            unit_fail(__FILE__, __LINE__, "%s succeeded despite the injected failure", #call);    \
+            unit_fail(__FILE__, __LINE__, "%s succeeded despite the injected failure", #call);     \
     } while (0)
 
 static const char *field(const json_t *obj, const char *key)
@@ -50,8 +49,7 @@ static const char *field(const json_t *obj, const char *key)
 
 /* What the next ingest's plan sees of contact: its first name and its
  * account's industry. */
-static void plan_sees(store_fx *fx, const char *contact, const char *first,
-                      const char *industry)
+static void plan_sees(store_fx *fx, const char *contact, const char *first, const char *industry)
 {
     hookd_ingest_item it = {.contact_id = contact, .created_ms = T0};
     test_plan tp = TEST_PLAN("sees");
@@ -66,9 +64,9 @@ static void plan_sees(store_fx *fx, const char *contact, const char *first,
 
 BACKEND_TEST("sqlite", sqlite_people_merge_batch_is_atomic)
 {
-    hookd_merge_person e = mp_make("{\"str::email\":\"e@example.com\",\"str::first\":\"Old\"}",
-                                   "{\"str:o:name\":\"Acme\",\"str:o:industry\":\"Tools\"}", NULL,
-                                   0);
+    hookd_merge_person e =
+        mp_make("{\"str::email\":\"e@example.com\",\"str::first\":\"Old\"}",
+                "{\"str:o:name\":\"Acme\",\"str:o:industry\":\"Tools\"}", NULL, 0);
     hookd_merge_result re = {0};
     CHECK_INT(hookd_store_people_merge(fx->st, &e, 1, T0, &re), 0);
     hookd_merge_person_clear(&e);
@@ -137,8 +135,7 @@ BACKEND_TEST("sqlite", sqlite_accounts_merge_batch_is_atomic)
 
 BACKEND_TEST("sqlite", sqlite_record_outcomes_batch_is_atomic)
 {
-    hookd_webhook *wh = fx_webhook(fx, "{\"name\":\"a\",\"url\":\"https://a.example.com/\","
-                                       "\"activities\":[\"*\"]}");
+    hookd_webhook *wh = fx_webhook(fx, WH_JSON("a", ACTS_ALL));
     made_ref d[2];
     if (!wh || fx_deliver(fx, 2, "act::s", T0, d, 2) != 2)
         return;
@@ -174,8 +171,7 @@ BACKEND_TEST("sqlite", sqlite_record_outcomes_batch_is_atomic)
  * flipping connected moves no delivery and leaves the webhook as it was. */
 BACKEND_TEST("sqlite", sqlite_failed_webhook_writes_leave_no_trace)
 {
-    hookd_webhook *good = fx_webhook(fx, "{\"name\":\"good\",\"url\":\"https://g.example.com/\","
-                                         "\"activities\":[\"*\"]}");
+    hookd_webhook *good = fx_webhook(fx, WH_JSON("good", ACTS_ALL));
     made_ref d[1];
     if (!good || fx_deliver(fx, 1, "act::s", T0, d, 1) != 1)
         return;

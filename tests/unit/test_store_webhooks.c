@@ -142,9 +142,9 @@ STORE_TEST(webhook_change_applies_and_bumps_version)
     if (!a)
         return;
     hookd_webhook *out = NULL;
-    CHECK_INT(hookd_store_webhook_change(fx->st, a->id, change_apply,
-                                         "{\"name\":\"renamed\",\"url\":\"https://n.example.com/\"}",
-                                         &out),
+    CHECK_INT(hookd_store_webhook_change(
+                  fx->st, a->id, change_apply,
+                  "{\"name\":\"renamed\",\"url\":\"https://n.example.com/\"}", &out),
               0);
     if (out) {
         CHECK_INT(out->version, 2);
@@ -247,8 +247,11 @@ static int change_reading(hookd_webhook *wh, void *vctx)
 STORE_TEST(webhook_change_fn_may_read)
 {
     hookd_webhook *a = fx_webhook(fx, WH_A);
-    hookd_custom_field f = {.id = "str:cm:team", .name = "Team", .type = HOOKD_FT_STR,
-                            .object = HOOKD_OBJ_PERSON, .created_at = T0};
+    hookd_custom_field f = {.id = "str:cm:team",
+                            .name = "Team",
+                            .type = HOOKD_FT_STR,
+                            .object = HOOKD_OBJ_PERSON,
+                            .created_at = T0};
     if (!a)
         return;
     CHECK_INT(hookd_store_field_insert(fx->st, &f), 0);
@@ -303,8 +306,8 @@ STORE_TEST(webhook_list_pages_oldest_first)
             return;
         keys[i] = wh->key;
     }
-    check_pages(fx, 3, keys, 7);  /* 3 + 3 + 1 */
-    check_pages(fx, 7, keys, 7);  /* exactly one full page: next is 0 */
+    check_pages(fx, 3, keys, 7); /* 3 + 3 + 1 */
+    check_pages(fx, 7, keys, 7); /* exactly one full page: next is 0 */
     check_pages(fx, 1, keys, 7);
     check_pages(fx, 100, keys, 7);
     /* after a key in the middle: what follows it */
@@ -407,10 +410,16 @@ STORE_TEST(webhook_listener_told_in_commit_order)
 
 STORE_TEST(fields_insert_get_list_conflict)
 {
-    hookd_custom_field f1 = {.id = "str:cm:job-title", .name = "Job title", .type = HOOKD_FT_STR,
-                             .object = HOOKD_OBJ_PERSON, .created_at = T0};
-    hookd_custom_field f2 = {.id = "int:oc:seats", .name = "Seats", .type = HOOKD_FT_INT,
-                             .object = HOOKD_OBJ_ACCOUNT, .created_at = T0 + 1};
+    hookd_custom_field f1 = {.id = "str:cm:job-title",
+                             .name = "Job title",
+                             .type = HOOKD_FT_STR,
+                             .object = HOOKD_OBJ_PERSON,
+                             .created_at = T0};
+    hookd_custom_field f2 = {.id = "int:oc:seats",
+                             .name = "Seats",
+                             .type = HOOKD_FT_INT,
+                             .object = HOOKD_OBJ_ACCOUNT,
+                             .created_at = T0 + 1};
     hookd_custom_field **list = NULL;
     size_t n = 99;
     CHECK_INT(hookd_store_field_list(fx->st, &list, &n), 0);
