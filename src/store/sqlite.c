@@ -145,6 +145,23 @@ static const char *const MIGRATIONS[] = {
     "CREATE INDEX delivery_due ON delivery_state(webhook, next_at) WHERE next_at IS NOT NULL;"
     /* (webhook, state, seq): a log page of one state is one range. */
     "CREATE INDEX delivery_log ON delivery_state(webhook, state);",
+
+    /* 3: a delivery's seq is never given again. A plain INTEGER PRIMARY KEY
+     * takes the highest row + 1, so once pruning deleted the newest
+     * deliveries the next one took a seq already handed out: seqs must rise
+     * with creation (the engine's cursors and the log's rely on it).
+     * AUTOINCREMENT remembers the highest ever given (sqlite_sequence is
+     * seeded by the copy). delivery_state and attempts take their seq from
+     * here. */
+    "CREATE TABLE deliveries3(seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL, method INTEGER NOT NULL, person INTEGER, activity_id TEXT,"
+    "  field_id TEXT, created_at INTEGER NOT NULL, query TEXT, body TEXT NOT NULL);"
+    "INSERT INTO deliveries3(seq, id, kind, method, person, activity_id, field_id, created_at,"
+    "  query, body) SELECT seq, id, kind, method, person, activity_id, field_id, created_at,"
+    "  query, body FROM deliveries;"
+    "DROP TABLE deliveries;"
+    "ALTER TABLE deliveries3 RENAME TO deliveries;"
+    "CREATE UNIQUE INDEX deliveries_id ON deliveries(id);",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -383,6 +400,20 @@ static int run_stmt(sq_conn *c, const char *sql)
 {
     sqlite3_stmt *q = sq_stmt(c, sql);
     return q ? sq_step_done(c, q) : HOOKD_EUNAVAIL;
+}
+
+static const char SQL_BEGIN_READ[] = "BEGIN";
+
+int sq_read_begin(sq_conn *c)
+{
+    return run_stmt(c, SQL_BEGIN_READ);
+}
+
+void sq_read_end(sq_conn *c)
+{
+    /* A read transaction has nothing to lose: make sure it is over. */
+    if (run_stmt(c, SQL_COMMIT) != 0 && !sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, SQL_ROLLBACK, NULL, NULL, NULL);
 }
 
 /* Runs one command in a savepoint of its own: if it fails, what it wrote is

@@ -513,7 +513,12 @@ static int state_now(sq_conn *c, int64_t seq, int *state)
 static int record_one(sq_conn *c, const hookd_outcome *o, tally *t, int *out_state)
 {
     int rc;
-    if (o->attempts > 0 && (rc = push_history(c, o->seq)) != 0)
+    /* o->attempts spares a first attempt the history statement. It is what
+     * the engine read, so it only holds while the delivery is still in
+     * o->from: once it moved (the same outcome recorded again), the row
+     * decides (push_history keeps nothing when it has no attempt). */
+    bool pushed = o->attempts > 0;
+    if (pushed && (rc = push_history(c, o->seq)) != 0)
         return rc;
     int from = (int)o->from;
     int to = hookd_ds_next(o->from, o->event, true);
@@ -531,6 +536,9 @@ static int record_one(sq_conn *c, const hookd_outcome *o, tally *t, int *out_sta
             return rc;
         if (from == HOOKD_DS_REFUSED)
             break; /* gone (pruned or never stored) */
+        if (!pushed && (rc = push_history(c, o->seq)) != 0)
+            return rc;
+        pushed = true;
         to = hookd_ds_next((hookd_delivery_state)from, o->event, true);
     }
     *out_state = HOOKD_DS_REFUSED;
@@ -878,12 +886,14 @@ int sq_delivery_list(hookd_store *st, int64_t key, const hookd_delivery_state *s
     int rc = seqs && list ? 0 : HOOKD_ENOMEM;
     sq_store *s = SQ(st);
     sq_conn *c = sq_reader_get(s);
-    /* Both steps read one snapshot: the read transaction lasts until
-     * sq_reader_put. */
-    if (rc == 0)
+    /* Both steps read one snapshot: a row pruned or moved on between them
+     * would fail the page or break its filter. */
+    if (rc == 0 && (rc = sq_read_begin(c)) == 0) {
         rc = page_seqs(c, key, states, n_states, limit, cursor, seqs, &count);
-    if (rc == 0)
-        rc = rows_by_seq(c, seqs, count, list);
+        if (rc == 0)
+            rc = rows_by_seq(c, seqs, count, list);
+        sq_read_end(c);
+    }
     sq_reader_put(s, c);
     free(seqs);
     if (rc) {
@@ -952,8 +962,15 @@ int sq_delivery_get(hookd_store *st, int64_t key, const char *delivery_id, hookd
     sq_store *s = SQ(st);
     sq_conn *c = sq_reader_get(s);
     hookd_delivery *d = NULL;
+    /* The row and its attempts read one snapshot: an attempt recorded
+     * between them would be listed twice. */
+    int rc = sq_read_begin(c);
+    if (rc) {
+        sq_reader_put(s, c);
+        return rc;
+    }
     sqlite3_stmt *q = sq_stmt(c, SQL);
-    int rc = HOOKD_EUNAVAIL;
+    rc = HOOKD_EUNAVAIL;
     if (q) {
         sqlite3_bind_text(q, 1, delivery_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 2, key);
@@ -966,6 +983,7 @@ int sq_delivery_get(hookd_store *st, int64_t key, const char *delivery_id, hookd
     }
     if (rc == 0)
         rc = attempts_of(c, d, attempts, n_attempts);
+    sq_read_end(c);
     sq_reader_put(s, c);
     if (rc) {
         hookd_delivery_free(d);

@@ -103,6 +103,12 @@ int sq_exec(sq_conn *c, const char *sql);
 
 sq_conn *sq_reader_get(sq_store *s);
 void sq_reader_put(sq_store *s, sq_conn *c);
+/* A read made of several statements that must see one state of the
+ * database: without it each statement reset ends its read transaction and a
+ * commit can land between two of them. Every sq_read_begin that returned 0
+ * is ended by sq_read_end before the connection is put back. */
+int sq_read_begin(sq_conn *c);
+void sq_read_end(sq_conn *c);
 
 /* Hands c to the writer and waits until it committed or failed: c->rc. */
 int sq_submit(sq_store *s, sq_cmd *c);
