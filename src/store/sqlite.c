@@ -95,7 +95,11 @@ static const char *const MIGRATIONS[] = {
     "  ON CONFLICT(webhook, hour) DO UPDATE SET retried = retried + excluded.retried;"
     "CREATE TABLE activity_ids(id TEXT PRIMARY KEY, created_at INTEGER NOT NULL) WITHOUT ROWID;"
     "INSERT INTO activity_ids(id, created_at) SELECT id, created_ns / 1000000 FROM activities;"
-    "CREATE TABLE deliveries2(seq INTEGER PRIMARY KEY, id TEXT NOT NULL, kind INTEGER NOT NULL,"
+    /* AUTOINCREMENT: a seq is never given again, even after pruning took
+     * the newest (the engine's cursors and the log's rely on seqs rising
+     * with creation). delivery_state and attempts take their seq from here. */
+    "CREATE TABLE deliveries2(seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL,"
     "  method INTEGER NOT NULL, person INTEGER, activity_id TEXT, field_id TEXT,"
     "  created_at INTEGER NOT NULL, query TEXT, body TEXT NOT NULL);"
     "INSERT INTO deliveries2(seq, id, kind, method, person, activity_id, field_id, created_at,"
@@ -146,22 +150,6 @@ static const char *const MIGRATIONS[] = {
     /* (webhook, state, seq): a log page of one state is one range. */
     "CREATE INDEX delivery_log ON delivery_state(webhook, state);",
 
-    /* 3: a delivery's seq is never given again. A plain INTEGER PRIMARY KEY
-     * takes the highest row + 1, so once pruning deleted the newest
-     * deliveries the next one took a seq already handed out: seqs must rise
-     * with creation (the engine's cursors and the log's rely on it).
-     * AUTOINCREMENT remembers the highest ever given (sqlite_sequence is
-     * seeded by the copy). delivery_state and attempts take their seq from
-     * here. */
-    "CREATE TABLE deliveries3(seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL,"
-    "  kind INTEGER NOT NULL, method INTEGER NOT NULL, person INTEGER, activity_id TEXT,"
-    "  field_id TEXT, created_at INTEGER NOT NULL, query TEXT, body TEXT NOT NULL);"
-    "INSERT INTO deliveries3(seq, id, kind, method, person, activity_id, field_id, created_at,"
-    "  query, body) SELECT seq, id, kind, method, person, activity_id, field_id, created_at,"
-    "  query, body FROM deliveries;"
-    "DROP TABLE deliveries;"
-    "ALTER TABLE deliveries3 RENAME TO deliveries;"
-    "CREATE UNIQUE INDEX deliveries_id ON deliveries(id);",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
