@@ -3,7 +3,7 @@
 # those already present. Uses sudo when not run as root.
 set -euo pipefail
 pkgs=(build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
-      libsqlite3-dev libssl-dev libpq-dev python3 python3-pytest python3-requests curl ca-certificates
+      libsqlite3-dev libssl-dev libpq-dev liblz4-dev python3 python3-pytest python3-requests curl ca-certificates
       clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do

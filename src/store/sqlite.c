@@ -15,6 +15,7 @@
 #include "store/sqlite_int.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/lz.h"
 #include "util/timeutil.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -266,6 +267,36 @@ int sq_bind_json(sqlite3_stmt *q, int idx, const json_t *v)
     if (!text)
         return HOOKD_ENOMEM;
     sqlite3_bind_text(q, idx, text, -1, free);
+    return 0;
+}
+
+int sq_bind_body(sqlite3_stmt *q, int idx, const char *body, size_t len)
+{
+    unsigned char *packed;
+    size_t plen;
+    int rc = hookd_lz_pack(body, len, &packed, &plen);
+    if (rc < 0)
+        return HOOKD_ENOMEM;
+    if (rc == 1)
+        sqlite3_bind_blob(q, idx, packed, (int)plen, free);
+    else
+        sqlite3_bind_text(q, idx, body, (int)len, SQLITE_STATIC);
+    return 0;
+}
+
+int sq_column_body(sqlite3_stmt *q, int col, char **out, size_t *len)
+{
+    *out = NULL;
+    if (sqlite3_column_type(q, col) == SQLITE_BLOB) {
+        if (hookd_lz_unpack(sqlite3_column_blob(q, col), (size_t)sqlite3_column_bytes(q, col), out,
+                            len) == 0)
+            return 0;
+        hookd_log_error("sqlite: a stored body is damaged");
+        return HOOKD_EUNAVAIL;
+    }
+    if (!(*out = sq_column_strdup(q, col)))
+        return HOOKD_ENOMEM;
+    *len = (size_t)sqlite3_column_bytes(q, col);
     return 0;
 }
 

@@ -185,8 +185,9 @@ static int store_delivery(sq_store *s, ingest_cmd *c, hookd_new_delivery *d,
     sq_bind_text(q, 6, d->field_id);
     sqlite3_bind_int64(q, 7, d->created_ms);
     sq_bind_text(q, 8, d->query);
-    sqlite3_bind_text(q, 9, d->body, (int)d->body_len, SQLITE_STATIC);
-    int rc = sq_step_done(&s->w, q);
+    int rc = sq_bind_body(q, 9, d->body, d->body_len);
+    if (rc == 0)
+        rc = sq_step_done(&s->w, q);
     if (rc)
         return rc;
     int64_t seq = sqlite3_last_insert_rowid(s->w.db);
@@ -369,9 +370,9 @@ static int due_rows(sq_conn *c, const char *sql, int64_t key, int64_t now_ms,
         j->next_at = sqlite3_column_int64(q, 4);
         j->method = (hookd_method)sqlite3_column_int(q, 5);
         j->query = sq_column_strdup(q, 6);
-        j->body = sq_column_strdup(q, 7);
-        j->body_len = (size_t)sqlite3_column_bytes(q, 7);
-        if (!j->body || (sqlite3_column_type(q, 6) != SQLITE_NULL && !j->query)) {
+        if ((rc = sq_column_body(q, 7, &j->body, &j->body_len)) != 0)
+            break;
+        if (sqlite3_column_type(q, 6) != SQLITE_NULL && !j->query) {
             rc = HOOKD_ENOMEM;
             break;
         }
@@ -662,8 +663,9 @@ static int test_run(sq_store *s, sq_cmd *cmd)
     sqlite3_bind_int(q, 3, (int)t->method);
     sqlite3_bind_int64(q, 4, t->created_ms);
     sq_bind_text(q, 5, t->query);
-    sqlite3_bind_text(q, 6, t->body, -1, SQLITE_STATIC);
-    int rc = sq_step_done(&s->w, q);
+    int rc = sq_bind_body(q, 6, t->body, strlen(t->body));
+    if (rc == 0)
+        rc = sq_step_done(&s->w, q);
     if (rc || !(q = sq_stmt(&s->w, SQL_S)))
         return rc ? rc : HOOKD_EUNAVAIL;
     sqlite3_bind_int64(q, 1, sqlite3_last_insert_rowid(s->w.db));
@@ -798,7 +800,9 @@ static hookd_delivery *row_delivery(sqlite3_stmt *q)
         d->next_attempt_at = d->created_at;
     d->method = (hookd_method)sqlite3_column_int(q, 9);
     d->query = sq_column_strdup(q, 10);
-    d->body = sq_column_strdup(q, 11);
+    size_t body_len;
+    if (sq_column_body(q, 11, &d->body, &body_len) != 0)
+        d->body = NULL;
     d->last_at = sqlite3_column_int64(q, 12);
     d->status_code = sqlite3_column_int(q, 13);
     d->error = sq_column_strdup(q, 14);

@@ -122,6 +122,14 @@ json_t *sq_column_json(sqlite3_stmt *q, int col);         /* NULL for NULL or da
 /* Binds v as compact JSON text (SQLite takes the text); NULL binds NULL. */
 int sq_bind_json(sqlite3_stmt *q, int idx, const json_t *v);
 
+/* A delivery body: stored LZ4-packed (a BLOB) when that pays, else as the
+ * text itself; read back as text either way. The body is most of a
+ * delivery's bytes, and the JSON of a payload packs well. */
+int sq_bind_body(sqlite3_stmt *q, int idx, const char *body, size_t len);
+/* The body in column col as a new string (*len its length); NULL and
+ * HOOKD_EUNAVAIL if it is damaged, HOOKD_ENOMEM if memory ran out. */
+int sq_column_body(sqlite3_stmt *q, int col, char **out, size_t *len);
+
 /* Runs q to its end (or max rows), decoding each row into a growing array;
  * on error frees what was decoded. Resets q. */
 typedef void *(*sq_row_fn)(sqlite3_stmt *q);
