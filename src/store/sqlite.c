@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "store/sqlite_int.h"
+#include "util/buf.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/lz.h"
@@ -307,14 +308,9 @@ int sq_collect(sq_conn *c, sqlite3_stmt *q, size_t max, sq_row_fn decode, void (
     size_t count = 0, cap = 0;
     int rc = 0, step = SQLITE_DONE;
     while (count < max && (step = sqlite3_step(q)) == SQLITE_ROW) {
-        if (count == cap) {
-            cap = cap ? cap * 2 : 16;
-            void **grown = realloc(list, cap * sizeof *grown);
-            if (!grown) {
-                rc = HOOKD_ENOMEM;
-                break;
-            }
-            list = grown;
+        if (hookd_array_grow(&list, &cap, count, sizeof *list) != 0) {
+            rc = HOOKD_ENOMEM;
+            break;
         }
         if (!(list[count] = decode(q))) {
             rc = HOOKD_ENOMEM;

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "store/sqlite_int.h"
+#include "util/buf.h"
 #include "util/log.h"
 
 #define PRUNE_PAGE 256
@@ -63,14 +64,8 @@ static int tally_add(tally *t, int64_t key, int64_t finish_ms, const hookd_ds_ef
             return 0;
         }
     }
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        tally_row *grown = realloc(t->rows, cap * sizeof *grown);
-        if (!grown)
-            return HOOKD_ENOMEM;
-        t->rows = grown;
-        t->cap = cap;
-    }
+    if (hookd_array_grow(&t->rows, &t->cap, t->n, sizeof *t->rows) != 0)
+        return HOOKD_ENOMEM;
     t->rows[t->n++] = (tally_row){
         .key = key,
         .hour = hour,
@@ -166,14 +161,8 @@ static int store_delivery(sq_store *s, ingest_cmd *c, hookd_new_delivery *d,
     /* Fresh: no next_at (see the top comment). */
     static const char SQL_S[] = "INSERT INTO delivery_state(seq, webhook, state, attempts) "
                                 "VALUES(?, ?, ?, 0)";
-    if (c->n_jobs == c->cap_jobs) {
-        size_t cap = c->cap_jobs ? c->cap_jobs * 2 : 64;
-        hookd_job *grown = realloc(c->jobs, cap * sizeof *grown);
-        if (!grown)
-            return HOOKD_ENOMEM;
-        c->jobs = grown;
-        c->cap_jobs = cap;
-    }
+    if (hookd_array_grow(&c->jobs, &c->cap_jobs, c->n_jobs, sizeof *c->jobs) != 0)
+        return HOOKD_ENOMEM;
     sqlite3_stmt *q = sq_stmt(&s->w, SQL_D);
     if (!q)
         return HOOKD_EUNAVAIL;
