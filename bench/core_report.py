@@ -34,6 +34,12 @@ def div(a, b):
     return a / b if a is not None and b else None
 
 
+def cpu_us(r):
+    """hookd's CPU µs a delivery of a run, None when nothing was delivered."""
+    v = r.get("hookd_cpu_us_per")
+    return v if v is not None and v >= 0 else None
+
+
 class Summary:
     """The goal lines: each a figure, its goal, and MET/MISSED (or n/a)."""
 
@@ -102,17 +108,22 @@ def main():
                       "" if fill["complete"] else " (INCOMPLETE: not all attempted)"))
     for name, r in (("with the backlog", bw), ("without", bo)):
         if r:
-            det.append("  %s: %s/s (%s in %.2f s%s), %.1f µs CPU a delivery, pending lookups p50 %.1f ms, RSS %s MiB"
+            det.append("  %s: %s/s (%s in %.2f s%s), %s µs CPU a delivery, pending lookups p50 %.1f ms, "
+                       "RSS %s MiB, machine %.0f%% busy"
                        % (name, num(r["deliveries_per_s"]), num(r["delivered"]), r["elapsed_s"],
-                          "" if r["complete"] else ", INCOMPLETE", r.get("hookd_cpu_us_per", -1),
-                          r["read_ms_p50"], num(r.get("vm_hwm_kb", 0) / KIB)))
+                          "" if r["complete"] else ", INCOMPLETE", num(cpu_us(r), 1),
+                          r["read_ms_p50"], num(r.get("vm_hwm_kb", 0) / KIB), r["machine_busy_pct"]))
     sa, sw = slow.get("alone") or {}, slow.get("with") or {}
+    for name, r in (("fast webhook alone", sa), ("beside the slow one", sw)):
+        if r:
+            det.append("  %s: %s/s (%s in %.2f s%s), machine %.0f%% busy"
+                       % (name, num(r["deliveries_per_s"]), num(r["delivered"]), r["elapsed_s"],
+                          "" if r["complete"] else ", INCOMPLETE", r["machine_busy_pct"]))
     if sw:
         rx = slow.get("receiver") or {}
-        det.append("slow webhook: fast one alone %s/s, beside a %s s webhook %s/s%s; the slow receiver held "
-                   "at most %s requests at once (%s in all); hookd CPU while they wait: %s%% of a core"
-                   % (num(sa.get("deliveries_per_s")), num(rx.get("hold_ms", 0) / 1000.0), num(sw["deliveries_per_s"]),
-                      "" if sw["complete"] else " (INCOMPLETE)", rx.get("held_max", "?"), rx.get("received", "?"),
+        det.append("  the slow receiver (answers after %s s) held at most %s requests at once (%s in all); "
+                   "hookd's CPU while they wait: %s%% of a core"
+                   % (num(rx.get("hold_ms", 0) / 1000.0), rx.get("held_max", "?"), rx.get("received", "?"),
                       slow.get("idle_cpu_pct")))
     for name, r in (("everysec", pe), ("always", pa)):
         if r:
@@ -134,7 +145,7 @@ def main():
     s.goal("e2e_vs_peer", "end to end = %s × the BullMQ peer (%s/s, appendfsync everysec)"
            % (num(div(rate, pe.get("per_s")), 2), num(pe.get("per_s"))),
            div(rate, pe.get("per_s")), lambda v: v >= 3, ">= 3 ×", ok3 and pe.get("complete", True))
-    cpu = run.get("hookd_cpu_us_per")
+    cpu = cpu_us(run)
     s.goal("cpu_vs_floor", "hookd CPU %s µs a delivery = %s × the floor's %s µs"
            % (num(cpu, 1), num(div(cpu, floor_us), 2), num(floor_us, 1)),
            div(cpu, floor_us), lambda v: v <= 2.5, "<= 2.5 ×", ok3)
@@ -178,8 +189,9 @@ def main():
                       "slow": slow, "peer": peer}}
     with open(out, "w") as f:
         json.dump(doc, f, indent=1, sort_keys=True)
-    print("== summary (hookd %s, %s cores, %s%% busy before the run, %s) =="
-          % (meta.get("commit"), meta.get("cores"), meta.get("idle_busy_pct"), meta.get("date")))
+    print("== summary (hookd %s, %s cores, machine %s%% busy before the run and %s%% after, %s) =="
+          % (meta.get("commit"), meta.get("cores"), meta.get("idle_busy_pct"), meta.get("after_busy_pct"),
+             meta.get("date")))
     print("\n".join(s.lines))
     print("summary JSON: %s" % out)
 

@@ -284,17 +284,24 @@ run_phase() {
 
 # ---- 0. the machine, and nginx ------------------------------------------------------
 
-M0=$(machine_ticks)
-sleep 1
-M1=$(machine_ticks)
-IDLE_BUSY=$(busy_pct "$M0" "$M1")
+# busy_for SECONDS: how busy the machine is (all cores, %) over that long.
+busy_for() {
+    local m0 m1
+    m0=$(machine_ticks)
+    sleep "$1"
+    m1=$(machine_ticks)
+    busy_pct "$m0" "$m1"
+}
+# Nothing of this run is running yet: whatever uses the CPU now is someone
+# else's, and will be there during the run too.
+IDLE_BUSY=$(busy_for 3)
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD -- src 2>/dev/null || COMMIT="$COMMIT+dirty-src"
 [[ -n ${CORE_HOOKD:-} ]] && COMMIT="$CORE_HOOKD"
 say "hookd core benchmark: $("$HOOKD" version 2>/dev/null || echo hookd), source $COMMIT, temp dir $TMP"
 say "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)," \
     "$(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), load average" \
-    "$(cut -d' ' -f1-3 /proc/loadavg), ${IDLE_BUSY}% busy in the second before the run"
+    "$(cut -d' ' -f1-3 /proc/loadavg), ${IDLE_BUSY}% busy over the 3 s before the run"
 if ((IDLE_BUSY > 10)); then
     say "  WARNING: the machine is busy; every rate below will be low (the ratios less so). Busiest now:"
     top -c -b -n 2 -d 0.5 -w 180 | awk '/^top -/{f++} f==2 && /^ *[0-9]/ {print "    " $0}' | head -n4 >&2 || true
@@ -563,7 +570,12 @@ run_phase latency phase_latency
 run_phase backlog phase_backlog
 run_phase slow phase_slow
 run_phase peer phase_peer
-put meta phase_s "\"${PHASE_TIMES[*]}\"" total_s "$SECONDS" broken "\"${BROKEN[*]}\""
+# And once everything of this run has stopped: other work that came and
+# went during the run shows in neither, but in the phases' "machine busy".
+AFTER_BUSY=$(busy_for 3)
+say "machine ${AFTER_BUSY}% busy over the 3 s after the run, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+put meta phase_s "\"${PHASE_TIMES[*]}\"" total_s "$SECONDS" broken "\"${BROKEN[*]}\"" \
+    after_busy_pct "$AFTER_BUSY" after_loadavg "\"$(cut -d' ' -f1-3 /proc/loadavg)\""
 
 # ---- summary -----------------------------------------------------------------------------
 
