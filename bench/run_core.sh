@@ -398,7 +398,9 @@ phase_e2e() {
             grep -v '^$' | head -n 60 >"$TMP/perf-sym.txt" || true
         perf report -i "$TMP/perf.data" --stdio --no-children -g none --sort comm -q 2>/dev/null |
             grep -v '^$' | head -n 20 >"$TMP/perf-thread.txt" || true
-        say "  profile: $TMP/perf-sym.txt, $TMP/perf-thread.txt (perf report -i $TMP/perf.data)"
+        perf report -i "$TMP/perf.data" --stdio --no-children -g none --sort dso -q 2>/dev/null |
+            grep -v '^$' | head -n 20 >"$TMP/perf-dso.txt" || true
+        say "  profile: $TMP/perf-{sym,thread,dso}.txt (call graphs: perf report -i $TMP/perf.data)"
     fi
     put e2e run "$res" empty_db_bytes "$empty" \
         payload_bytes "$("$CLIENT" payload-size "$BASE" "$API_KEY" "$wh" || echo 0)"
