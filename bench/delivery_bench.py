@@ -108,8 +108,29 @@ def result(obj):
 RESP = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
 
 
-def cmd_receive(a):
-    records = []  # (t_ns, head bytes, body bytes): parsed only at the end
+def take_request(buf):
+    """The first whole request in buf as (head, body), removed from buf; None
+    while it is incomplete. hookd sends Content-Length, never chunks."""
+    i = buf.find(b"\r\n\r\n")
+    if i < 0:
+        return None
+    cl = 0
+    for line in bytes(buf[:i]).split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            cl = int(v.strip())
+    end = i + 4 + cl
+    if len(buf) < end:
+        return None
+    req = (bytes(buf[:i]), bytes(buf[i + 4:end]))
+    del buf[:end]
+    return req
+
+
+def serve(on_request):
+    """Runs a keep-alive HTTP/1.1 server on a free loopback port (printed on
+    stdout) until SIGTERM or SIGINT; on_request(transport, t_ns, head, body)
+    is called for each whole request, t_ns when its last byte arrived."""
 
     class Proto(asyncio.Protocol):
         def connection_made(self, transport):
@@ -119,41 +140,12 @@ def cmd_receive(a):
         def data_received(self, data):
             t = time.monotonic_ns()
             self.buf += data
-            while True:
-                i = self.buf.find(b"\r\n\r\n")
-                if i < 0:
-                    return
-                cl = 0
-                for line in bytes(self.buf[:i]).split(b"\r\n")[1:]:
-                    k, _, v = line.partition(b":")
-                    if k.strip().lower() == b"content-length":
-                        cl = int(v.strip())
-                end = i + 4 + cl
-                if len(self.buf) < end:
-                    return
-                records.append((t, bytes(self.buf[:i]), bytes(self.buf[i + 4:end])))
-                del self.buf[:end]
-                self.t.write(RESP)
-
-    def dump():
-        with open(a.out, "w") as f:
-            for t, head, body in records:
-                wid = ""
-                for line in head.split(b"\r\n")[1:]:
-                    k, _, v = line.partition(b":")
-                    if k.strip().lower() == b"webhook-id":
-                        wid = v.strip().decode()
-                try:
-                    doc = json.loads(body) if body else {}
-                except ValueError:
-                    doc = {}
-                act = doc.get("activity") or {}
-                f.write(json.dumps({"t": t, "delivery_id": wid, "activity_id": act.get("id"),
-                                    "test": bool(doc.get("test"))}) + "\n")
+            while (req := take_request(self.buf)) is not None:
+                on_request(self.t, t, *req)
 
     async def main():
         loop = asyncio.get_running_loop()
-        srv = await loop.create_server(Proto, "127.0.0.1", 0, backlog=1024)
+        srv = await loop.create_server(Proto, "127.0.0.1", 0, backlog=4096)
         print(srv.sockets[0].getsockname()[1], flush=True)
         stop = asyncio.Event()
         loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -162,7 +154,30 @@ def cmd_receive(a):
         srv.close()
 
     asyncio.run(main())
-    dump()
+
+
+def cmd_receive(a):
+    records = []  # (t_ns, head bytes, body bytes): parsed only at the end
+
+    def on_request(transport, t, head, body):
+        records.append((t, head, body))
+        transport.write(RESP)
+
+    serve(on_request)
+    with open(a.out, "w") as f:
+        for t, head, body in records:
+            wid = ""
+            for line in head.split(b"\r\n")[1:]:
+                k, _, v = line.partition(b":")
+                if k.strip().lower() == b"webhook-id":
+                    wid = v.strip().decode()
+            try:
+                doc = json.loads(body) if body else {}
+            except ValueError:
+                doc = {}
+            act = doc.get("activity") or {}
+            f.write(json.dumps({"t": t, "delivery_id": wid, "activity_id": act.get("id"),
+                                "test": bool(doc.get("test"))}) + "\n")
 
 
 # ---- latency -------------------------------------------------------------
@@ -287,46 +302,18 @@ def cmd_slow(a):
     """Holds each request a.hold_ms, then answers 200; counts what it held."""
     held = [0, 0, 0]  # now, at most, in all
 
-    class Proto(asyncio.Protocol):
-        def connection_made(self, transport):
-            self.t = transport
-            self.buf = bytearray()
+    def answer(transport):
+        held[0] -= 1
+        if not transport.is_closing():
+            transport.write(RESP)
 
-        def answer(self):
-            held[0] -= 1
-            if not self.t.is_closing():
-                self.t.write(RESP)
+    def on_request(transport, t, head, body):
+        held[0] += 1
+        held[1] = max(held[1], held[0])
+        held[2] += 1
+        asyncio.get_running_loop().call_later(a.hold_ms / 1000.0, answer, transport)
 
-        def data_received(self, data):
-            self.buf += data
-            while True:
-                i = self.buf.find(b"\r\n\r\n")
-                if i < 0:
-                    return
-                cl = 0
-                for line in bytes(self.buf[:i]).split(b"\r\n")[1:]:
-                    k, _, v = line.partition(b":")
-                    if k.strip().lower() == b"content-length":
-                        cl = int(v.strip())
-                if len(self.buf) < i + 4 + cl:
-                    return
-                del self.buf[:i + 4 + cl]
-                held[0] += 1
-                held[1] = max(held[1], held[0])
-                held[2] += 1
-                asyncio.get_running_loop().call_later(a.hold_ms / 1000.0, self.answer)
-
-    async def main():
-        loop = asyncio.get_running_loop()
-        srv = await loop.create_server(Proto, "127.0.0.1", 0, backlog=4096)
-        print(srv.sockets[0].getsockname()[1], flush=True)
-        stop = asyncio.Event()
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-        loop.add_signal_handler(signal.SIGINT, stop.set)
-        await stop.wait()
-        srv.close()
-
-    asyncio.run(main())
+    serve(on_request)
     with open(a.out, "w") as f:
         json.dump({"held_max": held[1], "received": held[2], "hold_ms": a.hold_ms}, f)
 
