@@ -1,50 +1,38 @@
 #!/usr/bin/env python3
-"""delivery_bench.py — the client side of bench/run_delivery.sh (see bench/README.md).
+"""delivery_bench.py — the Python side of bench/run_core.sh (see bench/README.md).
 
-Standard library only. Subcommands:
+Standard library only (Debian's /usr/bin/python3). Subcommands:
 
-  setup       create the one webhook (POST, subscribed to ["act::s"]) and merge
-              one person; prints {"webhook_id", "contact_id", "test"} as JSON.
-  throughput  ingest N activities (requests of --batch, --conc keep-alive
-              connections, as fast as hookd answers) and poll GET
-              /api/v1/webhooks every --poll-ms until the webhook's
-              stats.succeeded_24h has grown by N. Rate = N / (time of the first
-              poll that saw all N succeeded - time the first ingest was sent).
   latency     start a receiver (this file, `receive`, in its own process),
-              point the webhook at it, send --per-request activities every
+              point the webhook at it, send --per-request activities (read
+              from --activities, JSON lines made by core_client) every
               --interval-ms for --seconds, and for each delivery take
-              (arrival at the receiver) - (send of the ingest request that
-              carried its activity), and the same from the 202 coming back.
+              (arrival at the receiver) - (the 202 of the ingest request that
+              carried its activity), and the same from that request's send.
   receive     the receiver: a minimal keep-alive HTTP/1.1 server answering
               200 "ok", noting CLOCK_MONOTONIC at the moment each request is
               complete. Used by `latency`; not meant to be run by hand.
+  slow        a receiver that holds every request --hold-ms before answering
+              200 "ok" (asyncio: thousands of open requests cost it nothing),
+              and writes how many it held at most and in all to --out at
+              SIGTERM. The slow webhook of run_core.sh's phase 6.
 
-Every subcommand prints human lines, and one line `RESULT {json}` that
-run_delivery.sh reads. All times are CLOCK_MONOTONIC (time.monotonic_ns), one
-clock for every process on the machine, so the receiver's and the sender's
-timestamps compare directly.
+`latency` prints human lines and one line `RESULT {json}` that run_core.sh
+reads. All times are CLOCK_MONOTONIC (time.monotonic_ns), one clock for every
+process on the machine, so the receiver's and the sender's timestamps compare
+directly.
 """
 import argparse
 import asyncio
 import http.client
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
-
-ATTR = {
-    "str::s": "Spring sale: 20% off everything until Sunday",
-    "str::cn": "Spring sale 2024",
-    "str::asn": "Spring newsletter, week 12",
-    "idt::c": "cmp_0123456789abcdef",
-}
-CAMPAIGN = {"id": "cmp_0123456789abcdef", "name": "Spring sale 2024"}
-
 
 def now_ns():
     return time.monotonic_ns()
@@ -115,165 +103,34 @@ def result(obj):
     print("RESULT " + json.dumps(obj, sort_keys=True), flush=True)
 
 
-# ---- setup ---------------------------------------------------------------
-
-def cmd_setup(a):
-    api = Api(a.base, a.key)
-    wh = api.must("POST", "/api/v1/webhooks", {
-        "name": "delivery bench",
-        "url": a.target,
-        "activities": ["act::s"],
-    }, want=(201,))
-    ppl = api.must("POST", "/api/v1/people/merge", {
-        "people": [{"fields": {"str::email": "bench@example.com", "str::first": "Bench",
-                               "str::last": "Mark"}}],
-    })
-    out = {"webhook_id": wh["id"], "contact_id": ppl["people"][0]["contact_id"],
-           "test": wh.get("test")}
-    print("webhook %s -> %s (creation test: %s)" % (wh["id"], a.target, wh.get("test")))
-    result(out)
-
-
-def activity(aid, contact):
-    return {"id": aid, "field_id": "act::s", "contact": {"contact_id": contact},
-            "attr": ATTR, "campaign": CAMPAIGN}
-
-
-# ---- throughput ----------------------------------------------------------
-
-class Poller(threading.Thread):
-    """Polls the webhook's stats every period until succeeded grows by `want`."""
-
-    def __init__(self, api, webhook_id, base_succeeded, want, period_s, deadline_ns):
-        super().__init__(daemon=True)
-        self.api, self.wid = api, webhook_id
-        self.base, self.want = base_succeeded, want
-        self.period = period_s
-        self.deadline = deadline_ns
-        self.samples = []  # (t_ns, succeeded - base, pending, failed)
-        self.done_ns = None
-        self.stop = threading.Event()
-
-    def run(self):
-        nxt = time.monotonic()
-        while not self.stop.is_set():
-            st = webhook_stats(self.api, self.wid)
-            t = now_ns()
-            got = st["succeeded_24h"] - self.base
-            self.samples.append((t, got, st["pending"], st["failed_24h"]))
-            if got >= self.want:
-                self.done_ns = t
-                return
-            if t > self.deadline:
-                return
-            nxt += self.period
-            time.sleep(max(0.0, nxt - time.monotonic()))
-
-
-def cmd_throughput(a):
-    api = Api(a.base, a.key)
-    tag = "tp%x" % (time.time_ns() // 1000 % (1 << 40))
-    bodies = []
-    for r in range(0, a.n, a.batch):
-        acts = [activity("%s-%d" % (tag, i), a.contact) for i in range(r, min(a.n, r + a.batch))]
-        bodies.append(json.dumps({"activities": acts}, separators=(",", ":")).encode())
-    one = len(json.dumps(activity(tag + "-0", a.contact), separators=(",", ":")))
-    print("throughput: %d activities in %d requests of <=%d (%.0f KiB each, ~%d B an activity), "
-          "%d connection(s)" % (a.n, len(bodies), a.batch, len(bodies[0]) / 1024, one, a.conc))
-
-    base = webhook_stats(api, a.webhook)
-    base_succ, base_failed = base["succeeded_24h"], base["failed_24h"]
-    work = queue.Queue()
-    for b in bodies:
-        work.put(b)
-    acks, errors = [], []
-    lock = threading.Lock()
-
-    def ingest():
-        c = Api(a.base, a.key)
-        while True:
-            try:
-                b = work.get_nowait()
-            except queue.Empty:
-                return
-            t0 = now_ns()
-            st, doc = c.call("POST", "/api/v1/activities", b)
-            t1 = now_ns()
-            with lock:
-                if st != 202:
-                    errors.append((st, doc))
-                acks.append((t0, t1))
-
-    deadline = now_ns() + int(a.timeout * 1e9)
-    poller = Poller(Api(a.base, a.key), a.webhook, base_succ, a.n, a.poll_ms / 1000.0, deadline)
-    workers = [threading.Thread(target=ingest, daemon=True) for _ in range(a.conc)]
-    t_start = now_ns()
-    for w in workers:
-        w.start()
-    poller.start()
-    for w in workers:
-        w.join()
-    poller.join()
-    if errors:
-        raise SystemExit("delivery_bench: %d ingest request(s) failed, first: %s" % (len(errors), errors[0]))
-
-    t_first = min(t0 for t0, _ in acks)
-    t_last_ack = max(t1 for _, t1 in acks)
-    lat = sorted((t1 - t0) / 1e6 for t0, t1 in acks)
-    ingest_s = (t_last_ack - t_first) / 1e9
-    last = poller.samples[-1] if poller.samples else (now_ns(), 0, 0, 0)
-    failed = last[3] - base_failed
-    # The steepest second of the succeeded curve: delivery's own pace once it runs.
-    best = 0.0
-    s = poller.samples
-    j = 0
-    for i in range(len(s)):  # over the shortest window of at least 1 s ending at each poll
-        while j + 1 < i and s[i][0] - s[j + 1][0] >= 1e9:
-            j += 1
-        if s[i][0] - s[j][0] >= 1e9:
-            best = max(best, (s[i][1] - s[j][1]) / ((s[i][0] - s[j][0]) / 1e9))
-    out = {
-        "n": a.n, "batch": a.batch, "conc": a.conc,
-        "ingest_s": round(ingest_s, 3),
-        "ingest_per_s": round(a.n / ingest_s, 1),
-        "ingest_req_ms_p50": round(pct(lat, 50), 1), "ingest_req_ms_max": round(lat[-1], 1),
-        "failed": failed, "polls": len(s), "peak_1s_per_s": round(best, 1),
-    }
-    if a.curve:
-        with open(a.curve, "w") as f:
-            f.write("ms_since_first_ingest\tsucceeded\tpending\tfailed\n")
-            for t, got, pend, fl in s:
-                f.write("%d\t%d\t%d\t%d\n" % ((t - t_first) // 1000000, got, pend, fl - base_failed))
-    marks, sec = [], 1
-    for t, got, _, _ in s:
-        if t - t_first >= sec * 1e9:
-            marks.append("%ds:%d" % (sec, got))
-            sec = int((t - t_first) // 1e9) + 1
-    print("  succeeded by time since the first ingest: " + " ".join(marks))
-    print("  ingest: %d activities in %.2f s = %.0f activities/s (202 after p50 %.1f ms, max %.1f ms a request)"
-          % (a.n, ingest_s, a.n / ingest_s, pct(lat, 50), lat[-1]))
-    if poller.done_ns is None:
-        out.update({"complete": False, "succeeded": last[1], "pending": last[2],
-                    "elapsed_s": round((last[0] - t_first) / 1e9, 3),
-                    "deliveries_per_s": round(last[1] / ((last[0] - t_first) / 1e9), 1)})
-        print("  NOT COMPLETE after %.1f s: %d succeeded, %d pending, %d failed"
-              % (out["elapsed_s"], last[1], last[2], failed))
-    else:
-        el = (poller.done_ns - t_first) / 1e9
-        out.update({"complete": True, "succeeded": last[1], "elapsed_s": round(el, 3),
-                    "deliveries_per_s": round(a.n / el, 1)})
-        print("  delivered: all %d succeeded %.2f s after the first ingest request = %.0f deliveries/s "
-              "end to end (steepest 1 s: %.0f/s; %d failed)" % (a.n, el, a.n / el, best, failed))
-    result(out)
-
-
 # ---- the receiver --------------------------------------------------------
 
 RESP = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
 
 
-def cmd_receive(a):
-    records = []  # (t_ns, head bytes, body bytes): parsed only at the end
+def take_request(buf):
+    """The first whole request in buf as (head, body), removed from buf; None
+    while it is incomplete. hookd sends Content-Length, never chunks."""
+    i = buf.find(b"\r\n\r\n")
+    if i < 0:
+        return None
+    cl = 0
+    for line in bytes(buf[:i]).split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            cl = int(v.strip())
+    end = i + 4 + cl
+    if len(buf) < end:
+        return None
+    req = (bytes(buf[:i]), bytes(buf[i + 4:end]))
+    del buf[:end]
+    return req
+
+
+def serve(on_request):
+    """Runs a keep-alive HTTP/1.1 server on a free loopback port (printed on
+    stdout) until SIGTERM or SIGINT; on_request(transport, t_ns, head, body)
+    is called for each whole request, t_ns when its last byte arrived."""
 
     class Proto(asyncio.Protocol):
         def connection_made(self, transport):
@@ -283,41 +140,12 @@ def cmd_receive(a):
         def data_received(self, data):
             t = time.monotonic_ns()
             self.buf += data
-            while True:
-                i = self.buf.find(b"\r\n\r\n")
-                if i < 0:
-                    return
-                cl = 0
-                for line in bytes(self.buf[:i]).split(b"\r\n")[1:]:
-                    k, _, v = line.partition(b":")
-                    if k.strip().lower() == b"content-length":
-                        cl = int(v.strip())
-                end = i + 4 + cl
-                if len(self.buf) < end:
-                    return
-                records.append((t, bytes(self.buf[:i]), bytes(self.buf[i + 4:end])))
-                del self.buf[:end]
-                self.t.write(RESP)
-
-    def dump():
-        with open(a.out, "w") as f:
-            for t, head, body in records:
-                wid = ""
-                for line in head.split(b"\r\n")[1:]:
-                    k, _, v = line.partition(b":")
-                    if k.strip().lower() == b"webhook-id":
-                        wid = v.strip().decode()
-                try:
-                    doc = json.loads(body) if body else {}
-                except ValueError:
-                    doc = {}
-                act = doc.get("activity") or {}
-                f.write(json.dumps({"t": t, "delivery_id": wid, "activity_id": act.get("id"),
-                                    "test": bool(doc.get("test"))}) + "\n")
+            while (req := take_request(self.buf)) is not None:
+                on_request(self.t, t, *req)
 
     async def main():
         loop = asyncio.get_running_loop()
-        srv = await loop.create_server(Proto, "127.0.0.1", 0, backlog=1024)
+        srv = await loop.create_server(Proto, "127.0.0.1", 0, backlog=4096)
         print(srv.sockets[0].getsockname()[1], flush=True)
         stop = asyncio.Event()
         loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -326,7 +154,30 @@ def cmd_receive(a):
         srv.close()
 
     asyncio.run(main())
-    dump()
+
+
+def cmd_receive(a):
+    records = []  # (t_ns, head bytes, body bytes): parsed only at the end
+
+    def on_request(transport, t, head, body):
+        records.append((t, head, body))
+        transport.write(RESP)
+
+    serve(on_request)
+    with open(a.out, "w") as f:
+        for t, head, body in records:
+            wid = ""
+            for line in head.split(b"\r\n")[1:]:
+                k, _, v = line.partition(b":")
+                if k.strip().lower() == b"webhook-id":
+                    wid = v.strip().decode()
+            try:
+                doc = json.loads(body) if body else {}
+            except ValueError:
+                doc = {}
+            act = doc.get("activity") or {}
+            f.write(json.dumps({"t": t, "delivery_id": wid, "activity_id": act.get("id"),
+                                "test": bool(doc.get("test"))}) + "\n")
 
 
 # ---- latency -------------------------------------------------------------
@@ -346,10 +197,15 @@ def cmd_latency(a):
         rate = a.per_request * 1000.0 / a.interval_ms
         print("latency: %d activities/s (%d every %g ms) for %g s = %d activities, receiver on :%d"
               % (rate, a.per_request, a.interval_ms, a.seconds, n, port))
-        tag = "lt%x" % (time.time_ns() // 1000 % (1 << 40))
-        bodies = [json.dumps({"activities": [activity("%s-%d-%d" % (tag, k, i), a.contact)
-                                             for i in range(a.per_request)]},
-                             separators=(",", ":")).encode() for k in range(nreq)]
+        # The activities are core_client's (the ~1 KB ones every phase sends),
+        # grouped per_request to a body; their ids find the deliveries again.
+        with open(a.activities) as f:
+            lines = [ln.strip() for ln in f if ln.strip()]
+        if len(lines) < n:
+            raise SystemExit("delivery_bench: %s holds %d activities, %d needed" % (a.activities, len(lines), n))
+        ids = [json.loads(ln)["id"] for ln in lines[:n]]
+        bodies = [('{"activities":[' + ",".join(lines[k * a.per_request:(k + 1) * a.per_request]) + "]}").encode()
+                  for k in range(nreq)]
         sent = [None] * nreq  # (send_ns, ack_ns, status, lag_ns)
         nxt = [0]
         lock = threading.Lock()
@@ -394,13 +250,14 @@ def cmd_latency(a):
         rx.send_signal(signal.SIGTERM)
         rx.wait(timeout=30)
 
+    want = set(ids)
     arrivals = {}
     dups = 0
     with open(out_path) as f:
         for line in f:
             r = json.loads(line)
             aid = r["activity_id"]
-            if not aid or not aid.startswith(tag):
+            if not aid or aid not in want:
                 continue
             if aid in arrivals:
                 dups += 1
@@ -411,7 +268,7 @@ def cmd_latency(a):
     for k in range(nreq):
         ts, ta, _, _ = sent[k]
         for i in range(a.per_request):
-            r = arrivals.get("%s-%d-%d" % (tag, k, i))
+            r = arrivals.get(ids[k * a.per_request + i])
             if r is None:
                 missing += 1
                 continue
@@ -441,31 +298,34 @@ def cmd_latency(a):
     result(out)
 
 
+def cmd_slow(a):
+    """Holds each request a.hold_ms, then answers 200; counts what it held."""
+    held = [0, 0, 0]  # now, at most, in all
+
+    def answer(transport):
+        held[0] -= 1
+        if not transport.is_closing():
+            transport.write(RESP)
+
+    def on_request(transport, t, head, body):
+        held[0] += 1
+        held[1] = max(held[1], held[0])
+        held[2] += 1
+        asyncio.get_running_loop().call_later(a.hold_ms / 1000.0, answer, transport)
+
+    serve(on_request)
+    with open(a.out, "w") as f:
+        json.dump({"held_max": held[1], "received": held[2], "hold_ms": a.hold_ms}, f)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
-
-    def common(sp):
-        sp.add_argument("--base", required=True, help="hookd's http://127.0.0.1:PORT")
-        sp.add_argument("--key", required=True)
-
-    s = sub.add_parser("setup")
-    common(s)
-    s.add_argument("--target", required=True, help="URL the webhook delivers to")
-    s = sub.add_parser("throughput")
-    common(s)
-    s.add_argument("--webhook", required=True)
-    s.add_argument("--contact", required=True)
-    s.add_argument("-n", type=int, default=50000)
-    s.add_argument("--batch", type=int, default=1000)
-    s.add_argument("--conc", type=int, default=2, help="ingest connections")
-    s.add_argument("--poll-ms", type=float, default=100)
-    s.add_argument("--curve", help="write every poll (ms, succeeded, pending, failed) here as TSV")
-    s.add_argument("--timeout", type=float, default=60, help="give up after this many seconds")
     s = sub.add_parser("latency")
-    common(s)
+    s.add_argument("--base", required=True, help="hookd's http://127.0.0.1:PORT")
+    s.add_argument("--key", required=True)
     s.add_argument("--webhook", required=True)
-    s.add_argument("--contact", required=True)
+    s.add_argument("--activities", required=True, help="JSON lines, one activity each (core_client activities)")
     s.add_argument("--work", required=True, help="a directory for the receiver's record")
     s.add_argument("--per-request", type=int, default=10)
     s.add_argument("--interval-ms", type=float, default=10)
@@ -474,9 +334,11 @@ def main():
     s.add_argument("--timeout", type=float, default=30, help="wait at most this long for the last deliveries")
     s = sub.add_parser("receive")
     s.add_argument("--out", required=True)
+    s = sub.add_parser("slow")
+    s.add_argument("--out", required=True)
+    s.add_argument("--hold-ms", type=float, default=10000)
     a = p.parse_args()
-    {"setup": cmd_setup, "throughput": cmd_throughput, "latency": cmd_latency,
-     "receive": cmd_receive}[a.cmd](a)
+    {"latency": cmd_latency, "receive": cmd_receive, "slow": cmd_slow}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -35,125 +35,28 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #define BENCH_BATCH 1000   /* activities per request / per transaction */
 #define BENCH_DELIVERIES 2 /* webhooks an act::s activity goes to */
 #define BENCH_THREADS_MAX 64
 #define BENCH_SECONDS_MAX 600
-#define BENCH_RESP_MAX (64 * 1024) /* bytes of an answer kept for error messages */
 #define BENCH_PAYLOAD_MIN 64
 #define BENCH_PAYLOAD_MAX 65536
 #define BENCH_REQUEST_TIMEOUT_S 60L
 
-/* ---- small helpers ------------------------------------------------------ */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Parses a whole decimal string into [lo, hi]; strtol because atoi cannot
- * tell "abc" from "0". Returns 0 or -1. */
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static bool is_loopback_url(const char *url)
-{
-    static const char *const OK[] = {"http://127.0.0.1:", "http://127.0.0.1/",
-                                     "http://localhost:", "http://[::1]:"};
-    for (size_t i = 0; i < sizeof OK / sizeof OK[0]; i++) {
-        if (strncmp(url, OK[i], strlen(OK[i])) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* hookd's ids are UUIDs; anything else from the server is refused before
- * it is printed for the shell script to read. */
-static bool is_id(const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-              c == '-'))
-            return false;
-    }
-    return n > 0 && n < 64;
-}
-
-/* A growable byte buffer, capped so a runaway answer cannot eat memory. */
-typedef struct buf {
-    char *data;
-    size_t len;
-    size_t cap;
-} buf;
-
-static size_t buf_write(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    buf *b = userdata;
-    size_t n = size * nmemb;
-    size_t keep = n;
-    if (b->len + keep > BENCH_RESP_MAX)
-        keep = BENCH_RESP_MAX - b->len;
-    if (b->len + keep + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + keep + 1)
-            cap *= 2;
-        char *grown = realloc(b->data, cap);
-        if (!grown)
-            return 0; /* makes curl fail the transfer: reported as a failure */
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, ptr, keep);
-    b->len += keep;
-    b->data[b->len] = '\0';
-    return n;
-}
-
-/* An easy handle set up for hookd's API: bearer key, JSON, answer kept in
- * *resp. Returns NULL if curl could not make one. */
-static CURL *api_handle(const char *api_key, struct curl_slist **headers, buf *resp)
-{
-    char auth[512];
-    CURL *c = curl_easy_init();
-    if (!c)
-        return NULL;
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", api_key);
-    *headers = curl_slist_append(NULL, auth);
-    *headers = curl_slist_append(*headers, "Content-Type: application/json");
-    /* Without this, curl may wait for a "100 Continue" hookd never sends
-     * before a large body, which would measure a timer, not hookd. */
-    *headers = curl_slist_append(*headers, "Expect:");
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, *headers);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, buf_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, BENCH_REQUEST_TIMEOUT_S);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROXY, ""); /* never through a proxy from the environment */
-    return c;
-}
+/* ---- HTTP --------------------------------------------------------------- */
 
 /* One call: method and optional body. Returns the HTTP status, or -1 with
  * the curl error printed. resp receives the answer. */
 static long api_call(const char *base, const char *api_key, const char *method, const char *path,
-                     const char *body, buf *resp)
+                     const char *body, bench_buf *resp)
 {
     char url[1024];
     struct curl_slist *headers = NULL;
     long status = -1;
     resp->len = 0;
-    CURL *c = api_handle(api_key, &headers, resp);
+    CURL *c = bench_api_handle(api_key, BENCH_REQUEST_TIMEOUT_S, &headers, resp);
     if (!c)
         return -1;
     snprintf(url, sizeof url, "%s%s", base, path);
@@ -182,7 +85,7 @@ static int cmd_setup(const char *base, const char *key)
     };
     static const char PERSON[] =
         "{\"people\":[{\"fields\":{\"str::email\":\"bench@example.com\",\"str::first\":\"Ben\"}}]}";
-    buf resp = {0};
+    bench_buf resp = {0};
     char webhook_id[64] = "";
     int status = 1;
     json_t *doc = NULL;
@@ -195,7 +98,7 @@ static int cmd_setup(const char *base, const char *key)
         }
         doc = json_loads(resp.data, 0, NULL);
         const char *id = json_string_value(json_object_get(doc, "id"));
-        if (!id || !is_id(id)) {
+        if (!id || !bench_is_id(id)) {
             fprintf(stderr, "ingest_bench: webhook answer without an id: %.500s\n", resp.data);
             goto out;
         }
@@ -212,7 +115,7 @@ static int cmd_setup(const char *base, const char *key)
     doc = json_loads(resp.data, 0, NULL);
     const char *cid = json_string_value(
         json_object_get(json_array_get(json_object_get(doc, "people"), 0), "contact_id"));
-    if (!cid || !is_id(cid)) {
+    if (!cid || !bench_is_id(cid)) {
         fprintf(stderr, "ingest_bench: merge answer without a contact_id: %.500s\n", resp.data);
         goto out;
     }
@@ -227,9 +130,9 @@ out:
 static int cmd_payload_size(const char *base, const char *key, const char *webhook_id)
 {
     char path[256];
-    buf resp = {0};
+    bench_buf resp = {0};
     int status = 1;
-    if (!is_id(webhook_id)) {
+    if (!bench_is_id(webhook_id)) {
         fprintf(stderr, "ingest_bench: bad webhook id\n");
         return 2;
     }
@@ -307,8 +210,8 @@ static void *worker_run(void *arg)
 {
     worker *w = arg;
     struct curl_slist *headers = NULL;
-    buf resp = {0};
-    CURL *c = api_handle(w->api_key, &headers, &resp);
+    bench_buf resp = {0};
+    CURL *c = bench_api_handle(w->api_key, BENCH_REQUEST_TIMEOUT_S, &headers, &resp);
     if (!c) {
         worker_fail(w, "curl_easy_init failed");
         return NULL;
@@ -318,11 +221,11 @@ static void *worker_run(void *arg)
     curl_easy_setopt(c, CURLOPT_URL, w->url);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, w->body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(w->body));
-    while (now_s() < w->deadline) {
+    while (bench_now_s() < w->deadline) {
         resp.len = 0;
-        double t0 = now_s();
+        double t0 = bench_now_s();
         CURLcode rc = curl_easy_perform(c);
-        double dt = now_s() - t0;
+        double dt = bench_now_s() - t0;
         long status = 0;
         char what[sizeof w->first_error];
         if (rc != CURLE_OK) {
@@ -376,7 +279,7 @@ static int cmd_ingest(const char *base, const char *key, const char *contact_id,
     /* One request before the clock starts: it fails fast on a wrong key or
      * contact, and it takes first-use costs (statement preparation, page
      * cache) out of the measurement. */
-    buf resp = {0};
+    bench_buf resp = {0};
     long st = api_call(base, key, "POST", "/api/v1/activities", body, &resp);
     if (st != 202) {
         fprintf(stderr, "ingest_bench: warm-up request: status %ld: %.500s\n", st,
@@ -386,7 +289,7 @@ static int cmd_ingest(const char *base, const char *key, const char *contact_id,
     }
     free(resp.data);
 
-    double t0 = now_s();
+    double t0 = bench_now_s();
     long started = 0;
     for (long i = 0; i < threads; i++) {
         ws[i] =
@@ -407,7 +310,7 @@ static int cmd_ingest(const char *base, const char *key, const char *contact_id,
     }
     /* The last requests may end after the deadline: divide by the time the
      * work really took, not by the nominal duration. */
-    double elapsed = now_s() - t0;
+    double elapsed = bench_now_s() - t0;
 
     all = malloc((n_all ? n_all : 1) * sizeof *all);
     size_t k = 0;
@@ -553,8 +456,8 @@ static int cmd_baseline(const char *path, long seconds, long payload_bytes)
         goto out;
     }
     static const char CAMPAIGN[] = "{\"id\":\"c1\",\"name\":\"Welcome\",\"transactional\":true}";
-    double t0 = now_s(), deadline = t0 + (double)seconds;
-    while (now_s() < deadline) {
+    double t0 = bench_now_s(), deadline = t0 + (double)seconds;
+    while (bench_now_s() < deadline) {
         if (sql_exec(db, "BEGIN IMMEDIATE"))
             goto out;
         int64_t now_ms = (int64_t)time(NULL) * 1000;
@@ -598,7 +501,7 @@ static int cmd_baseline(const char *path, long seconds, long payload_bytes)
             goto rollback;
         activities += BENCH_BATCH;
     }
-    double elapsed = now_s() - t0;
+    double elapsed = bench_now_s() - t0;
     printf("baseline: %ld activities in %.1f s, %d deliveries each, %ld-byte payloads\n",
            activities, elapsed, BENCH_DELIVERIES, payload_bytes);
     printf("baseline (raw SQLite, same durability): %.0f activities/s\n",
@@ -635,12 +538,12 @@ int main(int argc, char **argv)
         return usage();
     const char *cmd = argv[1];
     if (strcmp(cmd, "baseline") == 0) {
-        if (argc != 5 || parse_long(argv[3], 1, BENCH_SECONDS_MAX, &seconds) ||
-            parse_long(argv[4], BENCH_PAYLOAD_MIN, BENCH_PAYLOAD_MAX, &bytes))
+        if (argc != 5 || bench_parse_long(argv[3], 1, BENCH_SECONDS_MAX, &seconds) ||
+            bench_parse_long(argv[4], BENCH_PAYLOAD_MIN, BENCH_PAYLOAD_MAX, &bytes))
             return usage();
         return cmd_baseline(argv[2], seconds, bytes);
     }
-    if (argc < 4 || !is_loopback_url(argv[2]))
+    if (argc < 4 || !bench_is_loopback_url(argv[2]))
         return usage();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return 1;
@@ -649,9 +552,9 @@ int main(int argc, char **argv)
         rc = cmd_setup(argv[2], argv[3]);
     else if (strcmp(cmd, "payload-size") == 0 && argc == 5)
         rc = cmd_payload_size(argv[2], argv[3], argv[4]);
-    else if (strcmp(cmd, "ingest") == 0 && argc == 7 && is_id(argv[4]) &&
-             parse_long(argv[5], 1, BENCH_THREADS_MAX, &threads) == 0 &&
-             parse_long(argv[6], 1, BENCH_SECONDS_MAX, &seconds) == 0)
+    else if (strcmp(cmd, "ingest") == 0 && argc == 7 && bench_is_id(argv[4]) &&
+             bench_parse_long(argv[5], 1, BENCH_THREADS_MAX, &threads) == 0 &&
+             bench_parse_long(argv[6], 1, BENCH_SECONDS_MAX, &seconds) == 0)
         rc = cmd_ingest(argv[2], argv[3], argv[4], threads, seconds);
     else
         rc = usage();

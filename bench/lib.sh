@@ -1,4 +1,5 @@
 # bench/lib.sh — shared by the benchmark scripts (sourced, not run).
+# shellcheck shell=bash
 
 # start_hookd BIN DB LOG [ARGS…]: starts `BIN serve` on a free loopback port
 # with the store DB, stderr to LOG, and waits until it says where it listens.
@@ -32,5 +33,26 @@ stop_hookd() {
     local status=0
     wait "$HOOKD_PID" 2>/dev/null || status=$?
     HOOKD_PID=
+    return $status
+}
+
+# stop_child PID SECONDS: SIGTERM to a child of this shell, then SIGKILL if it
+# has not exited within SECONDS; reaps it either way (so its I/O counts land
+# in this shell's /proc/<pid>/io, which run_core.sh reads). Returns the
+# child's exit status (137 if it had to be killed).
+stop_child() {
+    local pid=$1 limit=$2 state
+    [[ -n $pid ]] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    # A child that exited stays a zombie until waited for, and `kill -0`
+    # still finds it: read its state instead.
+    for _ in $(seq $((limit * 10))); do
+        state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo gone)
+        [[ $state == Z || $state == gone ]] && break
+        sleep 0.1
+    done
+    [[ $state == Z || $state == gone ]] || kill -KILL "$pid" 2>/dev/null || true
+    local status=0
+    wait "$pid" 2>/dev/null || status=$?
     return $status
 }

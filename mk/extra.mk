@@ -4,6 +4,8 @@
 #   make -f Makefile -f mk/extra.mk fuzz-run    run each for FUZZ_SECONDS (default 60)
 #   make -f Makefile -f mk/extra.mk bench       build build-bench/hookd and build-bench/ingest_bench
 #   make -f Makefile -f mk/extra.mk bench-run   bash bench/run_ingest.sh
+#   make -f Makefile -f mk/extra.mk bench-core  build build-bench/{hookd,core_client,floor_sender}
+#   make -f Makefile -f mk/extra.mk bench-core-run   bash bench/run_core.sh
 #
 # Works read on its own after the Makefile (as above) or through
 # `-include mk/extra.mk` at the end of it; a guard makes reading it twice
@@ -121,11 +123,29 @@ bench: bench-hookd $(BENCH_DIR)/ingest_bench
 bench-hookd:
 	$(MAKE) -f Makefile BUILD=$(BENCH_DIR) SAN=0 $(BENCH_DIR)/hookd
 
-$(BENCH_DIR)/ingest_bench: bench/ingest_bench.c
+$(BENCH_DIR)/ingest_bench: bench/ingest_bench.c bench/bench_util.h
 	@mkdir -p $(dir $@)
 	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ $< $(BENCH_LDLIBS)
 
 bench-run: bench
 	bash bench/run_ingest.sh
+
+# The programs of bench/run_core.sh: its load client, and the floor sender,
+# which signs with OpenSSL like hookd and needs nothing of SQLite or jansson.
+BENCH_FLOOR_PKGS := libcurl libcrypto
+.PHONY: bench-core bench-core-run
+bench-core: bench-hookd $(BENCH_DIR)/core_client $(BENCH_DIR)/floor_sender
+
+$(BENCH_DIR)/core_client: bench/core_client.c bench/bench_util.h
+	@mkdir -p $(dir $@)
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ $< $(BENCH_LDLIBS)
+
+$(BENCH_DIR)/floor_sender: bench/floor_sender.c bench/bench_util.h
+	@mkdir -p $(dir $@)
+	$(BENCH_CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags $(BENCH_FLOOR_PKGS)) -o $@ $< \
+		$(shell pkg-config --libs $(BENCH_FLOOR_PKGS))
+
+bench-core-run: bench-core
+	bash bench/run_core.sh
 
 endif
