@@ -113,8 +113,9 @@ def main():
                        % (name, num(r["deliveries_per_s"]), num(r["delivered"]), r["elapsed_s"],
                           "" if r["complete"] else ", INCOMPLETE", num(cpu_us(r), 1),
                           r["read_ms_p50"], num(r.get("vm_hwm_kb", 0) / KIB), r["machine_busy_pct"]))
-    sa, sw = slow.get("alone") or {}, slow.get("with") or {}
-    for name, r in (("fast webhook alone", sa), ("beside the slow one", sw)):
+    sa, st, sw = slow.get("alone") or {}, slow.get("twin") or {}, slow.get("with") or {}
+    for name, r in (("fast webhook alone", sa), ("beside a second fast one", st),
+                    ("beside the slow one", sw)):
         if r:
             det.append("  %s: %s/s (%s in %.2f s%s), machine %.0f%% busy"
                        % (name, num(r["deliveries_per_s"]), num(r["delivered"]), r["elapsed_s"],
@@ -173,10 +174,13 @@ def main():
            % (num(max(rss) if rss else None, 1), num(rss_e2e / KIB if rss_e2e else None, 1),
               num(rss_bl / KIB if rss_bl else None, 1)),
            max(rss) if rss else None, lambda v: v <= 64, "<= 64 MiB")
-    sr = div(sw.get("deliveries_per_s"), sa.get("deliveries_per_s"))
-    s.goal("slow_ratio", "slow-webhook ratio %s (%s/s beside it, %s/s alone)"
-           % (num(sr, 2), num(sw.get("deliveries_per_s")), num(sa.get("deliveries_per_s"))),
-           sr, lambda v: v >= 0.9, ">= 0.9", bool(sw.get("complete")) and bool(sa.get("complete")))
+    # Against the twin (same work to store), so the ratio is the slowness's
+    # cost; the ratio to the webhook alone is in the details.
+    sr = div(sw.get("deliveries_per_s"), st.get("deliveries_per_s"))
+    s.goal("slow_ratio", "slow-webhook ratio %s (%s/s beside it, %s/s beside a fast twin; %s/s alone)"
+           % (num(sr, 2), num(sw.get("deliveries_per_s")), num(st.get("deliveries_per_s")),
+              num(sa.get("deliveries_per_s"))),
+           sr, lambda v: v >= 0.9, ">= 0.9", bool(sw.get("complete")) and bool(st.get("complete")))
 
     doc = {"meta": meta, "figures": s.figures,
            "extra": {"wrk_per_s": wrk_rate, "floor_cpu_us_per": fl and fl["cpu_us_per"],

@@ -495,6 +495,19 @@ phase_slow() {
     put slow alone "$res"
     hookd_down "$d/alone"
 
+    # The control: the fast webhook beside a second one that answers at
+    # once. Every activity then makes two deliveries to store, as beside the
+    # slow one, so the ratio below tells what the slowness costs, not what a
+    # second subscriber does.
+    hookd_up "$d/twin"
+    people "$d/twin"
+    fast=$(webhook fast "$NGINX_URL/hook" '*')
+    webhook twin "$NGINX_URL/hook" '*' >/dev/null
+    say "  beside a second fast webhook: $SLOW_N activities (2 deliveries each)"
+    res=$(timed "$d/twin" twin "$fast" "$SLOW_N" --wait=settled)
+    put slow twin "$res"
+    hookd_down "$d/twin"
+
     hookd_up "$d/with"
     people "$d/with"
     fast=$(webhook fast "$NGINX_URL/hook" '*')

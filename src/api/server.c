@@ -37,6 +37,7 @@
 #include "util/utf8.h"
 
 #define BODY_MAX (1024 * 1024)
+#define HEAVY_BODY (64 * 1024) /* a body past this is parsed a few at a time */
 #define PATH_MAX_LEN 2048
 #define CONNECTION_LIMIT 4096
 #define IDLE_TIMEOUT_S 60
@@ -67,6 +68,11 @@ typedef struct pool {
     bool stopping;
     pthread_t *threads;
     unsigned n;
+    /* Large bodies (a 1,000-activity ingest) are parsed and held a few at a
+     * time: each is a JSON tree of several MiB until its commit, and more of
+     * them at once than there are cores only adds memory, not speed. */
+    pthread_cond_t heavy_free;
+    unsigned heavy, heavy_max;
 } pool;
 
 struct hookd_api {
@@ -337,12 +343,13 @@ static void run_request(hookd_api *api, req_state *rs)
         }
         rs->req.body = body;
     }
+    /* Parsed: the text is not needed any more (a 1 MiB ingest holds its
+     * tree and its copies for as long as the store takes). */
+    free(rs->body);
+    rs->body = NULL;
     rs->rc = rs->route->handler(&api->ctx, &rs->req, &rs->resp, err);
     json_decref(body);
     rs->req.body = NULL;
-    /* The body is not needed any more: give it back before the answer goes. */
-    free(rs->body);
-    rs->body = NULL;
     if (rs->rc != 0 && !err->code)
         hookd_error_from_rc(err, rs->rc, "resource");
 }
@@ -378,7 +385,21 @@ static void *pool_main(void *arg)
             p->tail = NULL;
         pthread_mutex_unlock(&p->lock);
         struct MHD_Connection *c = rs->conn;
+        bool heavy = rs->len > HEAVY_BODY;
+        if (heavy) {
+            pthread_mutex_lock(&p->lock);
+            while (p->heavy >= p->heavy_max)
+                pthread_cond_wait(&p->heavy_free, &p->lock);
+            p->heavy++;
+            pthread_mutex_unlock(&p->lock);
+        }
         run_request(api, rs);
+        if (heavy) {
+            pthread_mutex_lock(&p->lock);
+            p->heavy--;
+            pthread_cond_signal(&p->heavy_free);
+            pthread_mutex_unlock(&p->lock);
+        }
         rs->ready = true;
         /* rs belongs to libmicrohttpd's thread again from here on. */
         MHD_resume_connection(c);
@@ -411,11 +432,13 @@ static bool pool_push(hookd_api *api, struct MHD_Connection *c, req_state *rs)
     return taken;
 }
 
-static int pool_start(hookd_api *api, unsigned n)
+static int pool_start(hookd_api *api, unsigned n, unsigned heavy_max)
 {
     pool *p = &api->pool;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
+    pthread_cond_init(&p->heavy_free, NULL);
+    p->heavy_max = heavy_max ? heavy_max : 1;
     if (!(p->threads = calloc(n, sizeof *p->threads)))
         return HOOKD_ENOMEM;
     for (; p->n < n; p->n++) {
@@ -554,7 +577,7 @@ int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, si
         snprintf(err, errlen, "cannot read API keys from the store");
         return HOOKD_EUNAVAIL;
     }
-    if (pool_start(api, opt->threads ? opt->threads : 8) != 0) {
+    if (pool_start(api, opt->threads ? opt->threads : 8, opt->io_threads + 1) != 0) {
         freeaddrinfo(ai);
         pool_stop(api);
         free(api->key_hashes);
@@ -607,6 +630,7 @@ void hookd_api_stop(hookd_api *api)
     MHD_stop_daemon(api->daemon);
     pthread_mutex_destroy(&api->pool.lock);
     pthread_cond_destroy(&api->pool.cond);
+    pthread_cond_destroy(&api->pool.heavy_free);
     free(api->key_hashes);
     free(api);
 }

@@ -35,7 +35,7 @@
 #define PER_WEBHOOK_MAX 2048  /* deliveries of one webhook held in memory */
 #define SCAN_LOW_WATER 256    /* read more of a backlog when fewer are queued */
 #define STORE_RETRY_MS 1000   /* after a failed store call */
-#define MEMORY_MAX_DEFAULT (16u << 20)
+#define MEMORY_MAX_DEFAULT (8u << 20)
 
 /* ---- what the engine holds --------------------------------------------------- */
 

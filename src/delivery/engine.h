@@ -41,7 +41,7 @@ typedef struct hookd_engine_options {
     int64_t log_retention_ms;
     int max_in_flight;             /* overall, default 512 */
     int max_in_flight_per_webhook; /* default 16 */
-    size_t memory_max;             /* bytes of deliveries held in memory, default 16 MiB */
+    size_t memory_max;             /* bytes of deliveries held in memory, default 8 MiB */
 } hookd_engine_options;
 
 /* Becomes the store's listener (so call it before anything writes to the
