@@ -372,6 +372,7 @@ static enum MHD_Result answer(struct MHD_Connection *c, req_state *rs)
 static void *pool_main(void *arg)
 {
     hookd_api *api = arg;
+    pthread_setname_np(pthread_self(), "hookd-handler");
     pool *p = &api->pool;
     pthread_mutex_lock(&p->lock);
     for (;;) {

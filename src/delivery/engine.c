@@ -36,6 +36,12 @@
 #define SCAN_LOW_WATER 256    /* read more of a backlog when fewer are queued */
 #define STORE_RETRY_MS 1000   /* after a failed store call */
 #define MEMORY_MAX_DEFAULT (8u << 20)
+/* Outcomes are stored together: once this many wait, or the oldest has
+ * waited this long. Each commit rewrites every page it touches (the state
+ * rows, two index ranges) and fsyncs; batching a few milliseconds of
+ * outcomes cut the WAL written per delivery (see docs/performance.md). */
+#define FLUSH_MAX 512
+#define FLUSH_MS 10
 
 /* ---- what the engine holds --------------------------------------------------- */
 
@@ -148,6 +154,7 @@ struct hookd_engine {
     int in_flight;
     xfer *done;              /* finished, outcome not stored yet */
     size_t n_done;
+    int64_t first_done_ms;   /* when the oldest of them finished */
     bool flushing, pruning;
     int64_t earliest_due;    /* min over webhooks' next_due, 0 none */
     int64_t next_prune_ms;
@@ -363,6 +370,7 @@ static void run_prune(hookd_engine *e, msg *m)
 static void *worker_main(void *arg)
 {
     hookd_engine *e = arg;
+    pthread_setname_np(pthread_self(), "hookd-engine-io");
     for (;;) {
         msg *all = queue_take(&e->tasks, true);
         while (all) {
@@ -712,6 +720,8 @@ static void finish(hookd_engine *e, CURL *easy, CURLcode code, int64_t now)
     x->w->in_flight--;
     e->in_flight--;
     ring_add(e, x->w);
+    if (!e->done)
+        e->first_done_ms = now;
     x->next = e->done;
     e->done = x;
     e->n_done++;
@@ -730,9 +740,11 @@ static void harvest(hookd_engine *e)
 
 /* Hands every finished attempt to the worker in one batch; while it is
  * stored, the next batch gathers. */
-static void flush(hookd_engine *e)
+static void flush(hookd_engine *e, int64_t now, bool stopping)
 {
     if (e->flushing || !e->done)
+        return;
+    if (e->n_done < FLUSH_MAX && now - e->first_done_ms < FLUSH_MS && !stopping)
         return;
     msg *m = msg_new(M_FLUSH, 0);
     if (!m)
@@ -942,6 +954,8 @@ static int sleep_ms(hookd_engine *e, int64_t now, bool stopping)
         until = e->earliest_due;
     if (!e->pruning && e->next_prune_ms < until)
         until = e->next_prune_ms;
+    if (e->done && !e->flushing && e->first_done_ms + FLUSH_MS < until)
+        until = e->first_done_ms + FLUSH_MS;
     for (wstate *w = e->scanq_head; w; w = w->scan_next) {
         if (w->scan_after > now && w->scan_after < until)
             until = w->scan_after;
@@ -952,6 +966,7 @@ static int sleep_ms(hookd_engine *e, int64_t now, bool stopping)
 static void *engine_main(void *arg)
 {
     hookd_engine *e = arg;
+    pthread_setname_np(pthread_self(), "hookd-engine");
     for (;;) {
         for (msg *m = queue_take(&e->inbox, false), *next; m; m = next) {
             next = m->next;
@@ -968,7 +983,7 @@ static void *engine_main(void *arg)
         int running = 0;
         curl_multi_perform(e->multi, &running);
         harvest(e);
-        flush(e);
+        flush(e, hookd_now_ms(), stopping);
         /* Slots that just came free are filled before sleeping. */
         if (!stopping)
             start_attempts(e);

@@ -480,6 +480,7 @@ static void run_batch(sq_store *s, sq_cmd *batch)
 static void *writer_main(void *arg)
 {
     sq_store *s = arg;
+    pthread_setname_np(pthread_self(), "hookd-writer");
     pthread_mutex_lock(&s->qlock);
     for (;;) {
         while (!s->qhead && !s->stopping)
