@@ -21,8 +21,12 @@ LDLIBS_ALL := $(shell pkg-config --libs $(PKGS)) -lpthread -lm $(LDLIBS)
 LDFLAGS_ALL := $(OPT) $(LDFLAGS)
 
 SRC := $(filter-out src/main.c,$(wildcard src/*/*.c src/*.c))
-GEN := $(BUILD)/gen/catalog_data.c
-OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC)) $(BUILD)/obj/gen/catalog_data.o
+GEN_CATALOG := $(BUILD)/gen/catalog_data.c
+GEN_WEB := $(BUILD)/gen/web_assets.c
+# The folder itself too: its time changes when a file is added or removed.
+WEB_FILES := web $(wildcard web/*)
+OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC)) $(BUILD)/obj/gen/catalog_data.o \
+	$(BUILD)/obj/gen/web_assets.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(patsubst tests/unit/%.c,$(BUILD)/obj/tests/unit/%.o,$(UNIT_SRC))
 
@@ -49,9 +53,15 @@ $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 
 # The activity/attribute catalog is data (data/catalog.tsv); the build turns it
 # into a C table so ids are never scattered through code.
-$(GEN): data/catalog.tsv scripts/gen_catalog.awk
+$(GEN_CATALOG): data/catalog.tsv scripts/gen_catalog.awk
 	@mkdir -p $(dir $@)
 	awk -f scripts/gen_catalog.awk data/catalog.tsv > $@.tmp && mv $@.tmp $@
+
+# The operator page (web/) is served from the binary: every file becomes a C
+# array with its media type and ETag (see src/api/web.h).
+$(GEN_WEB): $(WEB_FILES) scripts/gen_web.sh
+	@mkdir -p $(dir $@)
+	sh scripts/gen_web.sh web > $@.tmp && mv $@.tmp $@
 
 test: unit e2e
 
