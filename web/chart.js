@@ -95,9 +95,13 @@ export function hourlyChart(buckets) {
     g.append(s('rect', {x: (PAD.left + i * slot).toFixed(1), y: PAD.top, width: slot.toFixed(1),
       height: plotH, fill: 'transparent'}));
     svg.append(g);
-    if (i % 6 === 0 || i === buckets.length - 1) {
-      svg.append(s('text', {x: (x + barW / 2).toFixed(1), y: H - 8, 'text-anchor': 'middle',
-        text: when}));
+    // Every sixth hour is labelled; the edge labels are anchored inward so
+    // they are not cut by the frame.
+    const first = i === 0;
+    const lastOne = i === buckets.length - 1;
+    if (i % 6 === 0 || lastOne) {
+      svg.append(s('text', {x: (first ? PAD.left : lastOne ? W - PAD.right : x + barW / 2).toFixed(1),
+        y: H - 8, 'text-anchor': first ? 'start' : lastOne ? 'end' : 'middle', text: when}));
     }
   });
 

@@ -56,7 +56,7 @@ export function renderWebhook(root, ctx, {id, tab}) {
 
   // ---- overview parts
   const stats = h('div', {class: 'stat-grid'});
-  const chartSlot = h('div', {});
+  const chartSlot = h('div', {class: 'chart-slot'});
   const settings = h('dl', {class: 'settings'});
   const secretCode = h('code', {class: 'secret'});
   const showSecret = h('button', {type: 'button', class: 'button small', 'aria-pressed': 'false'},

@@ -170,11 +170,12 @@ export async function setup(t, {hookdArgs = [], viewport = {width: 1280, height:
   let shots = 0;
   const env = {
     receiver, hookd, browser, context, page, seen, outDir,
-    // Saves a full-page screenshot as <n>-<label>.png in the test's folder.
-    async shot(label, p = page) {
+    // Saves a screenshot as <n>-<label>.png in the test's folder: the whole
+    // page, or only the viewport for pages too tall to capture whole.
+    async shot(label, {fullPage = true} = {}) {
       shots += 1;
-      await p.screenshot({path: path.join(outDir, `${String(shots).padStart(2, '0')}-${label}.png`),
-        fullPage: true});
+      await page.screenshot({path: path.join(outDir, `${String(shots).padStart(2, '0')}-${label}.png`),
+        fullPage});
     },
     // allowConsole: patterns of console errors the test provokes on purpose.
     // HTTP error statuses are the API answering (400, 401, 404 …) and are
@@ -190,7 +191,7 @@ export async function setup(t, {hookdArgs = [], viewport = {width: 1280, height:
   };
   t.after(async () => {
     // The page as it was when the test ended, passed or failed.
-    await page.screenshot({path: path.join(outDir, 'zz-end.png'), fullPage: true}).catch(() => {});
+    await page.screenshot({path: path.join(outDir, 'zz-end.png'), timeout: 10000}).catch(() => {});
     await browser.close().catch(() => {});
     await receiver.close();
     if (!hookd.exit) {
