@@ -33,7 +33,12 @@ let catalogPromise = null;
 let toastTimer = 0;
 
 function parseHash() {
-  const raw = decodeURIComponent(location.hash.replace(/^#/, '')) || '/';
+  let raw;
+  try {
+    raw = decodeURIComponent(location.hash.replace(/^#/, '')) || '/';
+  } catch {
+    return {route: null, params: []}; // a malformed %-escape names no page
+  }
   for (const route of ROUTES) {
     const m = raw.match(route.re);
     if (m) return {route, params: m.slice(1)};

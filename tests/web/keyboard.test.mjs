@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
-import {setup, signIn, waitForLogs, activity, hookBody, TEST_TIMEOUT} from './lib.mjs';
+import {setup, waitForLogs, activity, hookBody, TEST_TIMEOUT} from './lib.mjs';
 
 // Presses Tab until every wanted name has had focus (or max presses),
 // checking each focused element shows a focus style. Returns the names seen.

@@ -6,7 +6,7 @@ import {setup, signIn, expectText, TEST_TIMEOUT, hookBody} from './lib.mjs';
 test('hookd unreachable is said clearly', {timeout: TEST_TIMEOUT}, async (t) => {
   const env = await setup(t);
   const {page, hookd, receiver} = env;
-  const made = await hookd.api('POST', '/api/v1/webhooks', hookBody(receiver, {name: 'Soon offline'}));
+  await hookd.api('POST', '/api/v1/webhooks', hookBody(receiver, {name: 'Soon offline'}));
   await signIn(page, hookd);
   await page.getByRole('link', {name: 'Soon offline'}).waitFor();
 
@@ -21,7 +21,6 @@ test('hookd unreachable is said clearly', {timeout: TEST_TIMEOUT}, async (t) => 
   // Trying again while it is still down keeps saying so.
   await page.getByRole('button', {name: 'Try again'}).click();
   await banner.waitFor();
-  void made;
   // The refused connections are what this test provokes.
   await env.finish({allowConsole: [/ERR_CONNECTION_REFUSED/]});
 });
