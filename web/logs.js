@@ -18,7 +18,17 @@ const REFRESH_MS = 4000;
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const COLUMNS = ['Time', 'Activity', 'State', 'Status code', 'Attempts', 'Next retry'];
 
-export function mountLogs(panel, ctx, wh, names) {
+// GET path of one page of a webhook's logs.
+export function logsQuery(base, state, cursor) {
+  const q = new URLSearchParams({limit: String(PAGE)});
+  if (state) q.set('state', state);
+  if (cursor) q.set('cursor', cursor);
+  return `${base}?${q}`;
+}
+
+// first: an optional promise of the first page (unfiltered), already asked
+// for by the caller so it loads beside the webhook itself.
+export function mountLogs(panel, ctx, wh, names, {first = null} = {}) {
   const base = `${api.webhookPath(wh.id)}/logs`;
   const opts = {signal: ctx.signal};
   const rows = new Map(); // delivery id → row (see makeRow)
@@ -30,6 +40,7 @@ export function mountLogs(panel, ctx, wh, names) {
   let inFlight = null;
   let generation = 0; // bumped by a reset; answers of an older one are dropped
   let marked = false;
+  let prefetched = first;
 
   const stateSelect = h('select', {},
     h('option', {value: '', text: 'Any state'}),
@@ -54,10 +65,7 @@ export function mountLogs(panel, ctx, wh, names) {
     h('div', {class: 'more'}, more)));
 
   function query(cursor) {
-    const q = new URLSearchParams({limit: String(PAGE)});
-    if (filter) q.set('state', filter);
-    if (cursor) q.set('cursor', cursor);
-    return `${base}?${q}`;
+    return logsQuery(base, filter, cursor);
   }
 
   // ---- rows
@@ -240,7 +248,8 @@ export function mountLogs(panel, ctx, wh, names) {
     empty.hidden = true;
     more.hidden = true;
     try {
-      const page = await api.get(query(null), opts);
+      const page = await (prefetched && !filter ? prefetched : api.get(query(null), opts));
+      prefetched = null;
       if (gen !== generation) return;
       pages = [{cursor: null, ids: []}];
       appendPage(page.entries || [], pages[0]);

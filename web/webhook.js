@@ -6,7 +6,7 @@ import * as api from './api.js';
 import {h, icon, busy, clear, fmtDate, fmtNumber, replace} from './dom.js';
 import {connectedBadge, showTestResult, showTestError} from './parts.js';
 import {hourlyChart} from './chart.js';
-import {mountLogs} from './logs.js';
+import {mountLogs, logsQuery} from './logs.js';
 
 const OVERVIEW_REFRESH_MS = 10000;
 const TABS = [['overview', 'Overview'], ['logs', 'Logs']];
@@ -19,6 +19,9 @@ export function renderWebhook(root, ctx, {id, tab}) {
   let logs = null;
   let overviewTimer = 0;
   let names = {activities: new Map(), fields: new Map()};
+  // Opened on Logs: its first page loads beside the webhook, not after it.
+  let firstLogs = tab === 'logs' ? api.get(logsQuery(`${path}/logs`, '', null), opts) : null;
+  if (firstLogs) firstLogs.catch(() => {}); // mountLogs reports its failure
 
   const holder = h('div', {}, h('p', {class: 'loading', text: 'Loading webhook…'}));
   root.append(h('nav', {class: 'crumbs', 'aria-label': 'Breadcrumb'},
@@ -189,7 +192,8 @@ export function renderWebhook(root, ctx, {id, tab}) {
       panels[k].hidden = !on;
     }
     if (key === 'logs') {
-      if (!logs) logs = mountLogs(panels.logs, ctx, wh, names);
+      if (!logs) logs = mountLogs(panels.logs, ctx, wh, names, {first: firstLogs});
+      firstLogs = null;
       logs.resume();
       clearTimeout(overviewTimer);
     } else {
