@@ -72,12 +72,19 @@ static int ensure_api_key(hookd_store *st, const hookd_config *cfg)
     return 0;
 }
 
-/* API threads: test sends block a thread for up to the request timeout, so
- * keep more threads than cores. */
+/* Handler threads: test sends hold one for up to the request timeout, so
+ * keep more than cores. */
 static unsigned thread_count(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN) * 2;
     return n < 8 ? 8 : n > 32 ? 32 : (unsigned)n;
+}
+
+/* libmicrohttpd's threads only move bytes: one per core. */
+static unsigned io_thread_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 2 ? 2 : n > 8 ? 8 : (unsigned)n;
 }
 
 static int serve(int argc, char **argv)
@@ -106,7 +113,8 @@ static int serve(int argc, char **argv)
     hookd_store *st = NULL;
     hookd_api *api = NULL;
     hookd_engine *engine = NULL;
-    if (hookd_store_open_sqlite(cfg.db_path, &st, err, sizeof err) != 0) {
+    hookd_store_options sopt = {.db_path = cfg.db_path, .database_url = cfg.database_url};
+    if (hookd_store_open(&sopt, &st, err, sizeof err) != 0) {
         fprintf(stderr, "hookd: %s\n", err);
         goto out;
     }
@@ -127,8 +135,9 @@ static int serve(int argc, char **argv)
         goto out;
     }
     hookd_api_options opt = {.host = cfg.listen_host, .port = cfg.listen_port,
-                             .threads = thread_count(), .store = st, .admin_key = cfg.api_key,
-                             .engine = engine, .send = send};
+                             .io_threads = io_thread_count(), .threads = thread_count(),
+                             .store = st, .admin_key = cfg.api_key,
+                             .send = send};
     if (hookd_api_start(&opt, &api, err, sizeof err) != 0) {
         fprintf(stderr, "hookd: %s\n", err);
         goto out;

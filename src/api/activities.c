@@ -24,7 +24,8 @@
 
 /* One validated activity of a request. */
 typedef struct ingest_item {
-    const char *client_id;    /* the request's "id", or NULL (borrowed) */
+    const char *id;           /* the request's "id" (borrowed), or gen */
+    char gen[HOOKD_ID_MAX];   /* a new id when the request gave none */
     const char *field_id;     /* borrowed */
     const char *contact_id;   /* contact by id (borrowed), or NULL */
     hookd_merge_person merge; /* contact by merge when contact_id is NULL */
@@ -32,12 +33,16 @@ typedef struct ingest_item {
     int64_t created_ns;
     json_t *campaign;         /* borrowed, or NULL */
     bool transactional;
+    json_t *doc;              /* the activity as payloads carry it (new) */
+    char *doc_text;           /* doc as JSON text, bol::t settled (new) */
 } ingest_item;
 
 static void item_clear(ingest_item *it)
 {
     hookd_merge_person_clear(&it->merge);
     json_decref(it->attr);
+    json_decref(it->doc);
+    free(it->doc_text);
 }
 
 /* attr: attribute id → value of its type; bol::t is dropped (hookd sets it). */
@@ -144,6 +149,17 @@ static int validate_contact(const json_t *v, const char *path, ingest_item *it, 
     return hookd_merge_person_validate(v, path, merge_by, n, false, &it->merge, err);
 }
 
+/* The activity object of SPEC §3. */
+static json_t *activity_doc(const char *id, const char *field_id, int64_t created_ns,
+                            const json_t *attr)
+{
+    char created[HOOKD_TIME_MAX];
+    int64_t s = created_ns / 1000000000LL - (created_ns % 1000000000LL < 0);
+    hookd_time_format_s(s, created);
+    return json_pack("{s:s,s:s,s:s,s:O}", "id", id, "field_id", field_id, "created", created,
+                     "attr", attr);
+}
+
 static int validate_item(const json_t *v, size_t i, int64_t now_ns, ingest_item *it,
                          hookd_error *err)
 {
@@ -162,7 +178,11 @@ static int validate_item(const json_t *v, size_t i, int64_t now_ns, ingest_item 
         if (n < 1 || n > ACTIVITY_ID_MAX)
             return hookd_invalid(err, field, "%s must be a string of 1 to %d characters", field,
                                  ACTIVITY_ID_MAX);
-        it->client_id = json_string_value(id);
+        it->id = json_string_value(id);
+    } else if (hookd_id_new(it->gen) != 0) {
+        return hookd_error_from_rc(err, HOOKD_EUNAVAIL, "activities");
+    } else {
+        it->id = it->gen;
     }
     const json_t *fid = json_object_get(v, "field_id");
     snprintf(field, sizeof field, "%s.field_id", path);
@@ -185,229 +205,117 @@ static int validate_item(const json_t *v, size_t i, int64_t now_ns, ingest_item 
     if (validate_created(json_object_get(v, "created"), field, now_ns, &it->created_ns, err))
         return HOOKD_EINVAL;
     snprintf(field, sizeof field, "%s.campaign", path);
-    return validate_campaign(json_object_get(v, "campaign"), field, it, err);
+    if (validate_campaign(json_object_get(v, "campaign"), field, it, err))
+        return HOOKD_EINVAL;
+    /* Made here, on the API thread, so the store's writer only copies it
+     * into each body. */
+    it->doc = activity_doc(it->id, it->field_id, it->created_ns, it->attr);
+    if (it->doc)
+        it->doc_text = hookd_payload_activity_text(it->doc, it->transactional);
+    return it->doc_text ? 0 : hookd_error_from_rc(err, HOOKD_ENOMEM, "activities");
 }
 
-/* The activity object of SPEC §3. */
-static json_t *activity_doc(const char *id, const char *field_id, int64_t created_ns,
-                            const json_t *attr)
+/* Builds one delivery of kind for webhook wh into the plan: the payload is
+ * made once here and stored as the exact bytes every attempt sends. With
+ * the activity's text at hand (activity_text), a JSON body is spliced from
+ * it instead of being built and written out again for each webhook. */
+static int plan_delivery(hookd_plan *plan, const hookd_webhook *wh, hookd_delivery_kind kind,
+                         const hookd_person *p, const hookd_account *a, const json_t *activity,
+                         const char *activity_text, bool transactional, const json_t *action,
+                         int64_t now_ns)
 {
-    char created[HOOKD_TIME_MAX];
-    int64_t s = created_ns / 1000000000LL - (created_ns % 1000000000LL < 0);
-    hookd_time_format_s(s, created);
-    return json_pack("{s:s,s:s,s:s,s:O}", "id", id, "field_id", field_id, "created", created,
-                     "attr", attr);
-}
-
-/* Everything a delivery's payload is made from, for one contact. */
-typedef struct contact_view {
-    hookd_person *person;
-    hookd_account *account; /* NULL when none */
-} contact_view;
-
-static void view_clear(contact_view *cv)
-{
-    hookd_person_free(cv->person);
-    hookd_account_free(cv->account);
-    cv->person = NULL;
-    cv->account = NULL;
-}
-
-/* Resolves a contact inside tx: by id (ENOTFOUND if unknown) or by merge. */
-static int resolve_contact(hookd_txn *tx, const char *contact_id, const hookd_merge_person *m,
-                           int64_t now_ms, contact_view *cv)
-{
-    int rc;
-    bool created;
-    if (contact_id)
-        rc = hookd_id_valid(contact_id) ? hookd_txn_person_get(tx, contact_id, &cv->person)
-                                        : HOOKD_ENOTFOUND;
-    else
-        rc = hookd_merge_person_apply(tx, m, now_ms, &cv->person, &created);
-    if (rc)
-        return rc;
-    if (cv->person->account_id[0]) {
-        rc = hookd_txn_account_get(tx, cv->person->account_id, &cv->account);
-        if (rc == HOOKD_ENOTFOUND)
-            rc = 0; /* a link to a vanished account reads as no account */
-    }
-    return rc;
-}
-
-/* Builds and stores one delivery of kind for webhook wh. */
-static int make_delivery(hookd_txn *tx, const hookd_webhook *wh, hookd_delivery_kind kind,
-                         const contact_view *cv, const json_t *activity, bool transactional,
-                         const json_t *action, int64_t now_ns, char *out_id)
-{
-    hookd_delivery d = {0};
-    if (hookd_id_new(d.id) != 0)
-        return HOOKD_EUNAVAIL;
+    hookd_new_delivery *d = hookd_plan_add(plan);
+    if (!d || hookd_id_new(d->id) != 0)
+        return d ? HOOKD_EUNAVAIL : HOOKD_ENOMEM;
     hookd_payload_input in = {
         .webhook = wh,
         .kind = kind,
-        .delivery_id = d.id,
+        .delivery_id = d->id,
         .time_ns = now_ns,
-        .contact_id = cv->person->contact_id,
-        .person_fields = cv->person->fields,
-        .account_fields = cv->account ? cv->account->fields : NULL,
+        .contact_id = p->contact_id,
+        .person_fields = p->fields,
+        .account_fields = a ? a->fields : NULL,
         .activity = activity,
         .transactional = transactional,
         .action = action,
     };
-    json_t *payload = hookd_payload_build(&in);
-    if (!payload)
-        return HOOKD_ENOMEM;
-    int rc = hookd_payload_request(payload, wh->method, wh->url, &d.url, &d.body);
-    json_decref(payload);
-    if (rc != 0)
-        return HOOKD_ENOMEM;
-    snprintf(d.webhook_id, sizeof d.webhook_id, "%s", wh->id);
-    d.kind = kind == HOOKD_KIND_ACTION ? "action" : kind == HOOKD_KIND_TEST ? "test" : "activity";
-    d.activity_id = activity ? (char *)json_string_value(json_object_get(activity, "id")) : NULL;
-    d.field_id = activity ? (char *)json_string_value(json_object_get(activity, "field_id")) : NULL;
-    d.state = HOOKD_DS_PENDING;
-    d.created_at = now_ns / 1000000;
-    d.next_attempt_at = d.created_at;
-    d.method = (char *)hookd_method_name(wh->method);
-    rc = hookd_txn_delivery_insert(tx, &d);
-    if (rc == 0 && out_id)
-        snprintf(out_id, HOOKD_ID_MAX, "%s", d.id);
-    free(d.url);
-    free(d.body);
-    return rc;
+    bool query_form = wh->method == HOOKD_METHOD_GET || wh->method == HOOKD_METHOD_DELETE;
+    if (activity_text && !query_form) {
+        if (!(d->body = hookd_payload_body(&in, activity_text)))
+            return HOOKD_ENOMEM;
+    } else {
+        json_t *payload = hookd_payload_build(&in);
+        int rc = payload ? hookd_payload_wire(payload, wh->method, &d->query, &d->body) : -1;
+        json_decref(payload);
+        if (rc != 0)
+            return HOOKD_ENOMEM;
+    }
+    d->webhook = wh;
+    d->kind = kind;
+    d->activity_id = activity ? json_string_value(json_object_get(activity, "id")) : NULL;
+    d->field_id = activity ? json_string_value(json_object_get(activity, "field_id")) : NULL;
+    d->created_ms = now_ns / 1000000;
+    d->body_len = strlen(d->body);
+    return 0;
 }
 
-/* The last contact given by id, kept across the activities of one request:
- * a batch usually reports many activities of few people, and reading and
- * decoding the same person for each one dominated ingest profiles. A contact
- * given by merge is never cached, since merging changes the person. */
-typedef struct contact_cache {
-    char contact_id[HOOKD_ID_MAX];
-    contact_view cv;
-} contact_cache;
+/* What the ingest plan needs besides the store's arguments. */
+typedef struct ingest_plan {
+    ingest_item *items;
+    int64_t now_ns;
+} ingest_plan;
 
-static void cache_clear_contact(contact_cache *cc)
+/* The plan of POST /activities: one delivery per connected webhook that
+ * wants the activity; disconnected ones count it as skipped. */
+static int plan_activity(void *vctx, size_t index, const hookd_person *p, const hookd_account *a,
+                         hookd_webhook *const *whs, size_t n_wh, hookd_plan *plan)
 {
-    view_clear(&cc->cv);
-    cc->contact_id[0] = '\0';
-}
-
-static int cached_contact(hookd_txn *tx, const ingest_item *it, int64_t now_ms,
-                          contact_cache *cc, contact_view *cv, bool *borrowed)
-{
-    *borrowed = false;
-    if (!it->contact_id) {
-        /* A merge may change the cached person: forget it. */
-        cache_clear_contact(cc);
-        return resolve_contact(tx, NULL, &it->merge, now_ms, cv);
-    }
-    if (cc->contact_id[0] && strcmp(cc->contact_id, it->contact_id) == 0) {
-        *cv = cc->cv;
-        *borrowed = true;
-        return 0;
-    }
-    int rc = resolve_contact(tx, it->contact_id, NULL, now_ms, cv);
-    if (rc == 0) {
-        cache_clear_contact(cc);
-        cc->cv = *cv;
-        snprintf(cc->contact_id, sizeof cc->contact_id, "%s", it->contact_id);
-        *borrowed = true;
-    }
-    return rc;
-}
-
-/* Stores one new activity and its deliveries. skipped[w] counts, per
- * webhook, the activities it did not get while disconnected. */
-static int ingest_one(hookd_txn *tx, const ingest_item *it, const char *id, hookd_webhook **whs,
-                      size_t n_wh, int *skipped, int64_t now_ns, contact_cache *cc,
-                      hookd_error *err, size_t index)
-{
-    contact_view cv = {0};
-    bool borrowed;
-    int rc = cached_contact(tx, it, now_ns / 1000000, cc, &cv, &borrowed);
-    if (rc == HOOKD_ENOTFOUND) {
-        char field[64];
-        snprintf(field, sizeof field, "activities[%zu].contact.contact_id", index);
-        return hookd_invalid(err, field, "no person has the contact_id '%.40s'", it->contact_id);
-    }
-    if (rc)
-        return hookd_error_from_rc(err, rc, "contact");
-    json_t *doc = activity_doc(id, it->field_id, it->created_ns, it->attr);
-    hookd_activity_rec rec = {.id = id,
-                              .field_id = it->field_id,
-                              .contact_id = cv.person->contact_id,
-                              .created_ns = it->created_ns,
-                              .doc = doc,
-                              .campaign = it->campaign};
-    rc = doc ? hookd_txn_activity_insert(tx, &rec) : HOOKD_ENOMEM;
-    for (size_t w = 0; rc == 0 && w < n_wh; w++) {
+    ingest_plan *ctx = vctx;
+    const ingest_item *it = &ctx->items[index];
+    for (size_t w = 0; w < n_wh; w++) {
         if (!hookd_webhook_wants(whs[w], it->field_id))
             continue;
         if (!whs[w]->connected) {
-            skipped[w]++;
+            plan->skipped[w]++;
             continue;
         }
-        rc = make_delivery(tx, whs[w], HOOKD_KIND_ACTIVITY, &cv, doc, it->transactional, NULL,
-                           now_ns, NULL);
+        int rc = plan_delivery(plan, whs[w], HOOKD_KIND_ACTIVITY, p, a, it->doc, it->doc_text,
+                               it->transactional, NULL, ctx->now_ns);
+        if (rc)
+            return rc;
     }
-    json_decref(doc);
-    if (!borrowed)
-        view_clear(&cv);
-    return rc ? hookd_error_from_rc(err, rc, "activity") : 0;
+    return 0;
 }
 
-/* Runs the whole request in one transaction; answers[i] gets {"id","duplicate"}. */
+/* Runs the whole request as one ingest command; answers[i] gets
+ * {"id","duplicate"}. */
 static int ingest(hookd_api_ctx *ctx, ingest_item *items, size_t n, int64_t now_ns,
                   json_t *answers, hookd_error *err)
 {
-    hookd_txn *tx = NULL;
-    hookd_webhook **whs = NULL;
-    size_t n_wh = 0;
-    int *skipped = NULL;
-    contact_cache cc = {0};
-    json_t *seen = NULL; /* client ids of this request, as a set */
-    int rc = hookd_store_begin(ctx->store, &tx);
-    if (rc)
-        return hookd_error_from_rc(err, rc, "activities");
-    seen = json_object();
-    if ((rc = hookd_txn_webhooks(tx, &whs, &n_wh)) != 0 ||
-        !(skipped = calloc(n_wh ? n_wh : 1, sizeof *skipped)) || !seen) {
-        rc = hookd_error_from_rc(err, rc ? rc : HOOKD_ENOMEM, "activities");
-        goto done;
+    hookd_ingest_item *in_items = calloc(n, sizeof *in_items);
+    if (!in_items)
+        return hookd_error_from_rc(err, HOOKD_ENOMEM, "activities");
+    for (size_t i = 0; i < n; i++) {
+        in_items[i].activity_id = items[i].id;
+        in_items[i].contact_id = items[i].contact_id;
+        in_items[i].merge = items[i].contact_id ? NULL : &items[i].merge;
+        in_items[i].created_ms = now_ns / 1000000;
     }
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        char id[ACTIVITY_ID_MAX * 4 + 1];
-        bool dup = false;
-        if (items[i].client_id) {
-            snprintf(id, sizeof id, "%s", items[i].client_id);
-            int exists = json_object_get(seen, id) ? 1 : hookd_txn_activity_exists(tx, id);
-            if (exists < 0) {
-                rc = hookd_error_from_rc(err, exists, "activities");
-                break;
-            }
-            dup = exists == 1;
-            json_object_set_new(seen, id, json_true());
-        } else if (hookd_id_new(id) != 0) {
-            rc = hookd_error_from_rc(err, HOOKD_EUNAVAIL, "activities");
-            break;
-        }
-        if (!dup)
-            rc = ingest_one(tx, &items[i], id, whs, n_wh, skipped, now_ns, &cc, err, i);
-        json_array_append_new(answers, json_pack("{s:s,s:b}", "id", id, "duplicate", dup));
-    }
-    for (size_t w = 0; rc == 0 && w < n_wh; w++) {
-        if (skipped[w] && (rc = hookd_txn_webhook_add_skipped(tx, whs[w]->id, skipped[w])) != 0)
-            hookd_error_from_rc(err, rc, "activities");
-    }
-done:
-    if (rc == 0 && (rc = hookd_txn_commit(tx)) != 0)
+    ingest_plan plan = {.items = items, .now_ns = now_ns};
+    hookd_ingest in = {.items = in_items, .n = n, .plan = plan_activity, .ctx = &plan};
+    int rc = hookd_store_ingest(ctx->store, &in);
+    if (rc == HOOKD_ENOTFOUND) {
+        char field[64];
+        snprintf(field, sizeof field, "activities[%zu].contact.contact_id", in.failed_index);
+        rc = hookd_invalid(err, field, "no person has the contact_id '%.40s'",
+                           items[in.failed_index].contact_id);
+    } else if (rc) {
         hookd_error_from_rc(err, rc, "activities");
-    else if (rc)
-        hookd_txn_rollback(tx);
-    hookd_webhook_list_free(whs, n_wh);
-    free(skipped);
-    cache_clear_contact(&cc);
-    json_decref(seen);
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        json_array_append_new(answers, json_pack("{s:s,s:b}", "id", items[i].id, "duplicate",
+                                                 in_items[i].duplicate));
+    free(in_items);
     return rc;
 }
 
@@ -460,8 +368,8 @@ int hookd_h_activities(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *res
     int64_t now_ns = hookd_now_ns();
     json_t *answers = json_array();
     int rc = validate_request(req->body, now_ns, &items, &n, err);
-    if (rc == 0 && (rc = ingest(ctx, items, n, now_ns, answers, err)) == 0)
-        hookd_engine_wake(ctx->engine);
+    if (rc == 0)
+        rc = ingest(ctx, items, n, now_ns, answers, err);
     items_free(items, n);
     if (rc) {
         json_decref(answers);
@@ -523,6 +431,41 @@ static int validate_action(const json_t *body, json_t **action, hookd_error *err
     return 0;
 }
 
+/* The plan of /webhooks/{id}/send: one action delivery to that webhook,
+ * whatever its activities; 409 when it is disconnected. */
+typedef struct send_plan {
+    const char *webhook_id;
+    const json_t *activity; /* or NULL */
+    const json_t *action;
+    int64_t now_ns;
+    char delivery_id[HOOKD_ID_MAX];
+    bool no_webhook, disconnected;
+} send_plan;
+
+static int plan_send(void *vctx, size_t index, const hookd_person *p, const hookd_account *a,
+                     hookd_webhook *const *whs, size_t n_wh, hookd_plan *plan)
+{
+    send_plan *ctx = vctx;
+    (void)index;
+    for (size_t w = 0; w < n_wh; w++) {
+        if (strcmp(whs[w]->id, ctx->webhook_id) != 0)
+            continue;
+        /* Checked inside the command, so a disconnect cannot slip between
+         * the check and the insert. */
+        if (!whs[w]->connected) {
+            ctx->disconnected = true;
+            return HOOKD_ECONFLICT;
+        }
+        int rc = plan_delivery(plan, whs[w], HOOKD_KIND_ACTION, p, a, ctx->activity, NULL, false,
+                               ctx->action, ctx->now_ns);
+        if (rc == 0)
+            memcpy(ctx->delivery_id, plan->d[plan->n - 1].id, HOOKD_ID_MAX);
+        return rc;
+    }
+    ctx->no_webhook = true;
+    return HOOKD_ENOTFOUND;
+}
+
 int hookd_h_webhook_send(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
                          hookd_error *err)
 {
@@ -530,10 +473,6 @@ int hookd_h_webhook_send(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *r
                                           "campaign_name", "action_id", "action_name", NULL};
     ingest_item it = {0};
     json_t *activity = NULL, *action = NULL;
-    hookd_webhook *wh = NULL;
-    contact_view cv = {0};
-    hookd_txn *tx = NULL;
-    char delivery_id[HOOKD_ID_MAX];
     int64_t now_ns = hookd_now_ns();
     int rc;
     if (!hookd_id_valid(req->params[0]))
@@ -548,60 +487,33 @@ int hookd_h_webhook_send(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *r
     const json_t *act = json_object_get(req->body, "activity");
     if (act && !json_is_null(act) && (rc = validate_action_activity(act, now_ns, &activity, err)))
         goto done;
-    if ((rc = hookd_store_begin(ctx->store, &tx)) != 0) {
-        hookd_error_from_rc(err, rc, "webhook");
-        goto done;
-    }
-    /* Read inside the transaction so a concurrent disconnect cannot slip
-     * between the check and the insert. */
-    hookd_webhook **whs = NULL;
-    size_t n_wh = 0;
-    if ((rc = hookd_txn_webhooks(tx, &whs, &n_wh)) != 0) {
-        hookd_error_from_rc(err, rc, "webhook");
-        goto done;
-    }
-    for (size_t i = 0; i < n_wh; i++) {
-        if (!wh && strcmp(whs[i]->id, req->params[0]) == 0) {
-            wh = whs[i];
-            whs[i] = NULL;
-        }
-    }
-    hookd_webhook_list_free(whs, n_wh);
-    if (!wh) {
-        rc = hookd_error_from_rc(err, HOOKD_ENOTFOUND, "webhook");
-        goto done;
-    }
-    if (!wh->connected) {
-        rc = hookd_error_set(err, 409, "conflict", NULL,
-                             "the webhook is disconnected: connect it before sending");
-        goto done;
-    }
-    rc = resolve_contact(tx, it.contact_id, &it.merge, now_ns / 1000000, &cv);
-    if (rc == HOOKD_ENOTFOUND) {
-        rc = hookd_invalid(err, "contact.contact_id", "no person has the contact_id '%.40s'",
-                           it.contact_id);
-        goto done;
-    }
-    if (rc || (rc = make_delivery(tx, wh, HOOKD_KIND_ACTION, &cv, activity, false, action,
-                                  now_ns, delivery_id)) != 0) {
+    send_plan plan = {.webhook_id = req->params[0],
+                      .activity = activity,
+                      .action = action,
+                      .now_ns = now_ns};
+    /* An action is not an activity report: no idempotency id is kept. */
+    hookd_ingest_item item = {.contact_id = it.contact_id,
+                              .merge = it.contact_id ? NULL : &it.merge,
+                              .created_ms = now_ns / 1000000};
+    hookd_ingest in = {.items = &item, .n = 1, .plan = plan_send, .ctx = &plan};
+    rc = hookd_store_ingest(ctx->store, &in);
+    if (rc == 0) {
+        resp->status = 202;
+        resp->json = json_pack("{s:s}", "delivery_id", plan.delivery_id);
+    } else if (plan.disconnected) {
+        hookd_error_set(err, 409, "conflict", NULL,
+                        "the webhook is disconnected: connect it before sending");
+    } else if (plan.no_webhook) {
+        hookd_error_from_rc(err, HOOKD_ENOTFOUND, "webhook");
+    } else if (rc == HOOKD_ENOTFOUND) {
+        hookd_invalid(err, "contact.contact_id", "no person has the contact_id '%.40s'",
+                      it.contact_id);
+    } else {
         hookd_error_from_rc(err, rc, "delivery");
-        goto done;
     }
-    rc = hookd_txn_commit(tx);
-    tx = NULL;
-    if (rc)
-        hookd_error_from_rc(err, rc, "delivery");
 done:
-    hookd_txn_rollback(tx);
-    view_clear(&cv);
-    hookd_webhook_free(wh);
     json_decref(activity);
     json_decref(action);
     item_clear(&it);
-    if (rc)
-        return rc;
-    hookd_engine_wake(ctx->engine);
-    resp->status = 202;
-    resp->json = json_pack("{s:s}", "delivery_id", delivery_id);
-    return 0;
+    return rc;
 }

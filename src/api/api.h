@@ -1,8 +1,9 @@
 /*
  * api.h — hookd's HTTP API (SPEC §2) served by libmicrohttpd.
  *
- * hookd_api_start runs libmicrohttpd with an internal epoll thread pool;
- * every handler runs on one of those threads and may block on the store.
+ * hookd_api_start runs libmicrohttpd with an internal epoll thread pool that
+ * moves bytes, and a pool of handler threads that parse requests and run
+ * their handlers (which may wait on the store).
  * The caller owns the store and must keep it open until hookd_api_stop
  * returns. hookd_api_stop waits for requests in flight to finish.
  */
@@ -12,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "delivery/engine.h"
+#include "delivery/request.h"
 #include "store/store.h"
 
 typedef struct hookd_api hookd_api;
@@ -20,10 +21,10 @@ typedef struct hookd_api hookd_api;
 typedef struct hookd_api_options {
     const char *host;       /* numeric IPv4/IPv6 address, or "localhost" */
     uint16_t port;          /* 0: any free port, see hookd_api_port */
-    unsigned threads;       /* size of the thread pool */
+    unsigned io_threads;    /* libmicrohttpd's threads (they only move bytes) */
+    unsigned threads;       /* handler threads (they may wait on the store) */
     hookd_store *store;     /* borrowed */
     const char *admin_key;  /* --api-key, or NULL; copied */
-    hookd_engine *engine;   /* borrowed; woken after commits */
     hookd_send_opts send;   /* for test sends */
 } hookd_api_options;
 

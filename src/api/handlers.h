@@ -19,7 +19,6 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "delivery/engine.h"
 #include "delivery/request.h"
 #include "store/store.h"
 #include "util/error.h"
@@ -28,7 +27,6 @@
 
 typedef struct hookd_api_ctx {
     hookd_store *store;
-    hookd_engine *engine; /* woken after commits that make deliveries due */
     hookd_send_opts send; /* for test sends */
 } hookd_api_ctx;
 
@@ -95,8 +93,19 @@ int hookd_h_logs_list(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_er
 int hookd_h_logs_get(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_catalog_activities(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_catalog_attributes(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_webhook_stats(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_web_index(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_web_asset(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+
+/* Query parameters (query.c). An integer in [min, max], dflt when absent;
+ * a cursor (0 when absent); a string (NULL when absent or empty); and a
+ * next_cursor for an answer (null for 0). Bad values are a 400 naming the
+ * parameter: the functions return HOOKD_EINVAL with err filled. */
+int hookd_api_query_int(const hookd_req *req, const char *name, int64_t min, int64_t max,
+                        int64_t dflt, int64_t *out, hookd_error *err);
+int hookd_api_query_cursor(const hookd_req *req, int64_t *out, hookd_error *err);
+const char *hookd_api_query_str(const hookd_req *req, const char *name);
+json_t *hookd_api_cursor_json(int64_t next);
 
 /* Validates a POST /api/v1/activities body without storing anything: the
  * all-or-nothing check the handler runs first (exposed for the fuzz driver).

@@ -3,13 +3,13 @@
  * Logs): a webhook's deliveries newest first, with the request as it is sent
  * and the last answer, and one delivery with every attempt.
  */
-#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "api/handlers.h"
+#include "model/payload.h"
 #include "model/webhook.h"
 #include "util/crypto.h"
 #include "util/timeutil.h"
@@ -33,9 +33,16 @@ static json_t *str_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-/* The headers a delivery travels with (SPEC §5), Authorization redacted.
- * webhook-timestamp and webhook-signature change with every attempt and are
- * made when it is sent. */
+static const char *kind_name(hookd_delivery_kind k)
+{
+    return k == HOOKD_KIND_ACTION ? "action" : k == HOOKD_KIND_TEST ? "test" : "activity";
+}
+
+/* The headers a delivery travels with (SPEC §5), Authorization redacted:
+ * after an attempt, those it was sent with (the stored signature and the
+ * headers of the webhook version it went out under); before one, what every
+ * attempt carries now (webhook-timestamp and webhook-signature are made per
+ * attempt). */
 static json_t *request_headers(const hookd_webhook *wh, const hookd_delivery *d)
 {
     json_t *h = json_object();
@@ -43,83 +50,67 @@ static json_t *request_headers(const hookd_webhook *wh, const hookd_delivery *d)
         json_object_set_new(h, "Content-Type", json_string("application/json"));
     json_object_set_new(h, "User-Agent", json_string("hookd/" HOOKD_VERSION));
     json_object_set_new(h, "webhook-id", json_string(d->id));
-    if (wh && wh->basic_user)
-        json_object_set_new(h, "Authorization", json_string("[redacted]"));
-    for (size_t i = 0; wh && i < wh->n_headers; i++) {
-        bool auth = strcasecmp(wh->headers[i].key, "Authorization") == 0;
-        json_object_set_new(h, wh->headers[i].key,
-                            json_string(auth ? "[redacted]" : wh->headers[i].value));
+    char *tail_text = NULL;
+    if (d->attempts > 0 && d->signature) {
+        char ts[24];
+        snprintf(ts, sizeof ts, "%lld", (long long)(d->last_at / 1000));
+        json_object_set_new(h, "webhook-timestamp", json_string(ts));
+        json_object_set_new(h, "webhook-signature", json_string(d->signature));
     }
+    if (!d->headers)
+        tail_text = hookd_webhook_tail_shown(wh);
+    json_t *tail = json_loads(d->headers ? d->headers : tail_text ? tail_text : "{}", 0, NULL);
+    free(tail_text);
+    if (tail)
+        json_object_update(h, tail);
+    json_decref(tail);
     return h;
 }
 
 static json_t *entry_json(const hookd_webhook *wh, const hookd_delivery *d)
 {
-    json_t *headers = d->request_headers ? json_loads(d->request_headers, 0, NULL) : NULL;
-    if (!headers)
-        headers = request_headers(wh, d);
-    bool scheduled = (d->state == HOOKD_DS_PENDING || d->state == HOOKD_DS_RETRYING);
+    bool scheduled = hookd_ds_waiting(d->state);
     json_t *response = json_null();
     if (d->attempts > 0)
         response = json_pack("{s:o,s:o,s:o}", "status_code",
                              d->status_code ? json_integer(d->status_code) : json_null(), "body",
                              str_or_null(d->response_body), "duration_ms",
                              d->duration_ms >= 0 ? json_integer(d->duration_ms) : json_null());
-    return json_pack(
-        "{s:s,s:s,s:o,s:o,s:s,s:i,s:o,s:o,s:o,s:o,s:{s:s,s:s,s:o,s:s},s:o}", "id", d->id, "kind",
-        d->kind, "activity_id", str_or_null(d->activity_id), "field_id", str_or_null(d->field_id),
-        "state", hookd_delivery_state_name(d->state), "attempts", d->attempts, "created_at",
-        time_or_null(d->created_at), "next_attempt_at",
+    /* The URL it went to, or goes to: a delivery follows its webhook's URL. */
+    char *url = hookd_payload_url(d->sent_url ? d->sent_url : wh->url, d->query);
+    json_t *entry = json_pack(
+        "{s:s,s:s,s:o,s:o,s:s,s:i,s:o,s:o,s:o,s:o,s:{s:s,s:s?,s:o,s:s},s:o}", "id", d->id, "kind",
+        kind_name(d->kind), "activity_id", str_or_null(d->activity_id), "field_id",
+        str_or_null(d->field_id), "state", hookd_ds_name(d->state), "attempts", d->attempts,
+        "created_at", time_or_null(d->created_at), "next_attempt_at",
         scheduled ? time_or_null(d->next_attempt_at) : json_null(), "status_code",
-        d->status_code ? json_integer(d->status_code) : json_null(), "error",
-        str_or_null(d->error), "request", "method", d->method, "url", d->url, "headers",
-        headers, "body", d->body, "response", response);
-}
-
-/* Reads the optional query parameters state, limit, cursor. */
-static int logs_query(const hookd_req *req, int *state, int *limit, int64_t *cursor,
-                      hookd_error *err)
-{
-    struct MHD_Connection *c = req->conn;
-    const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
-    const char *l = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
-    const char *cur = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cursor");
-    *state = -1;
-    *limit = LOGS_LIMIT_DEFAULT;
-    *cursor = 0;
-    if (s && *s && (*state = hookd_delivery_state_parse(s)) < 0)
-        return hookd_invalid(err, "state",
-                             "state must be pending, retrying, succeeded, failed, held or "
-                             "cancelled");
-    if (l && *l) {
-        char *end;
-        long v = strtol(l, &end, 10);
-        if (*end || v < 1 || v > LOGS_LIMIT_MAX)
-            return hookd_invalid(err, "limit", "limit must be an integer from 1 to %d",
-                                 LOGS_LIMIT_MAX);
-        *limit = (int)v;
-    }
-    if (cur && *cur) {
-        char *end;
-        long long v = strtoll(cur, &end, 10);
-        if (*end || v < 1)
-            return hookd_invalid(err, "cursor", "cursor must be a next_cursor from a logs answer");
-        *cursor = v;
-    }
-    return 0;
+        d->status_code ? json_integer(d->status_code) : json_null(), "error", str_or_null(d->error),
+        "request", "method", hookd_method_name(d->method), "url", url, "headers",
+        request_headers(wh, d), "body", d->body, "response", response);
+    free(url);
+    return entry;
 }
 
 int hookd_h_logs_list(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
                       hookd_error *err)
 {
-    int state, limit;
-    int64_t cursor, next = 0;
+    int64_t limit, cursor, next = 0;
+    hookd_delivery_state states[HOOKD_DS_COUNT];
+    size_t n_states = 0;
+    const char *state = hookd_api_query_str(req, "state");
+    if (state && (n_states = hookd_ds_parse(state, states)) == 0)
+        return hookd_invalid(err, "state",
+                             "state must be pending, retrying, succeeded, failed, held or "
+                             "cancelled");
     hookd_webhook *wh = NULL;
     hookd_delivery **list = NULL;
     size_t n = 0;
-    if (logs_query(req, &state, &limit, &cursor, err) || hookd_api_load_webhook(ctx, req->params[0], &wh, err))
+    if (hookd_api_query_int(req, "limit", 1, LOGS_LIMIT_MAX, LOGS_LIMIT_DEFAULT, &limit, err) ||
+        hookd_api_query_cursor(req, &cursor, err) ||
+        hookd_api_load_webhook(ctx, req->params[0], &wh, err))
         return HOOKD_EINVAL;
-    int rc = hookd_store_delivery_list(ctx->store, wh->id, state, limit, cursor, &list, &n, &next);
+    int rc = hookd_store_delivery_list(ctx->store, wh->key, states, n_states, (int)limit, cursor,
+                                       &list, &n, &next);
     if (rc) {
         hookd_webhook_free(wh);
         return hookd_error_from_rc(err, rc, "logs");
@@ -131,11 +122,9 @@ int hookd_h_logs_list(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp
     }
     free(list);
     hookd_webhook_free(wh);
-    char cur[32];
-    snprintf(cur, sizeof cur, "%lld", (long long)next);
     resp->status = 200;
     resp->json = json_pack("{s:o,s:o}", "entries", entries, "next_cursor",
-                           next ? json_string(cur) : json_null());
+                           hookd_api_cursor_json(next));
     return resp->json ? 0 : hookd_error_from_rc(err, HOOKD_ENOMEM, "logs");
 }
 
@@ -149,7 +138,7 @@ int hookd_h_logs_get(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
     if (hookd_api_load_webhook(ctx, req->params[0], &wh, err))
         return HOOKD_EINVAL;
     int rc = hookd_id_valid(req->params[1])
-                 ? hookd_store_delivery_get(ctx->store, wh->id, req->params[1], &d, &att, &na)
+                 ? hookd_store_delivery_get(ctx->store, wh->key, req->params[1], &d, &att, &na)
                  : HOOKD_ENOTFOUND;
     if (rc) {
         hookd_webhook_free(wh);
@@ -186,7 +175,6 @@ int hookd_h_logs_retry(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *res
                                "only a failed, retrying or pending delivery can be retried");
     if (rc)
         return hookd_error_from_rc(err, rc, "delivery");
-    hookd_engine_wake(ctx->engine);
     rc = hookd_h_logs_get(ctx, req, resp, err);
     if (rc == 0)
         resp->status = 202;

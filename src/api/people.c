@@ -1,7 +1,8 @@
 /*
- * people.c — people and accounts (SPEC §2): field-map validation, merging
- * (shared with activities and /send through contacts.h), and the
- * /people/merge, /people/{id}, /accounts/merge, /accounts/{id} handlers.
+ * people.c — people and accounts (SPEC §2): field-map validation (shared
+ * with activities and /send through contacts.h), and the /people/merge,
+ * /people/{id}, /accounts/merge, /accounts/{id} handlers. The merging itself
+ * is the store's command, atomic over the whole request.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,13 +16,6 @@
 #include "util/timeutil.h"
 
 #define MERGE_MAX 1000
-
-void hookd_merge_person_clear(hookd_merge_person *m)
-{
-    json_decref(m->fields);
-    json_decref(m->account_fields);
-    memset(m, 0, sizeof *m);
-}
 
 /* Validates a field map of object (keys: its field ids; values of their
  * types) at path. Returns 0 and a new normalised object in *out. */
@@ -141,93 +135,6 @@ int hookd_merge_person_validate(const json_t *v, const char *path, const char **
     return 0;
 }
 
-/* Overwrites dst's fields with src's; a null in src removes the field. */
-static void merge_fields(json_t *dst, const json_t *src)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)src, k, v)
-    {
-        if (json_is_null(v))
-            json_object_del(dst, k);
-        else
-            json_object_set(dst, k, v);
-    }
-}
-
-/* Finds the account by str:o:name or makes one, overwriting given fields. */
-static int merge_account_apply(hookd_txn *tx, const json_t *fields, int64_t now_ms,
-                              hookd_account **out, bool *created)
-{
-    const char *name = json_string_value(json_object_get(fields, "str:o:name"));
-    hookd_account *a = NULL;
-    int rc = hookd_txn_account_find(tx, name, &a);
-    if (rc == HOOKD_ENOTFOUND) {
-        if (!(a = calloc(1, sizeof *a)) || !(a->fields = json_object()) ||
-            hookd_id_new(a->account_id) != 0) {
-            hookd_account_free(a);
-            return HOOKD_ENOMEM;
-        }
-        a->created_at = now_ms;
-        *created = true;
-    } else if (rc) {
-        return rc;
-    } else {
-        *created = false;
-    }
-    merge_fields(a->fields, fields);
-    a->updated_at = now_ms;
-    if ((rc = hookd_txn_account_put(tx, a)) != 0) {
-        hookd_account_free(a);
-        return rc;
-    }
-    *out = a;
-    return 0;
-}
-
-int hookd_merge_person_apply(hookd_txn *tx, const hookd_merge_person *m, int64_t now_ms,
-                             hookd_person **out, bool *created)
-{
-    hookd_person *p = NULL;
-    int rc = HOOKD_ENOTFOUND;
-    for (int i = 0; i < m->n_merge_by && rc == HOOKD_ENOTFOUND; i++) {
-        const char *value = json_string_value(json_object_get(m->fields, m->merge_by[i]));
-        if (value)
-            rc = hookd_txn_person_find(tx, m->merge_by[i], value, &p);
-    }
-    if (rc == HOOKD_ENOTFOUND) {
-        if (!(p = calloc(1, sizeof *p)) || !(p->fields = json_object()) ||
-            hookd_id_new(p->contact_id) != 0) {
-            hookd_person_free(p);
-            return HOOKD_ENOMEM;
-        }
-        p->created_at = now_ms;
-        *created = true;
-    } else if (rc) {
-        return rc;
-    } else {
-        *created = false;
-    }
-    merge_fields(p->fields, m->fields);
-    p->updated_at = now_ms;
-    if (m->account_fields) {
-        hookd_account *a = NULL;
-        bool acc_created;
-        if ((rc = merge_account_apply(tx, m->account_fields, now_ms, &a, &acc_created))) {
-            hookd_person_free(p);
-            return rc;
-        }
-        snprintf(p->account_id, sizeof p->account_id, "%s", a->account_id);
-        hookd_account_free(a);
-    }
-    if ((rc = hookd_txn_person_put(tx, p)) != 0) {
-        hookd_person_free(p);
-        return rc;
-    }
-    *out = p;
-    return 0;
-}
-
 /* ---- handlers ---------------------------------------------------------- */
 
 /* The list at key: 1..MERGE_MAX items. */
@@ -266,26 +173,16 @@ int hookd_h_people_merge(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *r
         rc = hookd_merge_person_validate(json_array_get(list, i), path, merge_by, n_merge_by, true,
                                          &m[i], err);
     }
+    hookd_merge_result *res = rc == 0 ? calloc(n, sizeof *res) : NULL;
+    if (rc == 0 && !res)
+        rc = hookd_error_from_rc(err, HOOKD_ENOMEM, "people");
+    if (rc == 0 && (rc = hookd_store_people_merge(ctx->store, m, n, hookd_now_ms(), res)) != 0)
+        hookd_error_from_rc(err, rc, "people");
     json_t *answers = json_array();
-    hookd_txn *tx = NULL;
-    if (rc == 0 && (rc = hookd_store_begin(ctx->store, &tx)) != 0)
-        hookd_error_from_rc(err, rc, "people");
-    int64_t now = hookd_now_ms();
-    for (size_t i = 0; tx && i < n && rc == 0; i++) {
-        hookd_person *p = NULL;
-        bool created;
-        if ((rc = hookd_merge_person_apply(tx, &m[i], now, &p, &created)) != 0) {
-            hookd_error_from_rc(err, rc, "person");
-            break;
-        }
-        json_array_append_new(answers, json_pack("{s:s,s:s}", "contact_id", p->contact_id,
-                                                 "status", created ? "created" : "updated"));
-        hookd_person_free(p);
-    }
-    if (tx && rc == 0 && (rc = hookd_txn_commit(tx)) != 0)
-        hookd_error_from_rc(err, rc, "people");
-    else if (tx && rc)
-        hookd_txn_rollback(tx);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        json_array_append_new(answers, json_pack("{s:s,s:s}", "contact_id", res[i].id, "status",
+                                                 res[i].created ? "created" : "updated"));
+    free(res);
     for (size_t i = 0; i < n; i++)
         hookd_merge_person_clear(&m[i]);
     free(m);
@@ -330,26 +227,20 @@ int hookd_h_accounts_merge(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp 
         }
         json_array_append_new(norm, fields);
     }
+    hookd_merge_result *res = rc == 0 ? calloc(n, sizeof *res) : NULL;
+    json_t **fields = rc == 0 ? calloc(n, sizeof *fields) : NULL;
+    if (rc == 0 && (!res || !fields))
+        rc = hookd_error_from_rc(err, HOOKD_ENOMEM, "accounts");
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        fields[i] = json_array_get(norm, i);
+    if (rc == 0 && (rc = hookd_store_accounts_merge(ctx->store, fields, n, hookd_now_ms(), res)))
+        hookd_error_from_rc(err, rc, "accounts");
     json_t *answers = json_array();
-    hookd_txn *tx = NULL;
-    if (rc == 0 && (rc = hookd_store_begin(ctx->store, &tx)) != 0)
-        hookd_error_from_rc(err, rc, "accounts");
-    int64_t now = hookd_now_ms();
-    for (size_t i = 0; tx && i < n && rc == 0; i++) {
-        hookd_account *a = NULL;
-        bool created;
-        if ((rc = merge_account_apply(tx, json_array_get(norm, i), now, &a, &created))) {
-            hookd_error_from_rc(err, rc, "account");
-            break;
-        }
-        json_array_append_new(answers, json_pack("{s:s,s:s}", "account_id", a->account_id,
-                                                 "status", created ? "created" : "updated"));
-        hookd_account_free(a);
-    }
-    if (tx && rc == 0 && (rc = hookd_txn_commit(tx)) != 0)
-        hookd_error_from_rc(err, rc, "accounts");
-    else if (tx && rc)
-        hookd_txn_rollback(tx);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        json_array_append_new(answers, json_pack("{s:s,s:s}", "account_id", res[i].id, "status",
+                                                 res[i].created ? "created" : "updated"));
+    free(res);
+    free(fields);
     json_decref(norm);
     if (rc) {
         json_decref(answers);

@@ -26,6 +26,7 @@ static const hookd_route ROUTES[] = {
     {"POST", "/api/v1/webhooks/*/send", hookd_h_webhook_send, ROUTE_BODY},
     {"POST", "/api/v1/webhooks/*/logs/*/retry", hookd_h_logs_retry, 0},
     {"GET", "/api/v1/webhooks/*/logs", hookd_h_logs_list, 0},
+    {"GET", "/api/v1/webhooks/*/stats", hookd_h_webhook_stats, 0},
     {"GET", "/api/v1/webhooks/*/logs/*", hookd_h_logs_get, 0},
     {"POST", "/api/v1/people/merge", hookd_h_people_merge, ROUTE_BODY},
     {"GET", "/api/v1/people/*", hookd_h_person_get, 0},

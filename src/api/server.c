@@ -7,9 +7,19 @@
  * any body byte is read, so a refused upload is answered at once (413 for a
  * declared Content-Length over the cap). A body that grows past the cap
  * without declaring its length is dropped as it arrives and answered 413.
+ *
+ * Threads: libmicrohttpd's own threads only move bytes. Once a request's
+ * body is in, its connection is suspended and the request goes to a pool of
+ * handler threads, which parse it, run its handler (which may wait for the
+ * store's writer, or send a test) and resume the connection; the answer is
+ * then queued on libmicrohttpd's thread. A handler that waits never holds up
+ * the other connections libmicrohttpd serves on the same thread: with
+ * handlers run in place, four clients sharing one of its threads were
+ * parsed, stored and answered one after the other.
  */
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <openssl/crypto.h>
@@ -31,14 +41,6 @@
 #define CONNECTION_LIMIT 4096
 #define IDLE_TIMEOUT_S 60
 
-struct hookd_api {
-    struct MHD_Daemon *daemon;
-    hookd_api_ctx ctx;
-    unsigned char *key_hashes; /* n_keys * 32 bytes; fixed after start */
-    size_t n_keys;
-    uint16_t port;
-};
-
 /* Per-request state, from the first callback to MHD's completion notice. */
 typedef struct req_state {
     const hookd_route *route;
@@ -48,7 +50,33 @@ typedef struct req_state {
     size_t len, cap;
     int too_large;
     int answered; /* a response is queued already; drop any further body */
+    /* Handed to the pool: what its handler made, read once it is ready. */
+    struct MHD_Connection *conn;
+    struct req_state *next;
+    bool ready;
+    int rc;
+    hookd_resp resp;
+    hookd_error err;
 } req_state;
+
+/* The handler threads and the requests waiting for one. */
+typedef struct pool {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    req_state *head, *tail;
+    bool stopping;
+    pthread_t *threads;
+    unsigned n;
+} pool;
+
+struct hookd_api {
+    struct MHD_Daemon *daemon;
+    hookd_api_ctx ctx;
+    unsigned char *key_hashes; /* n_keys * 32 bytes; fixed after start */
+    size_t n_keys;
+    uint16_t port;
+    pool pool;
+};
 
 /* ---- answers ----------------------------------------------------------- */
 
@@ -358,15 +386,18 @@ static int find_nul(const json_t *body, hookd_error *err)
                          *field ? field : "the body");
 }
 
-static enum MHD_Result dispatch(hookd_api *api, struct MHD_Connection *c, req_state *rs)
+/* Parses the body and runs the handler: rs->rc, with rs->resp or rs->err
+ * filled. Runs on a handler thread and touches nothing of libmicrohttpd's
+ * but the connection's request values (read-only while it is suspended). */
+static void run_request(hookd_api *api, req_state *rs)
 {
-    hookd_error err = {0};
-    hookd_resp resp = {0};
+    hookd_error *err = &rs->err;
     json_t *body = NULL;
+    rs->rc = HOOKD_EINVAL;
     if (rs->too_large) {
-        hookd_error_set(&err, 413, "too_large", NULL, "the body is larger than %d bytes",
+        hookd_error_set(err, 413, "too_large", NULL, "the body is larger than %d bytes",
                         BODY_MAX);
-        return send_error(c, &err);
+        return;
     }
     if (rs->route->flags & ROUTE_BODY) {
         json_error_t jerr;
@@ -375,30 +406,119 @@ static enum MHD_Result dispatch(hookd_api *api, struct MHD_Connection *c, req_st
         body = json_loadb(rs->body ? rs->body : "", rs->len,
                           JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
         if (!body) {
-            hookd_error_set(&err, 400, "malformed_json", NULL, "line %d, column %d: %s",
+            hookd_error_set(err, 400, "malformed_json", NULL, "line %d, column %d: %s",
                             jerr.line, jerr.column, jerr.text);
-            return send_error(c, &err);
+            return;
         }
         if (!json_is_object(body)) {
             json_decref(body);
-            hookd_invalid(&err, NULL, "the body must be a JSON object");
-            return send_error(c, &err);
+            hookd_invalid(err, NULL, "the body must be a JSON object");
+            return;
         }
-        if (find_nul(body, &err) != 0) {
+        if (find_nul(body, err) != 0) {
             json_decref(body);
-            return send_error(c, &err);
+            return;
         }
         rs->req.body = body;
     }
-    int rc = rs->route->handler(&api->ctx, &rs->req, &resp, &err);
+    rs->rc = rs->route->handler(&api->ctx, &rs->req, &rs->resp, err);
     json_decref(body);
     rs->req.body = NULL;
-    if (rc == 0)
-        return send_resp(c, &resp);
-    resp_release(&resp); /* a handler that failed half-way may hold something */
-    if (!err.code)
-        hookd_error_from_rc(&err, rc, "resource");
-    return send_error(c, &err);
+    /* The body is not needed any more: give it back before the answer goes. */
+    free(rs->body);
+    rs->body = NULL;
+    if (rs->rc != 0 && !err->code)
+        hookd_error_from_rc(err, rs->rc, "resource");
+}
+
+/* Queues what run_request made; what the answer held is released. */
+static enum MHD_Result answer(struct MHD_Connection *c, req_state *rs)
+{
+    if (rs->rc == 0)
+        return send_resp(c, &rs->resp);
+    resp_release(&rs->resp); /* a handler that failed half-way may hold something */
+    return send_error(c, &rs->err);
+}
+
+/* ---- the handler pool -------------------------------------------------- */
+
+static void *pool_main(void *arg)
+{
+    hookd_api *api = arg;
+    pool *p = &api->pool;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->head && !p->stopping)
+            pthread_cond_wait(&p->cond, &p->lock);
+        req_state *rs = p->head;
+        if (!rs)
+            break; /* stopping, and nothing left */
+        p->head = rs->next;
+        if (!p->head)
+            p->tail = NULL;
+        pthread_mutex_unlock(&p->lock);
+        struct MHD_Connection *c = rs->conn;
+        run_request(api, rs);
+        rs->ready = true;
+        /* rs belongs to libmicrohttpd's thread again from here on. */
+        MHD_resume_connection(c);
+        pthread_mutex_lock(&p->lock);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* Hands rs to the pool, its connection suspended until it is answered.
+ * false when the pool is stopping: the caller runs it in place. */
+static bool pool_push(hookd_api *api, struct MHD_Connection *c, req_state *rs)
+{
+    pool *p = &api->pool;
+    pthread_mutex_lock(&p->lock);
+    bool taken = !p->stopping && p->n > 0;
+    if (taken) {
+        rs->conn = c;
+        rs->next = NULL;
+        /* Suspended under the lock, so no pool thread can resume it first. */
+        MHD_suspend_connection(c);
+        if (p->tail)
+            p->tail->next = rs;
+        else
+            p->head = rs;
+        p->tail = rs;
+        pthread_cond_signal(&p->cond);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return taken;
+}
+
+static int pool_start(hookd_api *api, unsigned n)
+{
+    pool *p = &api->pool;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    if (!(p->threads = calloc(n, sizeof *p->threads)))
+        return HOOKD_ENOMEM;
+    for (; p->n < n; p->n++) {
+        if (pthread_create(&p->threads[p->n], NULL, pool_main, api) != 0)
+            return p->n ? 0 : HOOKD_ENOMEM; /* fewer threads still serve */
+    }
+    return 0;
+}
+
+/* Lets the pool finish every request it holds (resuming their
+ * connections), then joins it. */
+static void pool_stop(hookd_api *api)
+{
+    pool *p = &api->pool;
+    pthread_mutex_lock(&p->lock);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    for (unsigned i = 0; i < p->n; i++)
+        pthread_join(p->threads[i], NULL);
+    free(p->threads);
+    p->threads = NULL;
+    p->n = 0;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -426,10 +546,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (rs->ready)
+        return answer(c, rs);
     if (rs->answered)
         return MHD_YES;
     rs->answered = 1;
-    return dispatch(api, c, rs);
+    if (pool_push(api, c, rs))
+        return MHD_YES;
+    run_request(api, rs);
+    return answer(c, rs);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -443,6 +568,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     free(rs->scratch);
     free(rs->body);
+    resp_release(&rs->resp); /* an answer never sent (connection gone) */
     free(rs);
     *con_cls = NULL;
 }
@@ -501,7 +627,6 @@ int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, si
         return HOOKD_ENOMEM;
     }
     api->ctx.store = opt->store;
-    api->ctx.engine = opt->engine;
     api->ctx.send = opt->send;
     if (load_keys(api, opt->admin_key) != 0) {
         freeaddrinfo(ai);
@@ -509,18 +634,28 @@ int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, si
         snprintf(err, errlen, "cannot read API keys from the store");
         return HOOKD_EUNAVAIL;
     }
+    if (pool_start(api, opt->threads ? opt->threads : 8) != 0) {
+        freeaddrinfo(ai);
+        pool_stop(api);
+        free(api->key_hashes);
+        free(api);
+        snprintf(err, errlen, "cannot start the API's handler threads");
+        return HOOKD_ENOMEM;
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+                     (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     api->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, api, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_THREAD_POOL_SIZE, opt->threads ? opt->threads : 2,
+        MHD_OPTION_THREAD_POOL_SIZE, opt->io_threads ? opt->io_threads : 2,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, api, MHD_OPTION_CONNECTION_LIMIT,
         CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!api->daemon) {
         snprintf(err, errlen, "cannot listen on %s:%u (address in use or not available)",
                  opt->host, opt->port);
+        pool_stop(api);
         free(api->key_hashes);
         free(api);
         return HOOKD_EUNAVAIL;
@@ -547,7 +682,11 @@ void hookd_api_stop(hookd_api *api)
 {
     if (!api)
         return;
+    /* No connection may stay suspended when libmicrohttpd stops. */
+    pool_stop(api);
     MHD_stop_daemon(api->daemon);
+    pthread_mutex_destroy(&api->pool.lock);
+    pthread_cond_destroy(&api->pool.cond);
     free(api->key_hashes);
     free(api);
 }

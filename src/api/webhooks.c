@@ -112,43 +112,98 @@ int hookd_h_webhook_test_unsaved(hookd_api_ctx *ctx, const hookd_req *req, hookd
     return resp->json ? 0 : hookd_error_from_rc(err, HOOKD_ENOMEM, "test");
 }
 
+#define LIST_LIMIT_DEFAULT 100
+#define LIST_LIMIT_MAX 1000
+#define STATS_HOURS_MAX 720
+#define HOUR_MS 3600000LL
+
+/* The webhooks of a page with their stats: one counters read per page. */
+static json_t *page_json(hookd_api_ctx *ctx, hookd_webhook **list, size_t n, int *rc)
+{
+    int64_t *keys = calloc(n ? n : 1, sizeof *keys);
+    hookd_webhook_stats *st = calloc(n ? n : 1, sizeof *st);
+    json_t *arr = json_array();
+    *rc = keys && st && arr ? 0 : HOOKD_ENOMEM;
+    for (size_t i = 0; *rc == 0 && i < n; i++)
+        keys[i] = list[i]->key;
+    if (*rc == 0)
+        *rc = hookd_store_webhook_stats(ctx->store, keys, n, hookd_now_ms(), st);
+    for (size_t i = 0; *rc == 0 && i < n; i++) {
+        json_t *j = hookd_webhook_to_json(list[i]);
+        if (!j || json_object_set_new(j, "stats",
+                                      json_pack("{s:I,s:I,s:I,s:I}", "succeeded_24h",
+                                                (json_int_t)st[i].succeeded_24h, "failed_24h",
+                                                (json_int_t)st[i].failed_24h, "pending",
+                                                (json_int_t)st[i].pending, "skipped",
+                                                (json_int_t)st[i].skipped)) != 0 ||
+            json_array_append_new(arr, j) != 0)
+            *rc = HOOKD_ENOMEM;
+    }
+    free(keys);
+    free(st);
+    if (*rc) {
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}
+
 int hookd_h_webhook_list(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
                          hookd_error *err)
 {
-    (void)req;
+    int64_t limit, after;
+    if (hookd_api_query_int(req, "limit", 1, LIST_LIMIT_MAX, LIST_LIMIT_DEFAULT, &limit, err) ||
+        hookd_api_query_cursor(req, &after, err))
+        return HOOKD_EINVAL;
     hookd_webhook **list = NULL;
     size_t n = 0;
-    int rc = hookd_store_webhook_list(ctx->store, &list, &n);
+    int64_t next = 0;
+    int rc = hookd_store_webhook_list(ctx->store, after, (int)limit, &list, &n, &next);
+    json_t *arr = rc ? NULL : page_json(ctx, list, n, &rc);
+    hookd_webhook_list_free(list, n);
     if (rc)
         return hookd_error_from_rc(err, rc, "webhooks");
-    json_t *arr = json_array();
-    int64_t since = hookd_now_ms() - 24LL * 3600 * 1000;
-    for (size_t i = 0; arr && i < n && rc == 0; i++) {
-        hookd_webhook_stats st;
-        json_t *j = hookd_webhook_to_json(list[i]);
-        if ((rc = hookd_store_webhook_stats(ctx->store, list[i]->id, since, &st)) == 0 && j)
-            json_object_set_new(j, "stats",
-                                json_pack("{s:I,s:I,s:I,s:I}", "succeeded_24h",
-                                          (json_int_t)st.succeeded_24h, "failed_24h",
-                                          (json_int_t)st.failed_24h, "pending",
-                                          (json_int_t)st.pending, "skipped",
-                                          (json_int_t)st.skipped));
-        if (json_array_append_new(arr, j) != 0) {
-            json_decref(arr);
-            arr = NULL;
+    resp->status = 200;
+    resp->json = json_pack("{s:o,s:o}", "webhooks", arr, "next_cursor",
+                           hookd_api_cursor_json(next));
+    return resp->json ? 0 : hookd_error_from_rc(err, HOOKD_ENOMEM, "webhooks");
+}
+
+int hookd_h_webhook_stats(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
+                          hookd_error *err)
+{
+    int64_t hours;
+    hookd_webhook *wh = NULL;
+    if (hookd_api_query_int(req, "hours", 1, STATS_HOURS_MAX, 24, &hours, err) ||
+        hookd_api_load_webhook(ctx, req->params[0], &wh, err))
+        return HOOKD_EINVAL;
+    int64_t key = wh->key;
+    hookd_webhook_free(wh);
+    /* The last bucket is the hour now running. */
+    int64_t now = hookd_now_ms();
+    int64_t first = now - now % HOUR_MS - (hours - 1) * HOUR_MS;
+    hookd_hour_counts *c = calloc((size_t)hours, sizeof *c);
+    int rc = c ? hookd_store_webhook_hours(ctx->store, key, first, (int)hours, c) : HOOKD_ENOMEM;
+    json_t *buckets = rc ? NULL : json_array();
+    for (int64_t i = 0; buckets && i < hours; i++) {
+        char t[HOOKD_TIME_MAX];
+        hookd_time_format_s((first + i * HOUR_MS) / 1000, t);
+        if (json_array_append_new(buckets,
+                                  json_pack("{s:s,s:I,s:I,s:I}", "hour", t, "succeeded",
+                                            (json_int_t)c[i].succeeded, "failed",
+                                            (json_int_t)c[i].failed, "retried",
+                                            (json_int_t)c[i].retried)) != 0) {
+            json_decref(buckets);
+            buckets = NULL;
+            rc = HOOKD_ENOMEM;
         }
     }
-    if (rc) {
-        json_decref(arr);
-        hookd_webhook_list_free(list, n);
-        return hookd_error_from_rc(err, rc, "webhooks");
-    }
-    hookd_webhook_list_free(list, n);
-    if (!arr)
-        return hookd_error_from_rc(err, HOOKD_ENOMEM, "webhooks");
+    free(c);
+    if (rc)
+        return hookd_error_from_rc(err, rc, "stats");
     resp->status = 200;
-    resp->json = json_pack("{s:o}", "webhooks", arr);
-    return 0;
+    resp->json = json_pack("{s:o}", "buckets", buckets);
+    return resp->json ? 0 : hookd_error_from_rc(err, HOOKD_ENOMEM, "stats");
 }
 
 int hookd_h_webhook_get(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
@@ -206,8 +261,6 @@ static int change(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp, ho
             hookd_error_from_rc(err, rc, "webhook");
         return rc;
     }
-    if (what == CHANGE_CONNECT || what == CHANGE_PATCH)
-        hookd_engine_wake(ctx->engine); /* held deliveries may be due now */
     return reply_webhook(resp, 200, wh, err);
 }
 

@@ -1,3 +1,21 @@
+/*
+ * engine.c — the delivery engine (see engine.h for what it does and which
+ * thread does what).
+ *
+ * Messages: everything that reaches the engine thread — fresh deliveries and
+ * webhook changes from the store's listener (on the store's writer thread),
+ * and the results of the worker's store calls — is a `msg` appended to one
+ * inbox under a mutex, followed by curl_multi_wakeup. The worker takes its
+ * tasks (msgs too) from its own queue and posts each back with its result.
+ * So the engine thread owns every in-memory structure below without locks.
+ *
+ * Which deliveries the engine holds: `held` maps the seq of every delivery
+ * in memory (queued, in flight, or with an outcome not yet stored) to its
+ * node. A read of due deliveries skips held ones, and is bounded by the
+ * highest seq the listener has told of, so a delivery is never taken twice:
+ * the store tells the listener about commits in order, and the worker runs
+ * reads and outcome writes one after the other.
+ */
 #include "delivery/engine.h"
 
 #include <pthread.h>
@@ -6,100 +24,544 @@
 #include <string.h>
 
 #include "delivery/outcome.h"
+#include "util/intmap.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
-#define IDLE_POLL_MS 1000
+#define IDLE_POLL_MS 1000     /* a safety net: every wake-up has its own cause */
 #define STOP_POLL_MS 50
 #define PRUNE_BATCH 1000
-/* Outcomes are stored together: up to this many, or once the oldest has
- * waited this long — one fsync for a burst instead of one per loop. */
-#define FLUSH_MAX 512
-#define FLUSH_MS 5
-/* A claim outlives any attempt: the request timeout plus a margin. Only a
- * second process (PostgreSQL) ever looks at it; SQLite drops claims at start. */
-#define LEASE_MARGIN_MS 60000
+#define PER_WEBHOOK_MAX 2048  /* deliveries of one webhook held in memory */
+#define SCAN_LOW_WATER 256    /* read more of a backlog when fewer are queued */
+#define STORE_RETRY_MS 1000   /* after a failed store call */
+#define MEMORY_MAX_DEFAULT (16u << 20)
 
-/* One attempt in flight. Allocated on its own so the request inside stays at
- * one address while libcurl holds pointers to it. */
+/* ---- what the engine holds --------------------------------------------------- */
+
+/* A delivery in memory. */
+typedef struct jnode {
+    hookd_job j;
+    size_t bytes; /* what it counts against memory_max */
+    struct jnode *next;
+} jnode;
+
+/* A webhook version's request template, shared by the attempts made with
+ * it; freed when the last one lets go. Engine thread only. */
+typedef struct tplref {
+    hookd_request_tpl t;
+    int refs;
+} tplref;
+
+typedef struct wstate wstate;
+
+/* One attempt: in flight with its request and delivery, then — once
+ * answered — only what its outcome needs until that is stored, so a backlog
+ * of outcomes waiting for a commit holds a few hundred bytes each, not the
+ * request's buffers and the body. libcurl's private pointer is the xfer. */
 typedef struct xfer {
-    hookd_request req;
-    hookd_delivery *d;
-    hookd_attempt_result result;
-    hookd_outcome outcome;
+    hookd_request *req;   /* while in flight */
+    jnode *job;           /* while in flight */
+    wstate *w;
+    tplref *tpl;
+    hookd_outcome o;
+    int stored_state;     /* the state the store moved it to */
+    char *response, *error;
+    char signature[HOOKD_SIGNATURE_MAX];
+    struct xfer *next;
 } xfer;
 
-/* How many attempts one webhook has in flight. */
-typedef struct wcount {
-    char id[HOOKD_ID_MAX];
-    int n;
-} wcount;
+/* One webhook as the engine sees it. */
+struct wstate {
+    int64_t key;
+    bool connected, gone;
+    tplref *tpl;           /* NULL when the webhook cannot be sent to */
+    jnode *head, *tail;    /* queued, oldest first */
+    size_t n_ready;
+    int in_flight;
+    int owed;              /* attempts whose outcome is not stored yet */
+    /* The store holds due deliveries of it that memory does not. Each
+     * signal bumps gen; a pass of reads ends the backlog only if no signal
+     * came since it began. */
+    bool backlog, scanning;
+    unsigned gen, pass_gen;
+    hookd_due_cursor cursor;
+    int64_t scan_after;    /* ms: no read before (after a failure) */
+    int64_t next_due;      /* ms of its earliest retry in the store, 0 none */
+    bool in_ring, in_scanq;
+    wstate *ring_next, *scan_next;
+};
 
-/* Webhooks the engine has read, kept until the store says any webhook
- * changed (a version number bumped by every webhook write): re-reading and
- * re-parsing them for every batch was a sixth of the engine's time. */
-typedef struct webhook_cache {
-    hookd_webhook **wh;
+/* ---- messages ----------------------------------------------------------------- */
+
+enum msg_kind {
+    M_FRESH,    /* listener: deliveries just committed */
+    M_WEBHOOK,  /* listener: a webhook changed (wh) or went (wh NULL) */
+    M_DUE,      /* listener, or a drop: read this webhook's due deliveries */
+    M_FLUSH,    /* task/result: store these outcomes */
+    M_SCAN,     /* task/result: read due deliveries of one webhook */
+    M_NEXT_DUE, /* task/result: when one webhook's next retry is due */
+    M_PRUNE,    /* task/result */
+    M_STOP,     /* task: the worker ends */
+};
+
+typedef struct msg {
+    enum msg_kind kind;
+    struct msg *next;
+    int rc;
+    int64_t key;
+    hookd_webhook *wh;        /* M_WEBHOOK (owned) */
+    jnode *jobs;              /* M_FRESH, M_SCAN result */
     size_t n;
-    uint64_t version;
-} webhook_cache;
+    xfer *xfers;              /* M_FLUSH */
+    int64_t now, when, max_seq;
+    hookd_due_cursor cursor;  /* M_SCAN */
+    int limit;
+} msg;
+
+typedef struct queue {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    msg *head, *tail;
+} queue;
 
 struct hookd_engine {
     hookd_engine_options opt;
     int64_t *schedule;
     CURLM *multi;
-    pthread_t thread;
+    pthread_t thread, worker;
     atomic_bool stopping;
-    atomic_bool woken;
 
-    CURL **idle; /* easy handles kept for reuse: they keep their TLS sessions warm */
+    queue inbox;  /* to the engine thread */
+    queue tasks;  /* to the worker */
+    msg *stop;    /* made at start, so stopping cannot fail */
+    atomic_llong known_seq;  /* the highest seq the listener told of */
+    atomic_size_t memory;    /* bytes of deliveries in memory */
+
+    /* engine thread only */
+    hookd_intmap webhooks;   /* key → wstate */
+    hookd_intmap held;       /* seq → jnode */
+    wstate *ring_head, *ring_tail;   /* webhooks with queued deliveries and room */
+    wstate *scanq_head, *scanq_tail; /* webhooks with a backlog to read */
+    CURL **idle;
     size_t n_idle, cap_idle;
     int in_flight;
-    wcount *counts;
-    size_t n_counts;
-    hookd_delivery **waiting; /* claimed, but their webhook is at its cap */
-    size_t n_waiting, cap_waiting;
-    xfer **done; /* finished, outcome not yet stored */
-    size_t n_done, cap_done;
-    int64_t next_claim_ms;
+    xfer *done;              /* finished, outcome not stored yet */
+    size_t n_done;
+    bool flushing, pruning;
+    int64_t earliest_due;    /* min over webhooks' next_due, 0 none */
     int64_t next_prune_ms;
-    int64_t first_done_ms; /* when the oldest unstored outcome finished */
-    bool more_due;         /* the last claim was full: no need to ask before the next */
-    webhook_cache cache;
 };
 
-/* ---- bookkeeping ------------------------------------------------------- */
+/* ---- queues -------------------------------------------------------------------- */
 
-static wcount *count_for(hookd_engine *e, const char *webhook_id)
+static void queue_init(queue *q)
 {
-    for (size_t i = 0; i < e->n_counts; i++) {
-        if (strcmp(e->counts[i].id, webhook_id) == 0)
-            return &e->counts[i];
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->cond, NULL);
+    q->head = q->tail = NULL;
+}
+
+static void queue_destroy(queue *q)
+{
+    pthread_mutex_destroy(&q->lock);
+    pthread_cond_destroy(&q->cond);
+}
+
+static void queue_push(queue *q, msg *m)
+{
+    m->next = NULL;
+    pthread_mutex_lock(&q->lock);
+    if (q->tail)
+        q->tail->next = m;
+    else
+        q->head = m;
+    q->tail = m;
+    pthread_cond_signal(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+}
+
+/* Everything queued, oldest first; waits for some when wait is set. */
+static msg *queue_take(queue *q, bool wait)
+{
+    pthread_mutex_lock(&q->lock);
+    while (wait && !q->head)
+        pthread_cond_wait(&q->cond, &q->lock);
+    msg *all = q->head;
+    q->head = q->tail = NULL;
+    pthread_mutex_unlock(&q->lock);
+    return all;
+}
+
+static void post(hookd_engine *e, msg *m)
+{
+    queue_push(&e->inbox, m);
+    curl_multi_wakeup(e->multi);
+}
+
+static msg *msg_new(enum msg_kind kind, int64_t key)
+{
+    msg *m = calloc(1, sizeof *m);
+    if (m) {
+        m->kind = kind;
+        m->key = key;
     }
-    wcount *grown = realloc(e->counts, (e->n_counts + 1) * sizeof *grown);
-    if (!grown)
+    return m;
+}
+
+/* ---- deliveries in memory -------------------------------------------------------- */
+
+static void job_free(hookd_engine *e, jnode *n)
+{
+    atomic_fetch_sub(&e->memory, n->bytes);
+    hookd_job_clear(&n->j);
+    free(n);
+}
+
+static void jobs_free(hookd_engine *e, jnode *n)
+{
+    while (n) {
+        jnode *next = n->next;
+        job_free(e, n);
+        n = next;
+    }
+}
+
+/* Wraps a job (taking its strings) as a node counted against memory. */
+static jnode *job_wrap(hookd_engine *e, hookd_job *j)
+{
+    jnode *n = malloc(sizeof *n);
+    if (!n) {
+        hookd_job_clear(j);
         return NULL;
-    e->counts = grown;
-    wcount *c = &e->counts[e->n_counts++];
-    snprintf(c->id, sizeof c->id, "%s", webhook_id);
-    c->n = 0;
-    return c;
+    }
+    n->j = *j;
+    memset(j, 0, sizeof *j);
+    n->bytes = sizeof *n + n->j.body_len + (n->j.query ? strlen(n->j.query) : 0);
+    n->next = NULL;
+    atomic_fetch_add(&e->memory, n->bytes);
+    return n;
 }
 
-/* Appends p to a growable array of pointers. */
-static int push(void ***arr, size_t *n, size_t *cap, void *p)
+/* ---- the listener (runs on the store's writer thread) ------------------------ */
+
+/* Fresh deliveries go to memory while there is room; past it they stay in
+ * the store only, and their webhook reads them back in order. */
+static void on_fresh(void *ctx, hookd_job *jobs, size_t n)
 {
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 64;
-        void **grown = realloc(*arr, ncap * sizeof *grown);
-        if (!grown)
-            return -1;
-        *arr = grown;
-        *cap = ncap;
+    hookd_engine *e = ctx;
+    msg *m = msg_new(M_FRESH, 0);
+    jnode **tail = m ? &m->jobs : NULL;
+    int64_t dropped[8];
+    size_t n_dropped = 0;
+    int64_t top = atomic_load(&e->known_seq);
+    for (size_t i = 0; i < n; i++) {
+        hookd_job *j = &jobs[i];
+        if (j->seq > top)
+            top = j->seq;
+        jnode *node = NULL;
+        if (m && atomic_load(&e->memory) + j->body_len <= e->opt.memory_max)
+            node = job_wrap(e, j);
+        if (node) {
+            *tail = node;
+            tail = &node->next;
+            m->n++;
+            continue;
+        }
+        hookd_job_clear(j);
+        bool seen = false;
+        for (size_t k = 0; k < n_dropped && !seen; k++)
+            seen = dropped[k] == j->webhook;
+        if (!seen && n_dropped < sizeof dropped / sizeof dropped[0])
+            dropped[n_dropped++] = j->webhook;
+        else if (!seen)
+            dropped[0] = 0; /* too many to name: every webhook reads its backlog */
     }
-    (*arr)[(*n)++] = p;
-    return 0;
+    /* Published before the messages: a read bounded by it covers only
+     * deliveries the engine was told of. */
+    atomic_store(&e->known_seq, top);
+    if (m && m->n)
+        post(e, m);
+    else
+        free(m);
+    for (size_t k = 0; k < n_dropped; k++) {
+        msg *d = msg_new(M_DUE, dropped[k]);
+        if (d)
+            post(e, d);
+    }
 }
+
+static void on_webhook(void *ctx, int64_t key, const hookd_webhook *wh)
+{
+    hookd_engine *e = ctx;
+    msg *m = msg_new(M_WEBHOOK, key);
+    if (!m || (wh && !(m->wh = hookd_webhook_clone(wh)))) {
+        /* Cannot tell the engine: it would go on with old settings. */
+        hookd_log_error("engine: out of memory taking webhook %lld's change", (long long)key);
+        free(m);
+        return;
+    }
+    post(e, m);
+}
+
+static void on_due(void *ctx, int64_t key)
+{
+    hookd_engine *e = ctx;
+    msg *m = msg_new(M_DUE, key);
+    if (m)
+        post(e, m);
+}
+
+/* ---- the worker: store calls, one at a time --------------------------------------- */
+
+static void run_flush(hookd_engine *e, msg *m)
+{
+    hookd_outcome *o = malloc(m->n * sizeof *o);
+    int *states = malloc(m->n * sizeof *states);
+    size_t i = 0;
+    for (xfer *x = m->xfers; o && x; x = x->next)
+        o[i++] = x->o;
+    m->rc = o && states ? hookd_store_record_outcomes(e->opt.store, o, m->n, states)
+                        : HOOKD_ENOMEM;
+    i = 0;
+    for (xfer *x = m->xfers; x; x = x->next, i++)
+        x->stored_state = m->rc == 0 ? states[i] : HOOKD_DS_REFUSED;
+    free(o);
+    free(states);
+}
+
+static void run_scan(hookd_engine *e, msg *m)
+{
+    hookd_job *jobs = NULL;
+    size_t n = 0;
+    m->rc = hookd_store_due(e->opt.store, m->key, m->now, &m->cursor, m->max_seq, m->limit, &jobs,
+                            &n);
+    jnode **tail = &m->jobs;
+    for (size_t i = 0; m->rc == 0 && i < n; i++) {
+        jnode *node = job_wrap(e, &jobs[i]);
+        if (!node)
+            continue; /* stays in the store; the backlog read goes on */
+        *tail = node;
+        tail = &node->next;
+    }
+    m->n = n;
+    for (size_t i = 0; i < n; i++)
+        hookd_job_clear(&jobs[i]);
+    free(jobs);
+}
+
+static void run_prune(hookd_engine *e, msg *m)
+{
+    int deleted = PRUNE_BATCH;
+    while (deleted == PRUNE_BATCH && !atomic_load(&e->stopping)) {
+        if ((m->rc = hookd_store_prune(e->opt.store, m->now - e->opt.log_retention_ms,
+                                       PRUNE_BATCH, &deleted)) != 0)
+            break;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    hookd_engine *e = arg;
+    for (;;) {
+        msg *all = queue_take(&e->tasks, true);
+        while (all) {
+            msg *m = all;
+            all = all->next;
+            switch (m->kind) {
+            case M_FLUSH:
+                run_flush(e, m);
+                break;
+            case M_SCAN:
+                run_scan(e, m);
+                break;
+            case M_NEXT_DUE:
+                m->rc = hookd_store_next_due(e->opt.store, m->key, m->now, &m->when);
+                break;
+            case M_PRUNE:
+                run_prune(e, m);
+                break;
+            case M_STOP:
+                free(m);
+                return NULL;
+            default:
+                break;
+            }
+            post(e, m);
+        }
+    }
+}
+
+static void task(hookd_engine *e, msg *m)
+{
+    queue_push(&e->tasks, m);
+}
+
+/* ---- webhooks -------------------------------------------------------------------- */
+
+static void tpl_release(tplref *t)
+{
+    if (t && --t->refs == 0) {
+        hookd_request_tpl_clear(&t->t);
+        free(t);
+    }
+}
+
+static void ring_add(hookd_engine *e, wstate *w)
+{
+    if (w->in_ring || !w->n_ready || !w->connected || w->gone || !w->tpl ||
+        w->in_flight >= e->opt.max_in_flight_per_webhook)
+        return;
+    w->in_ring = true;
+    w->ring_next = NULL;
+    if (e->ring_tail)
+        e->ring_tail->ring_next = w;
+    else
+        e->ring_head = w;
+    e->ring_tail = w;
+}
+
+static wstate *ring_pop(hookd_engine *e)
+{
+    wstate *w = e->ring_head;
+    if (w) {
+        e->ring_head = w->ring_next;
+        if (!e->ring_head)
+            e->ring_tail = NULL;
+        w->in_ring = false;
+    }
+    return w;
+}
+
+static void scanq_add(hookd_engine *e, wstate *w)
+{
+    if (w->in_scanq)
+        return;
+    w->in_scanq = true;
+    w->scan_next = NULL;
+    if (e->scanq_tail)
+        e->scanq_tail->scan_next = w;
+    else
+        e->scanq_head = w;
+    e->scanq_tail = w;
+}
+
+/* The store holds due deliveries of w that memory does not. */
+static void backlog(hookd_engine *e, wstate *w)
+{
+    w->backlog = true;
+    w->gen++;
+    scanq_add(e, w);
+}
+
+/* Drops w's queued deliveries from memory (they stay in the store). */
+static void drop_queued(hookd_engine *e, wstate *w)
+{
+    jnode *n = w->head;
+    while (n) {
+        jnode *next = n->next;
+        hookd_intmap_del(&e->held, n->j.seq);
+        job_free(e, n);
+        n = next;
+    }
+    w->head = w->tail = NULL;
+    w->n_ready = 0;
+}
+
+static void webhook_free(hookd_engine *e, wstate *w)
+{
+    drop_queued(e, w);
+    tpl_release(w->tpl);
+    free(w);
+}
+
+/* A webhook that is gone is forgotten once nothing refers to it. */
+static void maybe_forget(hookd_engine *e, wstate *w)
+{
+    if (w->gone && w->in_flight == 0 && w->owed == 0 && !w->scanning && !w->in_ring &&
+        !w->in_scanq) {
+        hookd_intmap_del(&e->webhooks, w->key);
+        webhook_free(e, w);
+    }
+}
+
+static wstate *webhook_of(hookd_engine *e, int64_t key)
+{
+    return hookd_intmap_get(&e->webhooks, key);
+}
+
+/* Takes a webhook's new settings: a new template when its version moved;
+ * a disconnect or delete drops what is queued (the store now holds them
+ * held or cancelled). */
+static void webhook_set(hookd_engine *e, int64_t key, hookd_webhook *wh)
+{
+    wstate *w = webhook_of(e, key);
+    if (!w && wh) {
+        if (!(w = calloc(1, sizeof *w)) || hookd_intmap_put(&e->webhooks, key, w) != 0) {
+            free(w);
+            hookd_log_error("engine: out of memory adding webhook %s", wh->id);
+            return;
+        }
+        w->key = key;
+    }
+    if (!w)
+        return;
+    if (!wh) {
+        w->gone = true;
+        w->connected = false;
+        drop_queued(e, w);
+        maybe_forget(e, w);
+        return;
+    }
+    if (!w->tpl || w->tpl->t.version != wh->version) {
+        tplref *t = calloc(1, sizeof *t);
+        if (!t || hookd_request_tpl_init(&t->t, wh) != 0) {
+            hookd_log_error("engine: cannot prepare requests of webhook %s", wh->id);
+            if (t)
+                hookd_request_tpl_clear(&t->t);
+            free(t);
+            t = NULL;
+        } else {
+            t->refs = 1;
+        }
+        tpl_release(w->tpl);
+        w->tpl = t;
+    }
+    w->connected = wh->connected;
+    if (!w->connected)
+        drop_queued(e, w);
+    ring_add(e, w);
+}
+
+/* Queues fresh or read deliveries of their webhooks; what cannot be held
+ * now stays in the store, and its webhook reads it back in order. */
+static void take_jobs(hookd_engine *e, jnode *list, bool fresh)
+{
+    while (list) {
+        jnode *n = list;
+        list = list->next;
+        n->next = NULL;
+        wstate *w = webhook_of(e, n->j.webhook);
+        bool have = hookd_intmap_get(&e->held, n->j.seq) != NULL;
+        bool usable = w && w->connected && !w->gone;
+        /* A fresh one behind a backlog waits its turn in the store. */
+        bool room = w && !(fresh && w->backlog) && w->n_ready < PER_WEBHOOK_MAX;
+        if (have || !usable || !room || hookd_intmap_put(&e->held, n->j.seq, n) != 0) {
+            if (!have && usable)
+                backlog(e, w);
+            job_free(e, n);
+            continue;
+        }
+        if (w->tail)
+            w->tail->next = n;
+        else
+            w->head = n;
+        w->tail = n;
+        w->n_ready++;
+        ring_add(e, w);
+    }
+}
+
+/* ---- starting attempts ------------------------------------------------------------- */
 
 static CURL *easy_get(hookd_engine *e)
 {
@@ -108,270 +570,467 @@ static CURL *easy_get(hookd_engine *e)
 
 static void easy_put(hookd_engine *e, CURL *easy)
 {
-    if (push((void ***)&e->idle, &e->n_idle, &e->cap_idle, easy) != 0)
-        curl_easy_cleanup(easy);
+    if (e->n_idle == e->cap_idle) {
+        size_t cap = e->cap_idle ? e->cap_idle * 2 : 64;
+        CURL **grown = realloc(e->idle, cap * sizeof *grown);
+        if (!grown) {
+            curl_easy_cleanup(easy);
+            return;
+        }
+        e->idle = grown;
+        e->cap_idle = cap;
+    }
+    e->idle[e->n_idle++] = easy;
 }
 
-/* ---- starting attempts ------------------------------------------------- */
-
-static void cache_clear(webhook_cache *wc)
+/* Lets go of what only the attempt needed: the request and the body. */
+static void xfer_shrink(hookd_engine *e, xfer *x)
 {
-    hookd_webhook_list_free(wc->wh, wc->n);
-    wc->wh = NULL;
-    wc->n = 0;
+    if (x->req) {
+        hookd_request_cleanup(x->req);
+        free(x->req);
+        x->req = NULL;
+    }
+    if (x->job) {
+        job_free(e, x->job);
+        x->job = NULL;
+    }
 }
 
-static hookd_webhook *cached_webhook(hookd_engine *e, const char *id)
+static void xfer_free(hookd_engine *e, xfer *x)
 {
-    webhook_cache *wc = &e->cache;
-    uint64_t version = hookd_store_webhooks_version(e->opt.store);
-    if (version != wc->version) {
-        cache_clear(wc);
-        wc->version = version;
-    }
-    for (size_t i = 0; i < wc->n; i++) {
-        if (strcmp(wc->wh[i]->id, id) == 0)
-            return wc->wh[i];
-    }
-    hookd_webhook *wh = NULL;
-    if (hookd_store_webhook_get(e->opt.store, id, &wh) != 0)
-        return NULL; /* deleted (its deliveries are cancelled) or unreadable */
-    hookd_webhook **grown = realloc(wc->wh, (wc->n + 1) * sizeof *grown);
-    if (!grown) {
-        hookd_webhook_free(wh);
-        return NULL;
-    }
-    wc->wh = grown;
-    wc->wh[wc->n++] = wh;
-    return wh;
+    xfer_shrink(e, x);
+    hookd_intmap_del(&e->held, x->o.seq);
+    tpl_release(x->tpl);
+    free(x->response);
+    free(x->error);
+    free(x);
 }
 
-/* Starts d now, queues it behind its webhook's cap, or drops it (webhook
- * gone or disconnected: the store already moved it to cancelled/held). */
-static void start_or_queue(hookd_engine *e, hookd_delivery *d)
+/* Starts w's oldest queued delivery. */
+static void start_one(hookd_engine *e, wstate *w)
 {
-    hookd_webhook *wh = cached_webhook(e, d->webhook_id);
-    wcount *c = wh ? count_for(e, d->webhook_id) : NULL;
-    if (!wh || !wh->connected || !c) {
-        hookd_delivery_free(d);
-        return;
-    }
-    if (c->n >= e->opt.max_in_flight_per_webhook) {
-        if (push((void ***)&e->waiting, &e->n_waiting, &e->cap_waiting, d) != 0)
-            hookd_delivery_free(d); /* still claimed; due again when the claim lapses */
-        return;
-    }
+    jnode *n = w->head;
+    w->head = n->next;
+    if (!w->head)
+        w->tail = NULL;
+    w->n_ready--;
+    n->next = NULL;
     xfer *x = calloc(1, sizeof *x);
-    CURL *easy = x ? easy_get(e) : NULL;
-    if (!easy || hookd_request_setup(&x->req, easy, wh, d->id, d->method, d->url, d->body,
-                                     &e->opt.send) != 0 ||
+    hookd_request *r = x ? malloc(sizeof *r) : NULL;
+    CURL *easy = r ? easy_get(e) : NULL;
+    if (!easy || hookd_request_setup(r, easy, &w->tpl->t, n->j.id, n->j.method, n->j.query,
+                                     n->j.body, n->j.body_len, &e->opt.send) != 0 ||
+        curl_easy_setopt(easy, CURLOPT_PRIVATE, x) != CURLE_OK ||
         curl_multi_add_handle(e->multi, easy) != CURLM_OK) {
-        hookd_log_error("engine: cannot start delivery %s (out of memory)", d->id);
-        if (x)
-            hookd_request_cleanup(&x->req);
+        /* It stays waiting in the store; read it again later. */
+        hookd_log_error("engine: cannot start delivery %s (out of memory)", n->j.id);
+        if (r && easy)
+            hookd_request_cleanup(r);
         if (easy)
             easy_put(e, easy);
+        free(r);
         free(x);
-        hookd_delivery_free(d);
+        hookd_intmap_del(&e->held, n->j.seq);
+        job_free(e, n);
+        w->scan_after = hookd_now_ms() + STORE_RETRY_MS;
+        backlog(e, w);
         return;
     }
-    x->d = d;
-    c->n++;
+    x->req = r;
+    x->job = n;
+    x->o.seq = n->j.seq;
+    x->w = w;
+    x->tpl = w->tpl;
+    w->tpl->refs++;
+    w->in_flight++;
+    w->owed++;
     e->in_flight++;
 }
 
-/* Starts queued deliveries whose webhook has room again. */
-static void start_waiting(hookd_engine *e)
+/* Webhooks take turns, one attempt each, until the overall cap. */
+static void start_attempts(hookd_engine *e)
 {
-    size_t keep = 0;
-    for (size_t i = 0; i < e->n_waiting; i++) {
-        hookd_delivery *d = e->waiting[i];
-        wcount *c = count_for(e, d->webhook_id);
-        if (c && c->n < e->opt.max_in_flight_per_webhook && !atomic_load(&e->stopping))
-            start_or_queue(e, d);
-        else
-            e->waiting[keep++] = d;
-    }
-    e->n_waiting = keep;
-}
-
-static void claim(hookd_engine *e, int64_t now)
-{
-    int room = e->opt.max_in_flight - e->in_flight - (int)e->n_waiting;
-    if (room <= 0)
-        return;
-    hookd_delivery **list = NULL;
-    size_t n = 0;
-    int64_t lease = e->opt.send.timeout_ms + LEASE_MARGIN_MS;
-    if (hookd_store_claim_due(e->opt.store, now, lease, room, &list, &n) != 0) {
-        e->next_claim_ms = now + IDLE_POLL_MS; /* store busy: try again soon */
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        start_or_queue(e, list[i]);
-    free(list);
-    e->more_due = (int)n == room;
-    if (e->more_due) {
-        e->next_claim_ms = now; /* more may be due right away */
-    } else {
-        int64_t due = 0;
-        if (hookd_store_next_due(e->opt.store, &due) != 0 || due == 0 || due > now + IDLE_POLL_MS)
-            due = now + IDLE_POLL_MS;
-        e->next_claim_ms = due;
+    while (e->in_flight < e->opt.max_in_flight) {
+        wstate *w = ring_pop(e);
+        if (!w)
+            break;
+        if (w->n_ready && w->connected && !w->gone && w->tpl &&
+            w->in_flight < e->opt.max_in_flight_per_webhook)
+            start_one(e, w);
+        ring_add(e, w);
+        maybe_forget(e, w);
     }
 }
 
-/* Whether a claim could find anything, asked of a read connection: an idle
- * engine then never takes the write lock just to learn there is no work. */
-static bool due_now(hookd_engine *e, int64_t now)
-{
-    int64_t due = 0;
-    if (hookd_store_next_due(e->opt.store, &due) != 0)
-        return true; /* cannot tell: let the claim find out */
-    if (due == 0 || due > now) {
-        int64_t next = due == 0 ? now + IDLE_POLL_MS : due;
-        e->next_claim_ms = next < now + IDLE_POLL_MS ? next : now + IDLE_POLL_MS;
-        return false;
-    }
-    return true;
-}
+/* ---- finishing attempts ------------------------------------------------------------- */
 
-/* ---- finishing attempts ------------------------------------------------ */
+static hookd_ds_event event_of(hookd_engine *e, const hookd_attempt_result *res, int attempt,
+                               int64_t now, int64_t *next_at)
+{
+    switch (hookd_outcome_classify(res->status_code, res->refused)) {
+    case HOOKD_VERDICT_SUCCESS:
+        return HOOKD_EV_SUCCEEDED;
+    case HOOKD_VERDICT_FINAL:
+        return HOOKD_EV_FAILED;
+    case HOOKD_VERDICT_RETRY:
+        break;
+    }
+    int64_t delay = hookd_retry_next_delay(e->schedule, e->opt.retry_schedule_len,
+                                           e->opt.max_retries, attempt);
+    if (delay < 0)
+        return HOOKD_EV_FAILED;
+    *next_at = now + delay;
+    return HOOKD_EV_RETRY;
+}
 
 static void finish(hookd_engine *e, CURL *easy, CURLcode code, int64_t now)
 {
-    hookd_request *r = NULL;
-    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
-    xfer *x = (xfer *)r; /* req is the first member */
-    hookd_request_finish(&x->req, code, &x->result);
-    hookd_outcome *o = &x->outcome;
-    int attempt = x->d->attempts + 1;
-    o->delivery_id = x->d->id;
-    o->time_ms = x->result.started_ms;
-    o->status_code = x->result.status_code;
-    o->error = x->result.error;
-    o->duration_ms = x->result.duration_ms;
-    o->response_body = x->result.body;
-    o->request_headers = x->req.shown_headers;
-    switch (hookd_outcome_classify(x->result.status_code, x->result.refused)) {
-    case HOOKD_VERDICT_SUCCESS:
-        o->state = HOOKD_DS_SUCCEEDED;
-        break;
-    case HOOKD_VERDICT_FINAL:
-        o->state = HOOKD_DS_FAILED;
-        break;
-    case HOOKD_VERDICT_RETRY: {
-        int64_t delay = hookd_retry_next_delay(e->schedule, e->opt.retry_schedule_len,
-                                               e->opt.max_retries, attempt);
-        o->state = delay < 0 ? HOOKD_DS_FAILED : HOOKD_DS_RETRYING;
-        o->next_attempt_at = delay < 0 ? 0 : now + delay;
-        break;
-    }
-    }
+    xfer *x = NULL;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+    hookd_attempt_result res;
+    hookd_request_finish(x->req, code, &res);
+    const hookd_job *j = &x->job->j;
+    /* Kept beyond the request: copies of what the log stores. If a copy
+     * cannot be made the log shows none, the outcome itself still counts. */
+    x->response = res.body ? strdup(res.body) : NULL;
+    x->error = res.error ? strdup(res.error) : NULL;
+    memcpy(x->signature, x->req->signature, sizeof x->signature);
+    x->o = (hookd_outcome){.seq = j->seq,
+                           .webhook = j->webhook,
+                           .from = j->state,
+                           .attempts = j->attempts,
+                           .time_ms = res.started_ms,
+                           .duration_ms = res.duration_ms,
+                           .status_code = res.status_code,
+                           .error = x->error,
+                           .response_body = x->response,
+                           .version = x->tpl->t.version,
+                           .signature = x->signature};
+    x->o.event = event_of(e, &res, j->attempts + 1, now, &x->o.next_at);
     curl_multi_remove_handle(e->multi, easy);
     easy_put(e, easy);
-    wcount *c = count_for(e, x->d->webhook_id);
-    if (c && c->n > 0)
-        c->n--;
+    xfer_shrink(e, x);
+    /* Still held: no read may take it again before its outcome is stored. */
+    if (hookd_intmap_put(&e->held, x->o.seq, x) != 0)
+        hookd_log_error("engine: out of memory holding delivery %lld", (long long)x->o.seq);
+    x->w->in_flight--;
     e->in_flight--;
-    if (e->n_done == 0)
-        e->first_done_ms = now;
-    if (push((void ***)&e->done, &e->n_done, &e->cap_done, x) != 0) {
-        /* Cannot remember the outcome: the claim lapses and it is retried. */
-        hookd_log_error("engine: out of memory recording delivery %s", x->d->id);
-        hookd_request_cleanup(&x->req);
-        hookd_delivery_free(x->d);
-        free(x);
-    }
+    ring_add(e, x->w);
+    x->next = e->done;
+    e->done = x;
+    e->n_done++;
 }
 
-/* Stores every finished attempt's outcome in one transaction. */
-static void flush(hookd_engine *e)
-{
-    if (e->n_done == 0)
-        return;
-    hookd_outcome *o = malloc(e->n_done * sizeof *o);
-    int rc = HOOKD_ENOMEM;
-    if (o) {
-        for (size_t i = 0; i < e->n_done; i++) {
-            o[i] = e->done[i]->outcome;
-            /* A retry due before the next planned claim pulls it forward. */
-            if (o[i].state == HOOKD_DS_RETRYING && o[i].next_attempt_at < e->next_claim_ms)
-                e->next_claim_ms = o[i].next_attempt_at;
-        }
-        rc = hookd_store_record_outcomes(e->opt.store, o, e->n_done);
-        free(o);
-    }
-    if (rc != 0)
-        hookd_log_error("engine: cannot store %zu outcomes (%d); they will be attempted again",
-                        e->n_done, rc);
-    for (size_t i = 0; i < e->n_done; i++) {
-        hookd_request_cleanup(&e->done[i]->req);
-        hookd_delivery_free(e->done[i]->d);
-        free(e->done[i]);
-    }
-    e->n_done = 0;
-}
-
-static void harvest(hookd_engine *e, int64_t now)
+static void harvest(hookd_engine *e)
 {
     CURLMsg *m;
     int left;
+    int64_t now = hookd_now_ms();
     while ((m = curl_multi_info_read(e->multi, &left)) != NULL) {
         if (m->msg == CURLMSG_DONE)
             finish(e, m->easy_handle, m->data.result, now);
     }
 }
 
-static void prune(hookd_engine *e, int64_t now)
+/* Hands every finished attempt to the worker in one batch; while it is
+ * stored, the next batch gathers. */
+static void flush(hookd_engine *e)
 {
-    int deleted = PRUNE_BATCH;
-    while (deleted == PRUNE_BATCH) {
-        if (hookd_store_prune(e->opt.store, now - e->opt.log_retention_ms, PRUNE_BATCH,
-                              &deleted) != 0)
-            break;
+    if (e->flushing || !e->done)
+        return;
+    msg *m = msg_new(M_FLUSH, 0);
+    if (!m)
+        return; /* tried again on the next turn */
+    m->xfers = e->done;
+    m->n = e->n_done;
+    e->done = NULL;
+    e->n_done = 0;
+    e->flushing = true;
+    task(e, m);
+}
+
+static void note_due(hookd_engine *e, wstate *w, int64_t when)
+{
+    if (!when)
+        return;
+    if (!w->next_due || when < w->next_due)
+        w->next_due = when;
+    if (!e->earliest_due || when < e->earliest_due)
+        e->earliest_due = when;
+}
+
+static void flushed(hookd_engine *e, msg *m)
+{
+    e->flushing = false;
+    if (m->rc != 0)
+        hookd_log_error("engine: cannot store %zu outcomes (%d); they will be attempted again",
+                        m->n, m->rc);
+    int64_t now = hookd_now_ms();
+    for (xfer *x = m->xfers, *next; x; x = next) {
+        next = x->next;
+        wstate *w = x->w;
+        w->owed--;
+        if (m->rc != 0) {
+            /* Still waiting in the store, due now: read it again, later. */
+            w->scan_after = now + STORE_RETRY_MS;
+            if (w->connected && !w->gone)
+                backlog(e, w);
+        } else if (x->stored_state == HOOKD_DS_RETRYING) {
+            note_due(e, w, x->o.next_at);
+        }
+        xfer_free(e, x);
+        maybe_forget(e, w);
     }
+}
+
+/* ---- reading the store ---------------------------------------------------------------- */
+
+/* Asks the worker for the next part of each backlog that memory has room
+ * for. */
+static void scan_backlogs(hookd_engine *e, int64_t now)
+{
+    wstate **link = &e->scanq_head, *prev = NULL;
+    while (*link) {
+        wstate *w = *link;
+        size_t memory = atomic_load(&e->memory);
+        bool drop = !w->backlog || !w->connected || w->gone;
+        bool wait = w->scanning || w->n_ready >= SCAN_LOW_WATER || now < w->scan_after ||
+                    memory >= e->opt.memory_max;
+        if (!drop && wait) {
+            prev = w;
+            link = &w->scan_next;
+            continue;
+        }
+        *link = w->scan_next;
+        if (e->scanq_tail == w)
+            e->scanq_tail = prev;
+        w->in_scanq = false;
+        if (drop) {
+            maybe_forget(e, w);
+            continue;
+        }
+        msg *m = msg_new(M_SCAN, w->key);
+        if (!m) {
+            scanq_add(e, w);
+            return;
+        }
+        if (w->cursor.next_at == 0 && w->cursor.seq == 0)
+            w->pass_gen = w->gen;
+        m->now = now;
+        m->cursor = w->cursor;
+        m->max_seq = atomic_load(&e->known_seq);
+        m->limit = (int)(PER_WEBHOOK_MAX - w->n_ready);
+        w->scanning = true;
+        task(e, m);
+        return; /* one read at a time keeps the worker free for outcomes */
+    }
+}
+
+static void scanned(hookd_engine *e, msg *m)
+{
+    wstate *w = webhook_of(e, m->key);
+    if (!w) {
+        jobs_free(e, m->jobs);
+        return;
+    }
+    w->scanning = false;
+    if (m->rc != 0) {
+        w->scan_after = hookd_now_ms() + STORE_RETRY_MS;
+        scanq_add(e, w);
+        return;
+    }
+    w->cursor = m->cursor;
+    take_jobs(e, m->jobs, false);
+    if ((int)m->n == m->limit) {
+        scanq_add(e, w); /* more of the pass to read */
+    } else if (w->gen == w->pass_gen) {
+        /* Read to the end with no new signal: memory holds all that is due.
+         * Ask when the next retry comes due. */
+        w->backlog = false;
+        w->cursor = (hookd_due_cursor){0, 0};
+        msg *t = msg_new(M_NEXT_DUE, w->key);
+        if (t) {
+            t->now = m->now;
+            task(e, t);
+        }
+    } else {
+        w->cursor = (hookd_due_cursor){0, 0};
+        scanq_add(e, w);
+    }
+    maybe_forget(e, w);
+}
+
+/* Retries that came due make their webhook read its backlog. */
+static void check_due(hookd_engine *e, int64_t now)
+{
+    if (!e->earliest_due || now < e->earliest_due)
+        return;
+    e->earliest_due = 0;
+    for (size_t i = 0; i < e->webhooks.cap; i++) {
+        wstate *w = e->webhooks.keys[i] ? e->webhooks.vals[i] : NULL;
+        if (!w || !w->next_due)
+            continue;
+        if (w->next_due <= now) {
+            w->next_due = 0;
+            if (w->connected && !w->gone)
+                backlog(e, w);
+        } else if (!e->earliest_due || w->next_due < e->earliest_due) {
+            e->earliest_due = w->next_due;
+        }
+    }
+}
+
+/* ---- the engine thread ---------------------------------------------------------------- */
+
+static void handle(hookd_engine *e, msg *m)
+{
+    wstate *w;
+    switch (m->kind) {
+    case M_FRESH:
+        take_jobs(e, m->jobs, true);
+        break;
+    case M_WEBHOOK:
+        webhook_set(e, m->key, m->wh);
+        hookd_webhook_free(m->wh);
+        break;
+    case M_DUE:
+        if (m->key == 0) {
+            for (size_t i = 0; i < e->webhooks.cap; i++) {
+                if (e->webhooks.keys[i] && (w = e->webhooks.vals[i])->connected)
+                    backlog(e, w);
+            }
+        } else if ((w = webhook_of(e, m->key)) && w->connected && !w->gone) {
+            /* No need to rewind the read under way: the signal makes
+             * another whole pass follow it. */
+            backlog(e, w);
+        }
+        break;
+    case M_FLUSH:
+        flushed(e, m);
+        break;
+    case M_SCAN:
+        scanned(e, m);
+        break;
+    case M_NEXT_DUE:
+        if (m->rc == 0 && (w = webhook_of(e, m->key)))
+            note_due(e, w, m->when);
+        break;
+    case M_PRUNE:
+        e->pruning = false;
+        break;
+    case M_STOP:
+        break;
+    }
+    free(m);
+}
+
+static void maybe_prune(hookd_engine *e, int64_t now)
+{
+    if (e->pruning || now < e->next_prune_ms)
+        return;
+    msg *m = msg_new(M_PRUNE, 0);
+    if (!m)
+        return;
+    m->now = now;
+    e->pruning = true;
+    task(e, m);
     int64_t every = e->opt.log_retention_ms / 2;
     e->next_prune_ms = now + (every < 200 ? 200 : every > 60000 ? 60000 : every);
 }
 
-/* ---- the thread -------------------------------------------------------- */
+/* How long the engine may sleep: until its next timer, never spinning. */
+static int sleep_ms(hookd_engine *e, int64_t now, bool stopping)
+{
+    int64_t until = now + (stopping ? STOP_POLL_MS : IDLE_POLL_MS);
+    if (e->earliest_due && e->earliest_due < until)
+        until = e->earliest_due;
+    if (!e->pruning && e->next_prune_ms < until)
+        until = e->next_prune_ms;
+    for (wstate *w = e->scanq_head; w; w = w->scan_next) {
+        if (w->scan_after > now && w->scan_after < until)
+            until = w->scan_after;
+    }
+    return until > now ? (int)(until - now) : 0;
+}
 
-static void *run(void *arg)
+static void *engine_main(void *arg)
 {
     hookd_engine *e = arg;
     for (;;) {
+        for (msg *m = queue_take(&e->inbox, false), *next; m; m = next) {
+            next = m->next;
+            handle(e, m);
+        }
         int64_t now = hookd_now_ms();
         bool stopping = atomic_load(&e->stopping);
-        bool woken = atomic_exchange(&e->woken, false);
-        if (woken)
-            e->next_claim_ms = now;
-        if (!stopping && now >= e->next_claim_ms && (woken || e->more_due || due_now(e, now)))
-            claim(e, now);
+        if (!stopping) {
+            check_due(e, now);
+            scan_backlogs(e, now);
+            start_attempts(e);
+            maybe_prune(e, now);
+        }
         int running = 0;
         curl_multi_perform(e->multi, &running);
-        harvest(e, hookd_now_ms());
-        now = hookd_now_ms();
-        if (e->n_done >= FLUSH_MAX || now - e->first_done_ms >= FLUSH_MS || stopping ||
-            e->in_flight == 0)
-            flush(e);
-        if (e->n_waiting && !stopping)
-            start_waiting(e);
-        if (!stopping && now >= e->next_prune_ms)
-            prune(e, now);
-        if (stopping && e->in_flight == 0)
+        harvest(e);
+        flush(e);
+        /* Slots that just came free are filled before sleeping. */
+        if (!stopping)
+            start_attempts(e);
+        if (stopping && e->in_flight == 0 && !e->done && !e->flushing && !e->pruning)
             break;
-        now = hookd_now_ms();
-        int64_t wait = stopping ? STOP_POLL_MS : e->next_claim_ms - now;
-        if (wait > IDLE_POLL_MS)
-            wait = IDLE_POLL_MS;
-        if (e->n_done && wait > e->first_done_ms + FLUSH_MS - now)
-            wait = e->first_done_ms + FLUSH_MS - now;
-        if (wait < 0)
-            wait = 0;
-        curl_multi_poll(e->multi, NULL, 0, (int)wait, NULL);
+        curl_multi_poll(e->multi, NULL, 0, sleep_ms(e, hookd_now_ms(), stopping), NULL);
     }
     return NULL;
+}
+
+/* ---- start and stop ------------------------------------------------------------------- */
+
+/* Every webhook, each with a backlog: after a start, all that waits in the
+ * store is read. */
+static int load_webhooks(hookd_engine *e)
+{
+    int64_t after = 0;
+    do {
+        hookd_webhook **list = NULL;
+        size_t n = 0;
+        int rc = hookd_store_webhook_list(e->opt.store, after, 500, &list, &n, &after);
+        if (rc)
+            return rc;
+        for (size_t i = 0; i < n; i++) {
+            webhook_set(e, list[i]->key, list[i]);
+            wstate *w = webhook_of(e, list[i]->key);
+            if (w && w->connected)
+                backlog(e, w);
+        }
+        hookd_webhook_list_free(list, n);
+    } while (after);
+    return 0;
+}
+
+static void engine_free(hookd_engine *e)
+{
+    for (size_t i = 0; i < e->webhooks.cap; i++) {
+        if (e->webhooks.keys[i])
+            webhook_free(e, e->webhooks.vals[i]);
+    }
+    hookd_intmap_free(&e->webhooks);
+    hookd_intmap_free(&e->held);
+    for (msg *m = queue_take(&e->inbox, false), *next; m; m = next) {
+        next = m->next;
+        jobs_free(e, m->jobs);
+        hookd_webhook_free(m->wh);
+        free(m);
+    }
+    for (size_t i = 0; i < e->n_idle; i++)
+        curl_easy_cleanup(e->idle[i]);
+    free(e->idle);
+    curl_multi_cleanup(e->multi);
+    free(e->schedule);
+    free(e->stop);
+    queue_destroy(&e->inbox);
+    queue_destroy(&e->tasks);
+    free(e);
 }
 
 int hookd_engine_start(const hookd_engine_options *opt, hookd_engine **out)
@@ -384,37 +1043,44 @@ int hookd_engine_start(const hookd_engine_options *opt, hookd_engine **out)
         e->opt.max_in_flight = 512;
     if (e->opt.max_in_flight_per_webhook <= 0)
         e->opt.max_in_flight_per_webhook = 16;
-    e->schedule = malloc(opt->retry_schedule_len * sizeof *e->schedule);
+    if (e->opt.memory_max == 0)
+        e->opt.memory_max = MEMORY_MAX_DEFAULT;
+    queue_init(&e->inbox);
+    queue_init(&e->tasks);
+    e->schedule = malloc((opt->retry_schedule_len ? opt->retry_schedule_len : 1) *
+                         sizeof *e->schedule);
     e->multi = curl_multi_init();
-    if (!e->schedule || !e->multi || opt->retry_schedule_len == 0) {
-        curl_multi_cleanup(e->multi);
-        free(e->schedule);
-        free(e);
+    e->stop = msg_new(M_STOP, 0);
+    if (!e->schedule || !e->multi || !e->stop || opt->retry_schedule_len == 0) {
+        engine_free(e);
         return HOOKD_ENOMEM;
     }
     memcpy(e->schedule, opt->retry_schedule_ms, opt->retry_schedule_len * sizeof *e->schedule);
     e->opt.retry_schedule_ms = e->schedule;
     /* Keep-alive: one cache for every host, sized to the overall cap. */
     curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)e->opt.max_in_flight);
-    int rc = hookd_store_release_claims(opt->store);
-    if (rc == 0 && pthread_create(&e->thread, NULL, run, e) != 0)
+    hookd_store_listener l = {.ctx = e, .fresh = on_fresh, .webhook = on_webhook, .due = on_due};
+    hookd_store_listen(opt->store, &l);
+    int64_t top = 0;
+    int rc = hookd_store_max_seq(opt->store, &top);
+    atomic_store(&e->known_seq, top);
+    if (rc == 0)
+        rc = load_webhooks(e);
+    if (rc == 0 && pthread_create(&e->worker, NULL, worker_main, e) != 0)
         rc = HOOKD_ENOMEM;
+    if (rc == 0 && pthread_create(&e->thread, NULL, engine_main, e) != 0) {
+        task(e, e->stop);
+        e->stop = NULL;
+        pthread_join(e->worker, NULL);
+        rc = HOOKD_ENOMEM;
+    }
     if (rc) {
-        curl_multi_cleanup(e->multi);
-        free(e->schedule);
-        free(e);
+        hookd_store_listen(opt->store, &(hookd_store_listener){0});
+        engine_free(e);
         return rc;
     }
     *out = e;
     return 0;
-}
-
-void hookd_engine_wake(hookd_engine *e)
-{
-    if (!e)
-        return;
-    atomic_store(&e->woken, true);
-    curl_multi_wakeup(e->multi);
 }
 
 void hookd_engine_stop(hookd_engine *e)
@@ -424,16 +1090,9 @@ void hookd_engine_stop(hookd_engine *e)
     atomic_store(&e->stopping, true);
     curl_multi_wakeup(e->multi);
     pthread_join(e->thread, NULL);
-    for (size_t i = 0; i < e->n_waiting; i++)
-        hookd_delivery_free(e->waiting[i]);
-    free(e->waiting);
-    cache_clear(&e->cache);
-    for (size_t i = 0; i < e->n_idle; i++)
-        curl_easy_cleanup(e->idle[i]);
-    free(e->idle);
-    free(e->done);
-    free(e->counts);
-    curl_multi_cleanup(e->multi);
-    free(e->schedule);
-    free(e);
+    task(e, e->stop);
+    e->stop = NULL;
+    pthread_join(e->worker, NULL);
+    hookd_store_listen(e->opt.store, &(hookd_store_listener){0});
+    engine_free(e);
 }

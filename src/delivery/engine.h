@@ -1,12 +1,24 @@
 /*
- * engine.h — the delivery engine (SPEC §5): one thread owning a libcurl
- * multi handle. It claims due deliveries from the store in batches, runs many
- * attempts at once over kept-alive connections (at most a per-webhook and an
- * overall number in flight), classifies each answer, and writes the outcomes
- * back in one transaction per batch.
+ * engine.h — the delivery engine (SPEC §5): attempts deliveries over
+ * libcurl's multi interface, many at once over kept-alive connections, and
+ * hands their outcomes back to the store.
  *
- * The store is borrowed and must outlive the engine. hookd_engine_wake may be
- * called from any thread; everything else from the thread that started it.
+ * The store is the log, the engine's memory the queue. Fresh deliveries come
+ * straight from each ingest commit (the store's listener) into a per-webhook
+ * queue in memory; the store is read only for what memory does not hold:
+ * retries that come due, deliveries held back while memory was full, those a
+ * connect or a retry made due, and everything after a restart.
+ *
+ * Two threads: the engine thread runs libcurl and every in-memory decision
+ * and never waits on the store; a worker thread runs the store calls (batches
+ * of outcomes, reads of due deliveries, pruning) and posts their results
+ * back. The engine sleeps in curl_multi_poll until a transfer, a post, or
+ * its next timer: a full set of slots costs no CPU. Each webhook has at most
+ * max_in_flight_per_webhook attempts running, and webhooks take turns, so a
+ * slow one cannot hold up the others.
+ *
+ * The store is borrowed and must outlive the engine. Start and stop from one
+ * thread.
  */
 #ifndef HOOKD_DELIVERY_ENGINE_H
 #define HOOKD_DELIVERY_ENGINE_H
@@ -29,20 +41,18 @@ typedef struct hookd_engine_options {
     int64_t log_retention_ms;
     int max_in_flight;             /* overall, default 512 */
     int max_in_flight_per_webhook; /* default 16 */
+    size_t memory_max;             /* bytes of deliveries held in memory, default 16 MiB */
 } hookd_engine_options;
 
-/* Starts the engine thread. Claims left by an earlier process are released
- * first, so what was in flight at a crash is simply due again. */
+/* Becomes the store's listener (so call it before anything writes to the
+ * store), reads the webhooks, and starts both threads. Everything waiting in
+ * the store is due again: what was in flight at a crash is attempted again. */
 int hookd_engine_start(const hookd_engine_options *opt, hookd_engine **out)
     __attribute__((warn_unused_result));
 
-/* Tells the engine new deliveries may be due (after a commit). Thread-safe,
- * cheap, never blocks. Accepts NULL. */
-void hookd_engine_wake(hookd_engine *e);
-
-/* Stops claiming, lets attempts in flight finish (each bounded by the request
- * timeout), stores their outcomes, joins the thread and frees everything.
- * Accepts NULL. */
+/* Stops starting attempts, lets those in flight finish (each bounded by the
+ * request timeout), stores their outcomes, joins both threads and frees
+ * everything. The store must stay open until it returns. Accepts NULL. */
 void hookd_engine_stop(hookd_engine *e);
 
 #endif

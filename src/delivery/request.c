@@ -1,42 +1,101 @@
+/*
+ * request.c — one attempt's HTTP request (see request.h).
+ */
 #include "delivery/request.h"
 
-#include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "delivery/guard.h"
-#include "util/crypto.h"
+#include "model/payload.h"
 #include "util/timeutil.h"
 #include "util/utf8.h"
 
-int hookd_sign(const char *secret, const char *id, int64_t timestamp, const char *body,
-               char out[64])
+/* The secret's key bytes: base64 after "whsec_" (88 characters decode to at
+ * most 66 bytes). Returns the length, or -1 if the secret is not valid. */
+static long secret_key(const char *secret, unsigned char key[96])
 {
-    unsigned char key[96], mac[32]; /* 88 base64 chars decode to at most 66 bytes */
     if (strncmp(secret, "whsec_", 6) != 0 || strlen(secret + 6) > 88)
         return -1;
-    long keylen = hookd_base64_decode(secret + 6, key);
-    if (keylen <= 0)
-        return -1;
-    /* id.timestamp.body, signed in pieces so the body is never copied. */
+    long n = hookd_base64_decode(secret + 6, key);
+    return n > 0 ? n : -1;
+}
+
+/* "v1," + base64 of the MAC of "id.timestamp." followed by the body. */
+static int sign_with(hookd_hmac_key *key, const char *id, int64_t timestamp, const char *body,
+                     size_t body_len, char out[HOOKD_SIGNATURE_MAX])
+{
+    unsigned char mac[32];
     char prefix[128];
     int n = snprintf(prefix, sizeof prefix, "%s.%lld.", id, (long long)timestamp);
-    if (n < 0 || (size_t)n >= sizeof prefix)
+    if (n < 0 || (size_t)n >= sizeof prefix ||
+        hookd_hmac_key_sign(key, prefix, (size_t)n, body, body_len, mac) != 0)
         return -1;
-    size_t blen = strlen(body);
-    char *msg = malloc((size_t)n + blen + 1);
-    if (!msg)
-        return -1;
-    memcpy(msg, prefix, (size_t)n);
-    memcpy(msg + n, body, blen + 1);
-    hookd_hmac_sha256(key, (size_t)keylen, msg, (size_t)n + blen, mac);
-    free(msg);
     memcpy(out, "v1,", 3);
     hookd_base64_encode(mac, sizeof mac, out + 3);
     return 0;
 }
+
+int hookd_sign(const char *secret, const char *id, int64_t timestamp, const char *body,
+               char out[HOOKD_SIGNATURE_MAX])
+{
+    unsigned char raw[96];
+    long keylen = secret_key(secret, raw);
+    hookd_hmac_key key = {0};
+    int rc = -1;
+    if (keylen > 0 && hookd_hmac_key_init(&key, raw, (size_t)keylen) == 0)
+        rc = sign_with(&key, id, timestamp, body, strlen(body), out);
+    hookd_hmac_key_clear(&key);
+    return rc;
+}
+
+/* ---- the template ---------------------------------------------------------- */
+
+static int add_tail(void *ctx, const char *name, const char *value, bool redacted)
+{
+    hookd_request_tpl *t = ctx;
+    (void)redacted;
+    size_t len = strlen(name) + strlen(value) + 3;
+    char *line = malloc(len);
+    if (!line)
+        return -1;
+    snprintf(line, len, "%s: %s", name, value);
+    struct curl_slist *l = curl_slist_append(t->tail, line);
+    free(line);
+    if (!l)
+        return -1;
+    t->tail = l;
+    return 0;
+}
+
+int hookd_request_tpl_init(hookd_request_tpl *t, const hookd_webhook *wh)
+{
+    unsigned char raw[96];
+    memset(t, 0, sizeof *t);
+    t->version = wh->version;
+    long keylen = secret_key(wh->secret, raw);
+    if (keylen < 0 || hookd_hmac_key_init(&t->key, raw, (size_t)keylen) != 0 ||
+        !(t->url = strdup(wh->url)) || hookd_webhook_tail_headers(wh, add_tail, t) != 0)
+        return -1;
+    /* libcurl's own defaults that the contract does not list. */
+    struct curl_slist *l = curl_slist_append(t->tail, "Accept:");
+    if (!l || !(t->tail = l) || !(l = curl_slist_append(t->tail, "Expect:")))
+        return -1;
+    t->tail = l;
+    return 0;
+}
+
+void hookd_request_tpl_clear(hookd_request_tpl *t)
+{
+    curl_slist_free_all(t->tail);
+    hookd_hmac_key_clear(&t->key);
+    free(t->url);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- one attempt ----------------------------------------------------------- */
 
 /* Libcurl asks us to open each socket: judge the resolved address first, so
  * whatever spelling or DNS answer led here, loopback and private ranges stay
@@ -68,119 +127,71 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
     return r->response_total > HOOKD_RESPONSE_READ_MAX ? 0 : n;
 }
 
-/* Appends "Name: value" to the list and name → value to the shown object. */
-static int add_header(hookd_request *r, json_t *shown, const char *name, const char *value,
-                      bool redact)
+/* The header list of this attempt: its own lines in r->head (no copies;
+ * libcurl only reads a list), linked in front of the template's tail. */
+static int build_headers(hookd_request *r, hookd_request_tpl *t, const char *delivery_id,
+                         const char *body, size_t body_len)
 {
-    size_t len = strlen(name) + strlen(value) + 3;
-    char *line = malloc(len);
-    if (!line)
-        return -1;
-    snprintf(line, len, "%s: %s", name, value);
-    struct curl_slist *l = curl_slist_append(r->headers, line);
-    free(line);
-    if (!l)
-        return -1;
-    r->headers = l;
-    json_object_set_new(shown, name, json_string(redact ? "[redacted]" : value));
-    return 0;
-}
-
-static int basic_auth_value(const hookd_webhook *wh, char **out)
-{
-    size_t ulen = strlen(wh->basic_user), plen = wh->basic_pass ? strlen(wh->basic_pass) : 0;
-    char *plain = malloc(ulen + plen + 2);
-    char *value = malloc(6 + 4 * ((ulen + plen + 1 + 2) / 3) + 1);
-    if (!plain || !value) {
-        free(plain);
-        free(value);
-        return -1;
-    }
-    snprintf(plain, ulen + plen + 2, "%s:%s", wh->basic_user, wh->basic_pass ? wh->basic_pass : "");
-    memcpy(value, "Basic ", 6);
-    hookd_base64_encode(plain, ulen + plen + 1, value + 6);
-    free(plain);
-    *out = value;
-    return 0;
-}
-
-static int build_headers(hookd_request *r, const hookd_webhook *wh, const char *delivery_id,
-                         const char *body)
-{
-    json_t *shown = json_object();
-    char ts[24], sig[64];
+    static char CONTENT_TYPE[] = "Content-Type: application/json";
+    static char USER_AGENT[] = "User-Agent: hookd/" HOOKD_VERSION;
     int64_t now_s = hookd_now_ms() / 1000;
-    snprintf(ts, sizeof ts, "%lld", (long long)now_s);
-    if (!shown || hookd_sign(wh->secret, delivery_id, now_s, body, sig) != 0)
-        goto fail;
-    if ((body[0] && add_header(r, shown, "Content-Type", "application/json", false)) ||
-        add_header(r, shown, "User-Agent", "hookd/" HOOKD_VERSION, false) ||
-        add_header(r, shown, "webhook-id", delivery_id, false) ||
-        add_header(r, shown, "webhook-timestamp", ts, false) ||
-        add_header(r, shown, "webhook-signature", sig, false))
-        goto fail;
-    if (wh->basic_user) {
-        char *auth = NULL;
-        int rc = basic_auth_value(wh, &auth);
-        rc = rc ? rc : add_header(r, shown, "Authorization", auth, true);
-        free(auth);
-        if (rc)
-            goto fail;
+    if (sign_with(&t->key, delivery_id, now_s, body, body_len, r->signature) != 0)
+        return -1;
+    snprintf(r->id_line, sizeof r->id_line, "webhook-id: %s", delivery_id);
+    snprintf(r->ts_line, sizeof r->ts_line, "webhook-timestamp: %lld", (long long)now_s);
+    snprintf(r->sig_line, sizeof r->sig_line, "webhook-signature: %s", r->signature);
+    char *lines[5];
+    int n = 0;
+    if (body[0])
+        lines[n++] = CONTENT_TYPE;
+    lines[n++] = USER_AGENT;
+    lines[n++] = r->id_line;
+    lines[n++] = r->ts_line;
+    lines[n++] = r->sig_line;
+    for (int i = 0; i < n; i++) {
+        r->head[i].data = lines[i];
+        r->head[i].next = i + 1 < n ? &r->head[i + 1] : t->tail;
     }
-    for (size_t i = 0; i < wh->n_headers; i++) {
-        bool redact = strcasecmp(wh->headers[i].key, "Authorization") == 0;
-        if (add_header(r, shown, wh->headers[i].key, wh->headers[i].value, redact))
-            goto fail;
-    }
-    /* libcurl's own defaults that the contract does not list. */
-    struct curl_slist *l = curl_slist_append(r->headers, "Accept:");
-    if (!l || !(r->headers = l) || !(l = curl_slist_append(r->headers, "Expect:")))
-        goto fail;
-    r->headers = l;
-    r->shown_headers = json_dumps(shown, JSON_COMPACT);
-    json_decref(shown);
-    return r->shown_headers ? 0 : -1;
-fail:
-    json_decref(shown);
-    return -1;
+    return 0;
 }
 
-int hookd_request_setup(hookd_request *r, CURL *easy, const hookd_webhook *wh,
-                        const char *delivery_id, const char *method, const char *url,
-                        const char *body, const hookd_send_opts *opts)
+#define SETOPT(easy, opt, val) (curl_easy_setopt(easy, opt, val) != CURLE_OK)
+
+int hookd_request_setup(hookd_request *r, CURL *easy, hookd_request_tpl *t,
+                        const char *delivery_id, hookd_method method, const char *query,
+                        const char *body, size_t body_len, const hookd_send_opts *opts)
 {
-    memset(r, 0, sizeof *r);
+    memset(r, 0, offsetof(hookd_request, response));
+    r->response_len = r->response_total = 0;
+    r->refused = false;
+    r->why[0] = r->errbuf[0] = '\0';
     r->easy = easy;
     r->allow_private = opts->allow_private;
     curl_easy_reset(easy);
-    if (build_headers(r, wh, delivery_id, body) != 0)
+    if (build_headers(r, t, delivery_id, body, body_len) != 0)
         return -1;
-    curl_easy_setopt(easy, CURLOPT_URL, url);
-    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)opts->timeout_ms);
-    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, r->headers);
-    curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, r);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, r->errbuf);
-    curl_easy_setopt(easy, CURLOPT_PRIVATE, r);
-    if (strcmp(method, "GET") == 0) {
-        curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-    } else if (strcmp(method, "POST") == 0) {
-        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    if (query && !(r->url = hookd_payload_url(t->url, query)))
+        return -1;
+    int bad = SETOPT(easy, CURLOPT_URL, r->url ? r->url : t->url) ||
+              SETOPT(easy, CURLOPT_PROTOCOLS_STR, "http,https") ||
+              SETOPT(easy, CURLOPT_FOLLOWLOCATION, 0L) || SETOPT(easy, CURLOPT_NOSIGNAL, 1L) ||
+              SETOPT(easy, CURLOPT_TIMEOUT_MS, (long)opts->timeout_ms) ||
+              SETOPT(easy, CURLOPT_HTTPHEADER, r->head) ||
+              SETOPT(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket) ||
+              SETOPT(easy, CURLOPT_OPENSOCKETDATA, r) ||
+              SETOPT(easy, CURLOPT_WRITEFUNCTION, on_body) || SETOPT(easy, CURLOPT_WRITEDATA, r) ||
+              SETOPT(easy, CURLOPT_ERRORBUFFER, r->errbuf) || SETOPT(easy, CURLOPT_PRIVATE, r);
+    if (method == HOOKD_METHOD_GET) {
+        bad = bad || SETOPT(easy, CURLOPT_HTTPGET, 1L);
     } else {
-        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
-        if (body[0]) {
-            curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
-            curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-        }
+        if (method != HOOKD_METHOD_POST)
+            bad = bad || SETOPT(easy, CURLOPT_CUSTOMREQUEST, hookd_method_name(method));
+        if (method == HOOKD_METHOD_POST || body_len)
+            bad = bad || SETOPT(easy, CURLOPT_POSTFIELDS, body) ||
+                  SETOPT(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     }
     r->started_ms = hookd_now_ms();
-    return 0;
+    return bad ? -1 : 0;
 }
 
 void hookd_request_finish(hookd_request *r, CURLcode code, hookd_attempt_result *out)
@@ -213,8 +224,6 @@ void hookd_request_finish(hookd_request *r, CURLcode code, hookd_attempt_result 
 
 void hookd_request_cleanup(hookd_request *r)
 {
-    curl_slist_free_all(r->headers);
-    free(r->shown_headers);
-    r->headers = NULL;
-    r->shown_headers = NULL;
+    free(r->url);
+    r->url = NULL;
 }

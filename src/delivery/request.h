@@ -6,10 +6,17 @@
  * the address guard on the address actually connected to, and at most 4 KiB
  * of the answer kept.
  *
+ * What a webhook version sends with every attempt is made once, in a
+ * hookd_request_tpl: the header lines after the signature and the signing
+ * key made ready. An attempt then only formats its three Standard Webhooks
+ * headers into its own buffers, linked in front of the template's lines, and
+ * signs the stored body: nothing is allocated per attempt.
+ *
  * Shared by the delivery engine (libcurl multi) and test sends (a blocking
- * easy perform). A hookd_request is owned by its caller: set up, hand its
- * easy handle to libcurl, then hookd_request_finish and hookd_request_cleanup.
- * It must stay at one address while libcurl runs it (callbacks point to it).
+ * easy perform). Both structures are owned by their caller. A template must
+ * outlive every request made from it and is used by one thread at a time
+ * (its signing key is); a request must stay at one address while libcurl
+ * runs it (callbacks point to it).
  */
 #ifndef HOOKD_DELIVERY_REQUEST_H
 #define HOOKD_DELIVERY_REQUEST_H
@@ -19,25 +26,42 @@
 #include <stdint.h>
 
 #include "model/webhook.h"
+#include "util/crypto.h"
 #include "util/version.h"
 
 #define HOOKD_RESPONSE_KEEP 4096          /* bytes of an answer kept for the log */
 #define HOOKD_RESPONSE_READ_MAX (1 << 20) /* bytes read before hookd stops reading */
-
+#define HOOKD_SIGNATURE_MAX 64            /* "v1," + base64 of 32 bytes + NUL */
 
 typedef struct hookd_send_opts {
     bool allow_private;
     int64_t timeout_ms;
 } hookd_send_opts;
 
+/* What every attempt of one webhook version carries. */
+typedef struct hookd_request_tpl {
+    struct curl_slist *tail; /* Authorization, custom headers, then libcurl's defaults off */
+    hookd_hmac_key key;      /* the secret's decoded bytes */
+    uint64_t version;        /* the webhook version it was made from */
+    char *url;               /* the webhook's URL */
+} hookd_request_tpl;
+
+/* Makes the template of wh. Returns 0, or -1 if memory ran out or the
+ * secret is not valid (then clearing is still safe). */
+int hookd_request_tpl_init(hookd_request_tpl *t, const hookd_webhook *wh)
+    __attribute__((warn_unused_result));
+void hookd_request_tpl_clear(hookd_request_tpl *t);
+
 typedef struct hookd_request {
-    CURL *easy;                 /* borrowed */
-    struct curl_slist *headers;
-    char *shown_headers;        /* JSON object text for the log, Authorization redacted */
+    CURL *easy;                       /* borrowed */
+    struct curl_slist head[5];        /* Content-Type … webhook-signature, then the tail */
+    char id_line[64], ts_line[48], sig_line[96];
+    char signature[HOOKD_SIGNATURE_MAX]; /* as sent, for the log */
+    char *url;                        /* owned when a query was added, else NULL */
     char response[HOOKD_RESPONSE_KEEP + 1];
     size_t response_len;
     size_t response_total;
-    bool refused;               /* the address guard said no */
+    bool refused;                     /* the address guard said no */
     char why[256];
     char errbuf[CURL_ERROR_SIZE];
     int64_t started_ms;
@@ -55,12 +79,13 @@ typedef struct hookd_attempt_result {
     bool refused;
 } hookd_attempt_result;
 
-/* Prepares easy (reset first) to send one attempt of the delivery
- * delivery_id for wh. body "" means no body. Returns 0, or -1 if memory ran
- * out (then cleanup is still safe). */
-int hookd_request_setup(hookd_request *r, CURL *easy, const hookd_webhook *wh,
-                        const char *delivery_id, const char *method, const char *url,
-                        const char *body, const hookd_send_opts *opts)
+/* Prepares easy (reset first) to send one attempt of delivery_id with
+ * template t: to t's URL followed by query (GET/DELETE's payload, or NULL),
+ * with body (body_len bytes; "" for none). Returns 0, or -1 if memory ran
+ * out or signing failed (then cleanup is still safe). */
+int hookd_request_setup(hookd_request *r, CURL *easy, hookd_request_tpl *t,
+                        const char *delivery_id, hookd_method method, const char *query,
+                        const char *body, size_t body_len, const hookd_send_opts *opts)
     __attribute__((warn_unused_result));
 
 /* Reads the result after libcurl finished with code. */
@@ -70,9 +95,9 @@ void hookd_request_finish(hookd_request *r, CURLcode code, hookd_attempt_result 
 void hookd_request_cleanup(hookd_request *r);
 
 /* The Standard Webhooks signature "v1,<base64>" of id.timestamp.body keyed
- * with the secret's decoded bytes (after "whsec_"). out must hold 64 bytes.
- * Returns 0, or -1 if the secret is not valid. */
+ * with the secret's decoded bytes (after "whsec_"). out must hold
+ * HOOKD_SIGNATURE_MAX bytes. Returns 0, or -1 if the secret is not valid. */
 int hookd_sign(const char *secret, const char *id, int64_t timestamp, const char *body,
-               char out[64]) __attribute__((warn_unused_result));
+               char out[HOOKD_SIGNATURE_MAX]) __attribute__((warn_unused_result));
 
 #endif

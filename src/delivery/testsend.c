@@ -76,14 +76,14 @@ json_t *hookd_test_send(const hookd_webhook *wh, const hookd_send_opts *opts, ho
     json_decref(person);
     json_decref(account);
     json_decref(activity);
-    char *url = NULL, *body = NULL;
+    char *query = NULL, *body = NULL;
     json_t *answer = NULL;
     CURL *easy = curl_easy_init();
+    hookd_request_tpl tpl = {0};
     hookd_request r = {0};
-    if (!payload || !easy ||
-        hookd_payload_request(payload, wh->method, wh->url, &url, &body) != 0 ||
-        hookd_request_setup(&r, easy, wh, did, hookd_method_name(wh->method), url, body, opts) !=
-            0)
+    if (!payload || !easy || hookd_payload_wire(payload, wh->method, &query, &body) != 0 ||
+        hookd_request_tpl_init(&tpl, wh) != 0 ||
+        hookd_request_setup(&r, easy, &tpl, did, wh->method, query, body, strlen(body), opts) != 0)
         goto out;
     CURLcode code = curl_easy_perform(easy);
     hookd_attempt_result res;
@@ -95,30 +95,34 @@ json_t *hookd_test_send(const hookd_webhook *wh, const hookd_send_opts *opts, ho
                        "duration_ms", (json_int_t)res.duration_ms, "error",
                        res.error ? json_string(res.error) : json_null());
     if (st) {
-        hookd_delivery d = {.kind = "test",
-                            .created_at = now_ns / 1000000,
-                            .method = (char *)hookd_method_name(wh->method),
-                            .url = url,
-                            .body = body};
-        memcpy(d.id, did, sizeof d.id);
-        memcpy(d.webhook_id, wh->id, sizeof d.webhook_id);
-        hookd_outcome o = {.delivery_id = did,
-                           .state = ok ? HOOKD_DS_SUCCEEDED : HOOKD_DS_FAILED,
-                           .time_ms = res.started_ms,
-                           .status_code = res.status_code,
-                           .error = res.error,
-                           .duration_ms = res.duration_ms,
-                           .response_body = res.body,
-                           .request_headers = r.shown_headers};
-        if (hookd_store_record_test(st, &d, &o) != 0)
+        /* A test is sent once and never retried: its one outcome is final. */
+        hookd_ds_event ev = ok ? HOOKD_EV_SUCCEEDED : HOOKD_EV_FAILED;
+        hookd_test_record t = {
+            .id = did,
+            .webhook = wh,
+            .created_ms = now_ns / 1000000,
+            .method = wh->method,
+            .query = query,
+            .body = body,
+            .state = (hookd_delivery_state)hookd_ds_next(HOOKD_DS_PENDING, ev, false),
+            .attempt = {.time_ms = res.started_ms,
+                        .status_code = res.status_code,
+                        .error = res.error,
+                        .duration_ms = res.duration_ms,
+                        .response_body = res.body,
+                        .version = wh->version,
+                        .signature = r.signature},
+        };
+        if (hookd_store_record_test(st, &t) != 0)
             hookd_log_warn("test send to webhook %s could not be logged", wh->id);
     }
 out:
     hookd_request_cleanup(&r);
+    hookd_request_tpl_clear(&tpl);
     if (easy)
         curl_easy_cleanup(easy);
     json_decref(payload);
-    free(url);
+    free(query);
     free(body);
     return answer;
 }

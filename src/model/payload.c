@@ -170,6 +170,83 @@ fail:
     return NULL;
 }
 
+char *hookd_payload_activity_text(const json_t *activity, bool transactional)
+{
+    hookd_payload_input in = {.activity = activity, .transactional = transactional};
+    json_t *act = build_activity(&in);
+    char *text = act ? hookd_json_dumps(act) : NULL;
+    json_decref(act);
+    return text;
+}
+
+/* Appends ,"key": and marks that a member was written. */
+static void put_key(hookd_buf *b, const char *key, bool *first)
+{
+    if (!*first)
+        hookd_buf_append(b, ",", 1);
+    *first = false;
+    hookd_json_append_string(b, key, strlen(key));
+    hookd_buf_append(b, ":", 1);
+}
+
+static void put_str_member(hookd_buf *b, const char *key, const char *value, bool *first)
+{
+    put_key(b, key, first);
+    hookd_json_append_string(b, value, strlen(value));
+}
+
+/* The same members, in the same order, as hookd_payload_build makes: keep
+ * the two in step (a unit test and the payload fuzzer compare them). */
+char *hookd_payload_body(const hookd_payload_input *in, const char *activity_text)
+{
+    hookd_buf b = {0};
+    bool first = true;
+    char when[HOOKD_TIME_MAX];
+    /* The contact, ids and times rarely take more than 1 KiB beside the
+     * activity: one allocation for the whole body. */
+    hookd_buf_reserve(&b, (activity_text ? strlen(activity_text) : 0) + 1024);
+    hookd_buf_append(&b, "{", 1);
+    if (activity_text && (in->kind == HOOKD_KIND_TEST || in->webhook->send_activity)) {
+        put_key(&b, "activity", &first);
+        hookd_buf_puts(&b, activity_text);
+    }
+    json_t *contact = build_contact(in);
+    if (!contact) {
+        hookd_buf_free(&b);
+        return NULL;
+    }
+    put_key(&b, "contact", &first);
+    hookd_json_append(&b, contact);
+    json_decref(contact);
+    if (in->kind == HOOKD_KIND_ACTION && in->action) {
+        json_t *p = json_object();
+        if (!p || add_action(p, in) != 0)
+            b.failed = true;
+        const char *k;
+        json_t *v;
+        json_object_foreach(p, k, v)
+        {
+            put_key(&b, k, &first);
+            hookd_json_append(&b, v);
+        }
+        json_decref(p);
+    }
+    if (in->delivery_id)
+        put_str_member(&b, "id", in->delivery_id, &first);
+    hookd_time_format_ns(in->time_ns, when);
+    put_str_member(&b, "time", when, &first);
+    put_str_member(&b, "webhook_id", in->webhook->id, &first);
+    if (in->kind == HOOKD_KIND_TEST) {
+        put_key(&b, "test", &first);
+        hookd_buf_append(&b, "true", 4);
+    }
+    hookd_buf_append(&b, "}", 1);
+    /* Bodies wait in memory and in the engine's queue: give back the slack. */
+    char *body = hookd_buf_take(&b);
+    char *fit = body ? realloc(body, strlen(body) + 1) : NULL;
+    return fit ? fit : body;
+}
+
 /* RFC 3986 §2.3: only unreserved characters go as they are. */
 static bool is_unreserved(unsigned char c)
 {
@@ -281,9 +358,9 @@ char *hookd_payload_query(const json_t *payload)
 /* The URL for GET/DELETE: url without its fragment (never sent, and the query
  * must come before it), then '?' or '&' unless the URL already ends in one,
  * then the query. An empty query leaves url as it is. */
-static char *query_url(const char *url, const char *query)
+char *hookd_payload_url(const char *url, const char *query)
 {
-    if (!*query)
+    if (!query || !*query)
         return strdup(url);
     size_t n = strcspn(url, "#");
     hookd_buf b = {0};
@@ -297,28 +374,38 @@ static char *query_url(const char *url, const char *query)
     return hookd_buf_take(&b);
 }
 
-int hookd_payload_request(const json_t *payload, hookd_method method, const char *url,
-                          char **out_url, char **out_body)
+int hookd_payload_wire(const json_t *payload, hookd_method method, char **query, char **body)
 {
-    char *u = NULL, *body = NULL, *query = NULL;
+    *query = NULL;
     if (method == HOOKD_METHOD_GET || method == HOOKD_METHOD_DELETE) {
         /* SPEC §3: no body; the payload travels in the URL. */
-        if (!(query = hookd_payload_query(payload)) || !(u = query_url(url, query)) ||
-            !(body = strdup("")))
-            goto fail;
+        *query = hookd_payload_query(payload);
+        *body = *query ? strdup("") : NULL;
     } else {
         /* Compact, and UTF-8 as it is (no \u escapes): the signed bytes are
          * exactly these. */
-        if (!(u = strdup(url)) || !(body = hookd_json_dumps(payload)))
-            goto fail;
+        *body = hookd_json_dumps(payload);
     }
+    if (*body)
+        return 0;
+    free(*query);
+    *query = NULL;
+    return -1;
+}
+
+int hookd_payload_request(const json_t *payload, hookd_method method, const char *url,
+                          char **out_url, char **out_body)
+{
+    char *query, *body;
+    if (hookd_payload_wire(payload, method, &query, &body) != 0)
+        return -1;
+    char *u = query ? hookd_payload_url(url, query) : strdup(url);
     free(query);
+    if (!u) {
+        free(body);
+        return -1;
+    }
     *out_url = u;
     *out_body = body;
     return 0;
-fail:
-    free(query);
-    free(u);
-    free(body);
-    return -1;
 }

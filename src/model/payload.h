@@ -17,6 +17,7 @@
 
 #include "model/webhook.h"
 
+/* Stores keep these numbers: never renumber, only append. */
 typedef enum hookd_delivery_kind {
     HOOKD_KIND_ACTIVITY,
     HOOKD_KIND_ACTION,
@@ -51,6 +52,29 @@ json_t *hookd_payload_build(const hookd_payload_input *in);
  * strings, caller frees), or -1 if memory ran out. */
 int hookd_payload_request(const json_t *payload, hookd_method method, const char *url,
                           char **out_url, char **out_body) __attribute__((warn_unused_result));
+
+/* The fast way to a POST/PUT/PATCH body when one activity goes to many
+ * webhooks: the activity object as every payload carries it ("bol::t"
+ * settled), as compact JSON text made once (new string, NULL if out of
+ * memory)… */
+char *hookd_payload_activity_text(const json_t *activity, bool transactional);
+/* …spliced into each body, which is byte for byte
+ * hookd_json_dumps(hookd_payload_build(in)) with in->activity's text given
+ * as activity_text (NULL for none; in->activity itself is not read). New
+ * string, or NULL if memory ran out. */
+char *hookd_payload_body(const hookd_payload_input *in, const char *activity_text);
+
+/* The wire form of a payload as stored: for GET/DELETE *query is the query
+ * string (hookd_payload_query) and *body ""; for the others *query is NULL
+ * and *body the compact JSON. New strings; returns 0 or -1 (out of
+ * memory). */
+int hookd_payload_wire(const json_t *payload, hookd_method method, char **query, char **body)
+    __attribute__((warn_unused_result));
+
+/* The URL a GET/DELETE payload travels to: url without its fragment, then
+ * '?' or '&' (unless url already ends in one), then query; url itself when
+ * query is NULL or empty. New string, or NULL if memory ran out. */
+char *hookd_payload_url(const char *url, const char *query);
 
 /* The query-string form alone (no leading '?'): each key the dot-joined path,
  * arrays as repeated parameters, true/false and numbers as in JSON, null and

@@ -709,3 +709,70 @@ fail:
     hookd_webhook_free(wh);
     return NULL;
 }
+
+hookd_webhook *hookd_webhook_clone(const hookd_webhook *wh)
+{
+    json_t *doc = hookd_webhook_to_doc(wh);
+    hookd_webhook *c = doc ? hookd_webhook_from_doc(doc) : NULL;
+    json_decref(doc);
+    if (c) {
+        c->key = wh->key;
+        c->version = wh->version;
+    }
+    return c;
+}
+
+/* "Basic " + base64("user:password"), new string or NULL. */
+static char *basic_auth_value(const hookd_webhook *wh)
+{
+    size_t ulen = strlen(wh->basic_user), plen = wh->basic_pass ? strlen(wh->basic_pass) : 0;
+    char *plain = malloc(ulen + plen + 2);
+    char *value = malloc(6 + 4 * ((ulen + plen + 1 + 2) / 3) + 1);
+    if (!plain || !value) {
+        free(plain);
+        free(value);
+        return NULL;
+    }
+    snprintf(plain, ulen + plen + 2, "%s:%s", wh->basic_user, wh->basic_pass ? wh->basic_pass : "");
+    memcpy(value, "Basic ", 6);
+    hookd_base64_encode(plain, ulen + plen + 1, value + 6);
+    free(plain);
+    return value;
+}
+
+int hookd_webhook_tail_headers(const hookd_webhook *wh, hookd_header_fn fn, void *ctx)
+{
+    int rc;
+    if (wh->basic_user) {
+        char *auth = basic_auth_value(wh);
+        if (!auth)
+            return -1;
+        rc = fn(ctx, "Authorization", auth, true);
+        free(auth);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < wh->n_headers; i++) {
+        /* A custom Authorization header (allowed without basic auth) is a
+         * credential too. */
+        bool redact = strcasecmp(wh->headers[i].key, "Authorization") == 0;
+        if ((rc = fn(ctx, wh->headers[i].key, wh->headers[i].value, redact)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int add_shown(void *ctx, const char *name, const char *value, bool redacted)
+{
+    return json_object_set_new(ctx, name, json_string(redacted ? "[redacted]" : value));
+}
+
+char *hookd_webhook_tail_shown(const hookd_webhook *wh)
+{
+    json_t *shown = json_object();
+    char *text = NULL;
+    if (shown && hookd_webhook_tail_headers(wh, add_shown, shown) == 0)
+        text = hookd_json_dumps(shown);
+    json_decref(shown);
+    return text;
+}

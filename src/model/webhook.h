@@ -31,6 +31,7 @@
 #define HOOKD_BASIC_PASS_MAX 1024       /* bytes */
 #define HOOKD_SECRET_MAX 64             /* "whsec_" + base64 of 32 bytes + NUL */
 
+/* Stores keep these numbers: never renumber, only append. */
 typedef enum hookd_method {
     HOOKD_METHOD_GET,
     HOOKD_METHOD_POST,
@@ -81,6 +82,11 @@ typedef struct hookd_webhook {
     char secret[HOOKD_SECRET_MAX];
     int64_t created_at; /* ms since the epoch */
     int64_t updated_at;
+    /* Set by the store: its number for this webhook (never reused) and the
+     * version of these settings (every change makes a new one); 0 before
+     * the webhook is stored. */
+    int64_t key;
+    uint64_t version;
 } hookd_webhook;
 
 /* Tells whether field_id names an existing person or account field. Returns 1
@@ -116,6 +122,22 @@ json_t *hookd_webhook_to_doc(const hookd_webhook *wh);
 /* Rebuilds a webhook from a doc made by hookd_webhook_to_doc. Returns a new
  * webhook, or NULL if doc is damaged or memory ran out. */
 hookd_webhook *hookd_webhook_from_doc(const json_t *doc);
+
+/* A deep copy (key and version included), or NULL if memory ran out. */
+hookd_webhook *hookd_webhook_clone(const hookd_webhook *wh);
+
+/* The headers every delivery of wh carries after the Standard Webhooks trio
+ * (SPEC §5), in order: Authorization when basic auth is set, then each
+ * custom header. fn gets each name, the value sent, and whether logs show it
+ * as "[redacted]"; the first non-zero return stops the walk and is returned.
+ * Returns 0, or -1 if memory ran out. */
+typedef int (*hookd_header_fn)(void *ctx, const char *name, const char *value, bool redacted);
+int hookd_webhook_tail_headers(const hookd_webhook *wh, hookd_header_fn fn, void *ctx);
+
+/* Those headers as logs show them: a JSON object text, name → value with
+ * Authorization values "[redacted]" (new string), or NULL if memory ran
+ * out. */
+char *hookd_webhook_tail_shown(const hookd_webhook *wh);
 
 /* True if the webhook is triggered by the activity field_id. */
 bool hookd_webhook_wants(const hookd_webhook *wh, const char *field_id);

@@ -1,41 +1,109 @@
 /*
- * store.h — hookd's durable state behind one interface. Nothing outside
- * src/store speaks SQL; callers hand in and get back model values.
+ * store.h — hookd's durable state behind one seam any backend can implement.
+ * Nothing outside src/store speaks SQL; callers hand in and get back model
+ * values.
  *
- * Backends: SQLite (store_sqlite.c, the default) and, later, PostgreSQL. A
- * hookd_store is safe to use from every thread at once: writes are serialised
- * inside the backend and run in their own transaction, reads use separate
- * connections. Every write function returns only after its transaction is
- * durably committed (or rolled back entirely on failure), so the API may
- * answer 2xx as soon as it returns 0.
+ * The seam is a handful of coarse commands ("ingest this batch", "record
+ * these outcomes", "merge these people", "change this webhook"), each of
+ * which a backend runs atomically in its own way: SQLite queues them to one
+ * writer thread that commits many callers' commands together (group commit);
+ * PostgreSQL runs each in a transaction of its own. No caller holds a
+ * transaction or a lock across calls, so a read-check-write sequence is
+ * always inside one command.
+ *
+ * Durability: every write command returns only after its effect is durably
+ * committed (or not made at all), so the API may answer 2xx as soon as one
+ * returns 0.
+ *
+ * Delivery states change only by model/delivery_state.h: a backend applies
+ * "set the state to what hookd_ds_next says, if it is still the state it
+ * was read in", and keeps the counters of hookd_ds_effect_of in the same
+ * transaction.
+ *
+ * Threads: every function may be called from any thread at once, except
+ * that hookd_store_listen is called before other threads use the store, and
+ * hookd_store_close when none does. Listener callbacks run on the thread that
+ * committed (a backend's writer), in commit order, before the command that
+ * caused them returns; they must not call back into the store.
  *
  * Return values: 0, or a negative HOOKD_E* code from util/error.h:
  * HOOKD_ENOTFOUND, HOOKD_ECONFLICT, HOOKD_EUNAVAIL (the store cannot take the
- * operation: disk full, read-only, locked, I/O error), HOOKD_ENOMEM. Objects
- * returned through out-parameters are new: the caller frees them.
+ * command now: disk full, read-only, locked, I/O error), HOOKD_ENOMEM.
+ * Objects returned through out-parameters are new: the caller frees them.
  */
 #ifndef HOOKD_STORE_STORE_H
 #define HOOKD_STORE_STORE_H
 
-#include <stddef.h>
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "model/delivery_state.h"
 #include "model/fields.h"
+#include "model/payload.h"
+#include "model/person.h"
 #include "model/webhook.h"
 
 typedef struct hookd_store hookd_store;
 
-/* Opens (creating if needed) the SQLite file at path, applies pending schema
- * migrations, and returns the store in *out. On failure returns a negative
- * code with a one-line reason in err. */
-int hookd_store_open_sqlite(const char *path, hookd_store **out, char *err, size_t errlen)
+/* ---- opening ---------------------------------------------------------- */
+
+typedef struct hookd_store_options {
+    const char *db_path;      /* SQLite file (created with its schema), when no URL */
+    const char *database_url; /* postgres://… */
+} hookd_store_options;
+
+/* Opens the backend the options name, applying pending schema migrations.
+ * On failure returns a negative code with a one-line reason in err. */
+int hookd_store_open(const hookd_store_options *opt, hookd_store **out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
-/* Closes every connection. Accepts NULL. No call may be running. */
+/* Stops the backend's threads and closes every connection. Accepts NULL.
+ * No other call may be running. */
 void hookd_store_close(hookd_store *st);
 
-/* ---- API keys: only SHA-256 hashes are stored ---- */
+/* ---- what a commit tells the delivery engine ----------------------------- */
+
+/* A delivery as an attempt needs it. Strings and body are owned by whoever
+ * holds the job; hookd_job_clear frees them. */
+typedef struct hookd_job {
+    int64_t seq;                  /* the store's number for it, rising with creation */
+    char id[HOOKD_ID_MAX];
+    int64_t webhook;              /* its webhook's key */
+    hookd_method method;
+    hookd_delivery_state state;   /* as read: the "if still" of the next outcome */
+    int attempts;
+    int64_t next_at;              /* ms */
+    char *query;                  /* GET/DELETE: the payload as a query string, sent
+                                     after the webhook's URL; NULL for the others */
+    char *body;                   /* exact bytes sent; "" for none */
+    size_t body_len;
+} hookd_job;
+
+void hookd_job_clear(hookd_job *j);
+
+/* Callbacks a backend makes after each commit, in commit order, on the
+ * committing thread, before the command returns (see the top comment). */
+typedef struct hookd_store_listener {
+    void *ctx;
+    /* Deliveries this commit made, due now. The callee takes jobs[i]'s
+     * strings (the array itself stays the store's). Seqs rise from one call
+     * to the next. */
+    void (*fresh)(void *ctx, hookd_job *jobs, size_t n);
+    /* A webhook was created or changed (wh, borrowed for the call), or
+     * deleted (wh NULL). */
+    void (*webhook)(void *ctx, int64_t key, const hookd_webhook *wh);
+    /* Deliveries of the webhook became due that no fresh call carried
+     * (connect, retry now): read them with hookd_store_due. */
+    void (*due)(void *ctx, int64_t key);
+} hookd_store_listener;
+
+/* Sets the listener (copied). Call before any command runs. */
+void hookd_store_listen(hookd_store *st, const hookd_store_listener *l);
+
+/* ---- API keys: only SHA-256 hashes are stored ---------------------------- */
+
 #define HOOKD_KEY_HASH_LEN 32
 int hookd_store_api_key_add(hookd_store *st, const unsigned char hash[HOOKD_KEY_HASH_LEN])
     __attribute__((warn_unused_result));
@@ -43,19 +111,20 @@ int hookd_store_api_key_add(hookd_store *st, const unsigned char hash[HOOKD_KEY_
 int hookd_store_api_key_hashes(hookd_store *st, unsigned char **hashes, size_t *n)
     __attribute__((warn_unused_result));
 
-/* ---- webhooks ---- */
-/* ECONFLICT if the id exists. */
-int hookd_store_webhook_insert(hookd_store *st, const hookd_webhook *wh)
+/* ---- webhooks --------------------------------------------------------------- */
+
+/* Stores a new webhook; sets wh->key and wh->version. ECONFLICT if the id
+ * exists. */
+int hookd_store_webhook_insert(hookd_store *st, hookd_webhook *wh)
     __attribute__((warn_unused_result));
 
-/* Changes one webhook atomically: loads it inside a write transaction, calls
- * fn with it (fn may change it; a non-zero return aborts and is returned), and
- * saves the result. On success *out (if not NULL) receives the saved webhook.
- * ENOTFOUND if there is no such webhook. fn runs on the calling thread while
- * the store's write lock is held: it must not write to the store. When the
- * change flips `connected`, the webhook's waiting deliveries turn held
- * (disconnect) or due now (connect, keeping their attempts) in the same
- * transaction. */
+/* Changes one webhook atomically: loads it, calls fn with it (fn may change
+ * it; a non-zero return aborts and is returned), and saves the result with a
+ * new version. When the change flips `connected`, its deliveries move by
+ * HOOKD_EV_DISCONNECT / HOOKD_EV_CONNECT in the same commit. On success *out
+ * (if not NULL) receives the saved webhook. ENOTFOUND if there is none. fn
+ * runs inside the command (on a backend's writer thread): it must not write
+ * to the store; it may read. */
 typedef int (*hookd_webhook_change_fn)(hookd_webhook *wh, void *ctx);
 int hookd_store_webhook_change(hookd_store *st, const char *id, hookd_webhook_change_fn fn,
                                void *ctx, hookd_webhook **out) __attribute__((warn_unused_result));
@@ -63,20 +132,37 @@ int hookd_store_webhook_change(hookd_store *st, const char *id, hookd_webhook_ch
 int hookd_store_webhook_get(hookd_store *st, const char *id, hookd_webhook **out)
     __attribute__((warn_unused_result));
 
-/* Every webhook, oldest first, as a new array of new webhooks; free with
- * hookd_webhook_list_free. */
-int hookd_store_webhook_list(hookd_store *st, hookd_webhook ***out, size_t *n)
-    __attribute__((warn_unused_result));
+/* A page of webhooks, oldest first: at most limit, after the webhook whose
+ * key is after (0: from the first). *next is the key to continue after, or 0
+ * when this was the last page. Free the list with hookd_webhook_list_free. */
+int hookd_store_webhook_list(hookd_store *st, int64_t after, int limit, hookd_webhook ***out,
+                             size_t *n, int64_t *next) __attribute__((warn_unused_result));
 void hookd_webhook_list_free(hookd_webhook **list, size_t n);
 
+/* Deletes a webhook; its open deliveries move by HOOKD_EV_DELETE. */
 int hookd_store_webhook_delete(hookd_store *st, const char *id)
     __attribute__((warn_unused_result));
 
-/* A number that changes whenever a webhook is created, changed or deleted
- * through this store, so a cache of webhooks knows when it is stale. */
-uint64_t hookd_store_webhooks_version(hookd_store *st);
+/* SPEC §2 stats of the webhooks keys[0..n), read from counters (never by
+ * counting deliveries): finished as succeeded / failed from the start of the
+ * hour 24 h before now_ms, open now, skipped since creation. Test sends count
+ * in none. A key with no webhook reads as zeros. */
+typedef struct hookd_webhook_stats {
+    int64_t succeeded_24h, failed_24h, pending, skipped;
+} hookd_webhook_stats;
+int hookd_store_webhook_stats(hookd_store *st, const int64_t *keys, size_t n, int64_t now_ms,
+                              hookd_webhook_stats *out) __attribute__((warn_unused_result));
 
-/* ---- custom fields (the built-in ones live in model/fields) ---- */
+/* SPEC §8 counts by hour of one webhook: out[i] is the hour starting at
+ * first_hour_ms + i hours, for i < hours (zeros included). */
+typedef struct hookd_hour_counts {
+    int64_t succeeded, failed, retried;
+} hookd_hour_counts;
+int hookd_store_webhook_hours(hookd_store *st, int64_t key, int64_t first_hour_ms, int hours,
+                              hookd_hour_counts *out) __attribute__((warn_unused_result));
+
+/* ---- custom fields (the built-in ones live in model/fields) ------------------ */
+
 typedef struct hookd_custom_field {
     char *id; /* "str:cm:job-title" */
     char *name;
@@ -96,68 +182,198 @@ int hookd_store_field_get(hookd_store *st, const char *id, hookd_custom_field **
 int hookd_store_field_list(hookd_store *st, hookd_custom_field ***out, size_t *n)
     __attribute__((warn_unused_result));
 
-/* ---- people, accounts, activities, deliveries ---- */
+/* ---- people and accounts ----------------------------------------------------- */
 
-typedef struct hookd_person {
-    char contact_id[HOOKD_ID_MAX];
-    char account_id[HOOKD_ID_MAX]; /* "" when linked to no account */
-    json_t *fields;                /* object: field id → normalised value */
-    int64_t created_at, updated_at; /* ms */
-} hookd_person;
+/* What a merge did to one person or account. */
+typedef struct hookd_merge_result {
+    char id[HOOKD_ID_MAX]; /* contact_id or account_id */
+    bool created;
+} hookd_merge_result;
 
-typedef struct hookd_account {
-    char account_id[HOOKD_ID_MAX];
-    json_t *fields; /* object; "str:o:name" is the merge key */
-    int64_t created_at, updated_at;
-} hookd_account;
+/* Merges people[0..n) in order, atomically: each is found by its merge_by
+ * fields in order (the first that matches wins) or made; given fields
+ * overwrite, null removes, others stay; an account given is found by
+ * str:o:name (or made), merged, and linked. out[i] says what became of
+ * people[i]. */
+int hookd_store_people_merge(hookd_store *st, const hookd_merge_person *people, size_t n,
+                             int64_t now_ms, hookd_merge_result *out)
+    __attribute__((warn_unused_result));
 
-void hookd_person_free(hookd_person *p);
-void hookd_account_free(hookd_account *a);
+/* Merges accounts by str:o:name (each fields[i] must hold it), atomically. */
+int hookd_store_accounts_merge(hookd_store *st, json_t *const *fields, size_t n, int64_t now_ms,
+                               hookd_merge_result *out) __attribute__((warn_unused_result));
 
-/* An activity as stored: doc is {"id","field_id","created","attr"}
- * (normalised, as sent in payloads), campaign the request's campaign or NULL. */
-typedef struct hookd_activity_rec {
-    const char *id;
-    const char *field_id;
-    const char *contact_id;
-    int64_t created_ns;
-    const json_t *doc;
-    const json_t *campaign;
-} hookd_activity_rec;
+int hookd_store_person_get(hookd_store *st, const char *contact_id, hookd_person **out)
+    __attribute__((warn_unused_result));
+int hookd_store_account_get(hookd_store *st, const char *account_id, hookd_account **out)
+    __attribute__((warn_unused_result));
 
-typedef enum hookd_delivery_state {
-    HOOKD_DS_PENDING,
-    HOOKD_DS_RETRYING,
-    HOOKD_DS_SUCCEEDED,
-    HOOKD_DS_FAILED,
-    HOOKD_DS_HELD,
-    HOOKD_DS_CANCELLED,
-} hookd_delivery_state;
+/* ---- ingest: activities and /send ------------------------------------------ */
 
-const char *hookd_delivery_state_name(hookd_delivery_state s);
-/* -1 if name is not a state. */
-int hookd_delivery_state_parse(const char *name);
-
-/* A delivery: one payload for one webhook, and what became of it. */
-typedef struct hookd_delivery {
-    int64_t seq;                /* the store's order of creation (log cursors) */
+/* One delivery a plan asks for. */
+typedef struct hookd_new_delivery {
     char id[HOOKD_ID_MAX];
-    char webhook_id[HOOKD_ID_MAX];
-    const char *kind;           /* "activity", "action", "test" (static) */
+    const hookd_webhook *webhook; /* borrowed: one of the webhooks the plan was given */
+    hookd_delivery_kind kind;     /* activity or action */
+    const char *activity_id;      /* borrowed, NULL for none */
+    const char *field_id;         /* borrowed, NULL for none */
+    int64_t created_ms;
+    char *query;                  /* owned: GET/DELETE's payload query, else NULL */
+    char *body;                   /* owned: the exact bytes sent, "" for none */
+    size_t body_len;
+} hookd_new_delivery;
+
+/* What a plan fills: the deliveries to make for one item (owned by the
+ * plan; hookd_plan_add grows the array), and per webhook (by its index in
+ * the list the plan was given) how many activities it skipped while
+ * disconnected. */
+typedef struct hookd_plan {
+    hookd_new_delivery *d;
+    size_t n, cap;
+    int *skipped;
+} hookd_plan;
+
+/* A new slot at the end of plan->d (zeroed), or NULL if memory ran out. */
+hookd_new_delivery *hookd_plan_add(hookd_plan *plan);
+
+/* One activity (or action) of an ingest command. */
+typedef struct hookd_ingest_item {
+    const char *activity_id;        /* recorded for idempotency, or NULL (actions) */
+    const char *contact_id;         /* a stored person, or NULL … */
+    const hookd_merge_person *merge; /* … then merged from this */
+    int64_t created_ms;
+    bool duplicate;                 /* out: the activity id was already stored */
+} hookd_ingest_item;
+
+/* Called inside the command for each item that is not a duplicate, in
+ * order, with its person (after any merge; borrowed), the person's account
+ * (NULL for none) and every webhook as of this command (borrowed, oldest
+ * first). Appends to plan the deliveries to make. A non-zero return aborts
+ * the whole command and is returned. */
+typedef int (*hookd_plan_fn)(void *ctx, size_t index, const hookd_person *p,
+                             const hookd_account *a, hookd_webhook *const *webhooks,
+                             size_t n_webhooks, hookd_plan *plan);
+
+typedef struct hookd_ingest {
+    hookd_ingest_item *items;
+    size_t n;
+    hookd_plan_fn plan;
+    void *ctx;
+    size_t failed_index; /* out: the item an ENOTFOUND (unknown contact_id) is about */
+} hookd_ingest;
+
+/* Stores a batch atomically: for each item, skips it as a duplicate if its
+ * activity id is stored (or came earlier in the batch), else resolves its
+ * contact (ENOTFOUND with failed_index for an unknown contact_id), records
+ * the activity id, asks the plan for deliveries and stores them pending, due
+ * now; adds the skipped counts. After the commit the listener's fresh gets
+ * the deliveries. Everything or nothing. */
+int hookd_store_ingest(hookd_store *st, hookd_ingest *in) __attribute__((warn_unused_result));
+
+/* ---- the delivery engine's side ------------------------------------------- */
+
+/* Where a scan of due deliveries got to: (next_at, seq) of the last one
+ * read; {0, 0} to start from the beginning. */
+typedef struct hookd_due_cursor {
+    int64_t next_at, seq;
+} hookd_due_cursor;
+
+/* Waiting deliveries of the webhook key that are due (next_at <= now_ms),
+ * in (next_at, seq) order after *cursor, with seq <= max_seq (deliveries the
+ * caller was told about), at most limit. The cursor moves past what was
+ * read. Free each job and the array. */
+int hookd_store_due(hookd_store *st, int64_t key, int64_t now_ms, hookd_due_cursor *cursor,
+                    int64_t max_seq, int limit, hookd_job **out, size_t *n)
+    __attribute__((warn_unused_result));
+
+/* The earliest next_at after now_ms of a waiting delivery of the webhook
+ * key, or 0 for none. */
+int hookd_store_next_due(hookd_store *st, int64_t key, int64_t now_ms, int64_t *when_ms)
+    __attribute__((warn_unused_result));
+
+/* The highest delivery seq stored (0 for none): at start, every delivery
+ * the engine must know of. */
+int hookd_store_max_seq(hookd_store *st, int64_t *seq) __attribute__((warn_unused_result));
+
+/* What one attempt came to. */
+typedef struct hookd_outcome {
+    int64_t seq;
+    int64_t webhook;             /* its webhook's key */
+    hookd_delivery_state from;   /* the state the attempt was made from */
+    int attempts;                /* attempts before this one */
+    hookd_ds_event event;        /* HOOKD_EV_SUCCEEDED, _FAILED or _RETRY */
+    int64_t next_at;             /* ms, for HOOKD_EV_RETRY */
+    int64_t time_ms;             /* when the attempt started */
+    int64_t duration_ms;
+    int status_code;             /* 0 when no answer came */
+    const char *error;           /* NULL for none */
+    const char *response_body;   /* first 4 KiB, valid UTF-8, or NULL */
+    uint64_t version;            /* the webhook version whose headers were sent */
+    const char *signature;       /* webhook-signature as sent */
+} hookd_outcome;
+
+/* Records attempts in one commit: each counts an attempt, keeps it for the
+ * log, and moves its delivery by event from the state it is in now (which
+ * may have changed since `from`: held or cancelled meanwhile), keeping the
+ * counters. states (if not NULL) receives each delivery's new state
+ * (HOOKD_DS_REFUSED for a delivery that is gone). */
+int hookd_store_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n,
+                                int *states) __attribute__((warn_unused_result));
+
+/* Moves a delivery of the webhook by HOOKD_EV_RETRY_NOW (due now), and
+ * tells the listener's due. ECONFLICT where the state machine refuses it,
+ * ENOTFOUND for none. */
+int hookd_store_delivery_retry(hookd_store *st, const char *webhook_id, const char *delivery_id,
+                               int64_t now_ms) __attribute__((warn_unused_result));
+
+/* Logs a test send: a finished delivery of kind test with its one attempt.
+ * Counts in no stats. */
+typedef struct hookd_test_record {
+    const char *id;
+    const hookd_webhook *webhook;
+    int64_t created_ms;
+    hookd_method method;
+    const char *query;          /* GET/DELETE's payload query, else NULL */
+    const char *body;
+    hookd_delivery_state state; /* succeeded or failed */
+    hookd_outcome attempt;      /* seq, from, event and next_at unused */
+} hookd_test_record;
+int hookd_store_record_test(hookd_store *st, const hookd_test_record *t)
+    __attribute__((warn_unused_result));
+
+/* Deletes finished deliveries that finished before before_ms, with their
+ * attempts, oldest first, at most limit per call. Returns 0 and *deleted; a
+ * caller calls again while *deleted == limit. */
+int hookd_store_prune(hookd_store *st, int64_t before_ms, int limit, int *deleted)
+    __attribute__((warn_unused_result));
+
+/* ---- logs ------------------------------------------------------------------- */
+
+/* A delivery as the log shows it. */
+typedef struct hookd_delivery {
+    int64_t seq;                /* the log's cursor */
+    char id[HOOKD_ID_MAX];
+    hookd_delivery_kind kind;
     char *activity_id;          /* NULL for none */
-    char *field_id;             /* the activity's field id, NULL for none */
+    char *field_id;             /* NULL for none */
     hookd_delivery_state state;
     int attempts;
     int64_t created_at;         /* ms */
     int64_t next_attempt_at;    /* ms, 0 for none */
-    char *method;
-    char *url;                  /* as sent: with the query for GET/DELETE */
+    hookd_method method;
+    char *query;                /* GET/DELETE's payload query, else NULL */
     char *body;                 /* exact bytes sent; "" for none */
-    int status_code;            /* of the last attempt, 0 for none */
-    char *error;                /* of the last attempt, NULL for none */
-    char *response_body;        /* first 4 KiB of the last answer, NULL before one */
-    int64_t duration_ms;        /* of the last attempt, -1 before one */
-    char *request_headers;      /* JSON object text of the last attempt's headers, or NULL */
+    /* the last attempt (attempts > 0) */
+    char *sent_url;             /* the webhook URL it went to (before the query),
+                                   NULL before an attempt */
+    int64_t last_at;            /* ms, when it started */
+    int status_code;            /* 0 when no answer came */
+    char *error;                /* NULL for none */
+    char *response_body;        /* first 4 KiB, NULL before an answer */
+    int64_t duration_ms;        /* -1 before an attempt */
+    char *signature;            /* webhook-signature sent, NULL before an attempt */
+    char *headers;              /* JSON object text of the headers sent after
+                                   webhook-signature, NULL before an attempt */
 } hookd_delivery;
 
 void hookd_delivery_free(hookd_delivery *d);
@@ -173,108 +389,16 @@ typedef struct hookd_attempt {
 
 void hookd_attempts_free(hookd_attempt *a, size_t n);
 
-/* A write transaction: everything done through it commits or rolls back as
- * one. It holds the store's write lock from begin to commit/rollback, so keep
- * it short and do not call other store functions that write meanwhile.
- * commit and rollback free the handle. */
-typedef struct hookd_txn hookd_txn;
+/* A page of a webhook's deliveries, newest first, in any of states[0..n)
+ * (n_states 0: any state). cursor is 0 for the first page; *next_cursor is 0
+ * when there are no more. */
+int hookd_store_delivery_list(hookd_store *st, int64_t key, const hookd_delivery_state *states,
+                              size_t n_states, int limit, int64_t cursor, hookd_delivery ***out,
+                              size_t *n, int64_t *next_cursor) __attribute__((warn_unused_result));
 
-int hookd_store_begin(hookd_store *st, hookd_txn **tx) __attribute__((warn_unused_result));
-int hookd_txn_commit(hookd_txn *tx) __attribute__((warn_unused_result));
-void hookd_txn_rollback(hookd_txn *tx);
-
-int hookd_txn_person_get(hookd_txn *tx, const char *contact_id, hookd_person **out)
-    __attribute__((warn_unused_result));
-/* The person whose field field_id (a string) equals value; ENOTFOUND if none.
- * If several match, the oldest. */
-int hookd_txn_person_find(hookd_txn *tx, const char *field_id, const char *value,
-                          hookd_person **out) __attribute__((warn_unused_result));
-/* Inserts or replaces the person with this contact_id. */
-int hookd_txn_person_put(hookd_txn *tx, const hookd_person *p) __attribute__((warn_unused_result));
-
-int hookd_txn_account_get(hookd_txn *tx, const char *account_id, hookd_account **out)
-    __attribute__((warn_unused_result));
-int hookd_txn_account_find(hookd_txn *tx, const char *name, hookd_account **out)
-    __attribute__((warn_unused_result));
-int hookd_txn_account_put(hookd_txn *tx, const hookd_account *a)
-    __attribute__((warn_unused_result));
-
-/* 1 if an activity with this id is stored, 0 if not, or a negative code. */
-int hookd_txn_activity_exists(hookd_txn *tx, const char *id) __attribute__((warn_unused_result));
-int hookd_txn_activity_insert(hookd_txn *tx, const hookd_activity_rec *a)
-    __attribute__((warn_unused_result));
-
-/* Every webhook, as in hookd_store_webhook_list, read inside the transaction. */
-int hookd_txn_webhooks(hookd_txn *tx, hookd_webhook ***out, size_t *n)
-    __attribute__((warn_unused_result));
-int hookd_txn_webhook_add_skipped(hookd_txn *tx, const char *webhook_id, int n)
-    __attribute__((warn_unused_result));
-
-int hookd_txn_delivery_insert(hookd_txn *tx, const hookd_delivery *d)
-    __attribute__((warn_unused_result));
-
-/* ---- the delivery engine's side ---- */
-
-/* What one attempt came to, for hookd_store_record_outcomes. */
-typedef struct hookd_outcome {
-    const char *delivery_id;
-    hookd_delivery_state state;  /* succeeded, failed or retrying */
-    int64_t next_attempt_at;     /* ms, when retrying */
-    int64_t time_ms;             /* when the attempt started */
-    int status_code;             /* 0 when no answer came */
-    const char *error;           /* NULL for none */
-    int64_t duration_ms;
-    const char *response_body;   /* first 4 KiB, valid UTF-8, or NULL */
-    const char *request_headers; /* JSON object text of the headers as sent */
-} hookd_outcome;
-
-/* Claims up to limit due deliveries (pending or retrying, next_attempt_at <=
- * now, not claimed by a live lease) for lease_ms, oldest due first. */
-int hookd_store_claim_due(hookd_store *st, int64_t now_ms, int64_t lease_ms, int limit,
-                          hookd_delivery ***out, size_t *n) __attribute__((warn_unused_result));
-/* The earliest next_attempt_at of an unclaimed waiting delivery (ms), or 0. */
-int hookd_store_next_due(hookd_store *st, int64_t *when_ms) __attribute__((warn_unused_result));
-/* Drops every claim: at start, when this process is the only one (SQLite),
- * claims left by a crash are void and those deliveries are simply due. */
-int hookd_store_release_claims(hookd_store *st) __attribute__((warn_unused_result));
-/* Stores many outcomes in one transaction: each counts an attempt, records
- * it, clears the claim and moves the delivery on — unless it was cancelled
- * meanwhile (it stays cancelled) or held (a retry stays held). */
-int hookd_store_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n)
-    __attribute__((warn_unused_result));
-/* Makes a delivery due now (SPEC §2 retry): failed, retrying or pending ones;
- * ECONFLICT for succeeded or cancelled, ENOTFOUND for none. */
-int hookd_store_delivery_retry(hookd_store *st, const char *webhook_id, const char *delivery_id,
-                               int64_t now_ms) __attribute__((warn_unused_result));
-/* Logs a test send (kind test, finished) with its one attempt. */
-int hookd_store_record_test(hookd_store *st, const hookd_delivery *d, const hookd_outcome *o)
-    __attribute__((warn_unused_result));
-/* Deletes finished deliveries (succeeded, failed, cancelled) that finished
- * before before_ms, with their attempts; at most limit of them. */
-int hookd_store_prune(hookd_store *st, int64_t before_ms, int limit, int *deleted)
-    __attribute__((warn_unused_result));
-
-typedef struct hookd_webhook_stats {
-    int64_t succeeded_24h, failed_24h, pending, skipped;
-} hookd_webhook_stats;
-
-/* SPEC §2 stats, test sends left out; since_ms is now minus 24 h. */
-int hookd_store_webhook_stats(hookd_store *st, const char *webhook_id, int64_t since_ms,
-                              hookd_webhook_stats *out) __attribute__((warn_unused_result));
-
-/* Reads outside a transaction. */
-int hookd_store_person_get(hookd_store *st, const char *contact_id, hookd_person **out)
-    __attribute__((warn_unused_result));
-int hookd_store_account_get(hookd_store *st, const char *account_id, hookd_account **out)
-    __attribute__((warn_unused_result));
-
-/* A page of a webhook's deliveries, newest first. state < 0 means any. cursor
- * is 0 for the first page; *next_cursor is 0 when there are no more. */
-int hookd_store_delivery_list(hookd_store *st, const char *webhook_id, int state, int limit,
-                              int64_t cursor, hookd_delivery ***out, size_t *n,
-                              int64_t *next_cursor) __attribute__((warn_unused_result));
-/* One delivery of a webhook with its attempts, oldest first. */
-int hookd_store_delivery_get(hookd_store *st, const char *webhook_id, const char *delivery_id,
+/* One delivery of a webhook with every attempt, oldest first (the last one
+ * included). */
+int hookd_store_delivery_get(hookd_store *st, int64_t key, const char *delivery_id,
                              hookd_delivery **out, hookd_attempt **attempts, size_t *n_attempts)
     __attribute__((warn_unused_result));
 

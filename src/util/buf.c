@@ -4,20 +4,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-void hookd_buf_append(hookd_buf *b, const char *s, size_t n)
+void hookd_buf_reserve(hookd_buf *b, size_t n)
 {
     if (b->failed)
         return;
     /* Room for n bytes and the NUL that keeps data a C string. */
     if (b->cap - b->len <= n) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap - b->len <= n) {
-            if (cap > SIZE_MAX / 2) {
-                b->failed = true;
-                return;
-            }
-            cap *= 2;
+        if (n > SIZE_MAX / 4 || b->len > SIZE_MAX / 4) {
+            b->failed = true;
+            return;
         }
+        /* Doubling keeps many small appends cheap; a reservation larger
+         * than that is taken as it is. */
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        if (cap < b->len + n + 1)
+            cap = b->len + n + 1;
         char *d = realloc(b->data, cap);
         if (!d) {
             b->failed = true;
@@ -26,6 +27,13 @@ void hookd_buf_append(hookd_buf *b, const char *s, size_t n)
         b->data = d;
         b->cap = cap;
     }
+}
+
+void hookd_buf_append(hookd_buf *b, const char *s, size_t n)
+{
+    hookd_buf_reserve(b, n);
+    if (b->failed)
+        return;
     memcpy(b->data + b->len, s, n);
     b->len += n;
     b->data[b->len] = '\0';

@@ -19,6 +19,10 @@ typedef struct hookd_buf {
     bool failed;
 } hookd_buf;
 
+/* Makes room for n more bytes, so a writer that knows its size grows the
+ * buffer once. */
+void hookd_buf_reserve(hookd_buf *b, size_t n);
+
 /* Appends n bytes of s. */
 void hookd_buf_append(hookd_buf *b, const char *s, size_t n);
 

@@ -1,8 +1,10 @@
 #include "util/crypto.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -46,6 +48,38 @@ void hookd_hmac_sha256(const void *key, size_t keylen, const void *data, size_t 
 {
     unsigned int outlen = 32;
     HMAC(EVP_sha256(), key, (int)keylen, data, n, out, &outlen);
+}
+
+int hookd_hmac_key_init(hookd_hmac_key *k, const void *key, size_t keylen)
+{
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac); /* the context keeps its own reference */
+    k->ctx = ctx;
+    if (!ctx || EVP_MAC_init(ctx, key, keylen, params) != 1)
+        return -1;
+    return 0;
+}
+
+void hookd_hmac_key_clear(hookd_hmac_key *k)
+{
+    EVP_MAC_CTX_free(k->ctx);
+    k->ctx = NULL;
+}
+
+int hookd_hmac_key_sign(hookd_hmac_key *k, const void *a, size_t alen, const void *b, size_t blen,
+                        unsigned char out[32])
+{
+    size_t outlen = 0;
+    /* A NULL key restarts with the key already set. */
+    if (!k->ctx || EVP_MAC_init(k->ctx, NULL, 0, NULL) != 1 ||
+        EVP_MAC_update(k->ctx, a, alen) != 1 || EVP_MAC_update(k->ctx, b, blen) != 1 ||
+        EVP_MAC_final(k->ctx, out, &outlen, 32) != 1 || outlen != 32)
+        return -1;
+    return 0;
 }
 
 /* Ids need uniqueness, not secrecy, and several are made per activity: draw

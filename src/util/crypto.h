@@ -27,6 +27,21 @@ void hookd_sha256(const void *data, size_t n, unsigned char out[32]);
 void hookd_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
                        unsigned char out[32]);
 
+/* An HMAC-SHA256 key made ready once, so that signing a message costs only
+ * the hashing of the message (the key's pads are not hashed again, and
+ * nothing is allocated). One key must not be used by two threads at once. */
+typedef struct hookd_hmac_key {
+    void *ctx; /* EVP_MAC_CTX */
+} hookd_hmac_key;
+
+/* Returns 0, or -1 if OpenSSL failed (then clearing is still safe). */
+int hookd_hmac_key_init(hookd_hmac_key *k, const void *key, size_t keylen)
+    __attribute__((warn_unused_result));
+void hookd_hmac_key_clear(hookd_hmac_key *k);
+/* The MAC of a followed by b. Returns 0 or -1. */
+int hookd_hmac_key_sign(hookd_hmac_key *k, const void *a, size_t alen, const void *b, size_t blen,
+                        unsigned char out[32]) __attribute__((warn_unused_result));
+
 /* Length of a formatted id: a UUIDv7 "0190f3a2-…" (36 chars) and a NUL. */
 #define HOOKD_ID_MAX 37
 

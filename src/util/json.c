@@ -1,5 +1,6 @@
 #include "util/json.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,9 +130,56 @@ static void put_value(hookd_buf *b, const json_t *v)
     }
 }
 
+/* Each thread writes into a scratch buffer that keeps its size from one
+ * document to the next, then hands out an exact copy: growing a fresh buffer
+ * by doubling cost six reallocs for a 1 KB payload, a tenth of the writer's
+ * time in profiles. A scratch grown past SCRATCH_KEEP by a rare big document
+ * is let go again. */
+#define SCRATCH_KEEP (64 * 1024)
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+/* A thread's scratch goes when the thread does. */
+static void scratch_free(void *p)
+{
+    hookd_buf_free(p);
+    free(p);
+}
+
+static void scratch_init(void)
+{
+    pthread_key_create(&scratch_key, scratch_free);
+}
+
+void hookd_json_append(hookd_buf *b, const json_t *v)
+{
+    put_value(b, v);
+}
+
+void hookd_json_append_string(hookd_buf *b, const char *s, size_t n)
+{
+    put_string(b, s, n);
+}
+
 char *hookd_json_dumps(const json_t *v)
 {
-    hookd_buf b = {0};
-    put_value(&b, v);
-    return hookd_buf_take(&b);
+    pthread_once(&scratch_once, scratch_init);
+    hookd_buf *scratch = pthread_getspecific(scratch_key);
+    if (!scratch && (!(scratch = calloc(1, sizeof *scratch)) ||
+                     pthread_setspecific(scratch_key, scratch) != 0)) {
+        free(scratch);
+        return NULL;
+    }
+    scratch->len = 0;
+    scratch->failed = false;
+    put_value(scratch, v);
+    char *out = scratch->failed ? NULL : malloc(scratch->len + 1);
+    if (out) {
+        memcpy(out, scratch->data ? scratch->data : "", scratch->len);
+        out[scratch->len] = '\0';
+    }
+    if (scratch->cap > SCRATCH_KEEP || scratch->failed)
+        hookd_buf_free(scratch);
+    return out;
 }

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "util/buf.h"
 #include "util/error.h"
 
 /* Refuses any key of obj not in allowed (NULL-terminated): a 400 whose field
@@ -22,5 +23,11 @@ int hookd_json_only_keys(const json_t *obj, const char *const *allowed, const ch
  * per-token callbacks — it was a third of ingest time. New string (free()),
  * or NULL if memory ran out. */
 char *hookd_json_dumps(const json_t *v);
+
+/* Appends the compact JSON text of v (as hookd_json_dumps writes it) to b;
+ * a failure is b's sticky failure. */
+void hookd_json_append(hookd_buf *b, const json_t *v);
+/* Appends s (n bytes) as a JSON string, quoted and escaped. */
+void hookd_json_append_string(hookd_buf *b, const char *s, size_t n);
 
 #endif

@@ -297,11 +297,17 @@ class Client:
 
     # webhook shorthands
     def webhooks(self):
-        r = self.get("/api/v1/webhooks")
-        assert r.status_code == 200, r.text
-        body = r.json()
-        assert set(body) == {"webhooks"}, body
-        return body["webhooks"]
+        """Every webhook, following next_cursor from page to page."""
+        out, cursor = [], None
+        while True:
+            r = self.get("/api/v1/webhooks" + (f"?cursor={cursor}" if cursor else ""))
+            assert r.status_code == 200, r.text
+            body = r.json()
+            assert set(body) == {"webhooks", "next_cursor"}, body
+            out += body["webhooks"]
+            cursor = body["next_cursor"]
+            if cursor is None:
+                return out
 
     def count(self):
         return len(self.webhooks())

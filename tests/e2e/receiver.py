@@ -11,9 +11,14 @@ order, the last one repeating.  An action is one of
     ("redirect", location)               302 with that Location
     "hang"                               answer nothing for a long time, then close
     "reset"                              close the connection without answering (RST)
+    a callable                           called with the Received request; does the
+                                         action it returns (answers that depend on
+                                         the payload, or drawn at random)
 
 Unscripted paths answer 200.  `delay` (seconds) slows every request down before
-its action, for tests that need a delivery run to take a while.
+its action, for tests that need a delivery run to take a while.  `held()`
+counts the requests being handled right now (read, neither answered nor
+dropped yet): how many connections a hanging path holds open.
 
 Paths are matched without the query string.  Waits ("delay", "hang") end early
 when the receiver stops, so a stopped receiver never blocks teardown."""
@@ -130,14 +135,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         req = Received(self.command, self.path, list(self.headers.items()), body, time.time(),
                        self.client_address)
         action = recv._record(req)
-        if recv.delay:
-            recv._stopped.wait(recv.delay)
-        self._act(action, req)
+        try:
+            if recv.delay:
+                recv._stopped.wait(recv.delay)
+            self._act(action, req)
+        finally:
+            recv._release()
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
     def _act(self, action, req):
         recv = self.server.receiver
+        if callable(action):
+            return self._act(action(req), req)
         if isinstance(action, int):
             return self._answer(req, action, b"status %d" % action, {})
         if action == "hang":
@@ -198,17 +208,24 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 class Receiver:
-    def __init__(self, host="127.0.0.1", family=socket.AF_INET):
+    """backlog: the listen queue; raise it for tests where hookd opens
+    hundreds of connections at once (a full queue drops SYNs, which the
+    client resends only a second later)."""
+
+    def __init__(self, host="127.0.0.1", family=socket.AF_INET, backlog=None):
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._stopped = threading.Event()
         self._scripts = {}  # path -> [actions], consumed
         self._requests = []
         self._activity_ids = set()
+        self._held = 0  # requests read and not yet answered or dropped
         self.delay = 0.0
         cls = _Server
         if family != socket.AF_INET:
             cls = type("_Server6", (_Server,), {"address_family": family})
+        if backlog is not None:
+            cls = type("_ServerB", (cls,), {"request_queue_size": backlog})
         self.srv = cls((host, 0), _Handler)
         self.srv.receiver = self
         self.port = self.srv.server_address[1]
@@ -232,6 +249,7 @@ class Receiver:
     def _record(self, req):
         with self._cond:
             self._requests.append(req)
+            self._held += 1
             aid = req.activity_id
             if aid is not None and not req.is_test:
                 self._activity_ids.add(aid)
@@ -244,6 +262,11 @@ class Receiver:
                 action = actions[0]
             self._cond.notify_all()
         return action
+
+    def _release(self):
+        with self._cond:
+            self._held -= 1
+            self._cond.notify_all()
 
     # -- reading ------------------------------------------------------------
 
@@ -263,6 +286,12 @@ class Receiver:
 
     def count(self, path=None, tests=False):
         return len(self.requests(path, tests))
+
+    def held(self):
+        """How many requests are being handled now: read, and neither
+        answered nor dropped yet (a hanging path's open requests)."""
+        with self._lock:
+            return self._held
 
     def activity_ids(self):
         """The distinct activity.id values received (test payloads left out)."""

@@ -31,6 +31,7 @@
 
 #include "model/fields.h"
 #include "model/payload.h"
+#include "util/json.h"
 #include "model/webhook.h"
 
 #define FUZZ_CHECK(cond, ...)                                                                      \
@@ -247,6 +248,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                "payload webhook_id is not the webhook's id");
 
     check_request(payload, wh);
+
+    /* Ingest splices the activity's text into each body: the same bytes. */
+    char *act = activity ? hookd_payload_activity_text(activity, transactional) : NULL;
+    char *fast = hookd_payload_body(&in, act);
+    char *slow = hookd_json_dumps(payload);
+    FUZZ_CHECK(fast && slow && strcmp(fast, slow) == 0, "spliced body %.300s differs from %.300s",
+               fast ? fast : "(null)", slow ? slow : "(null)");
+    free(act);
+    free(fast);
+    free(slow);
 
     json_decref(payload);
     hookd_webhook_free(wh);

@@ -1,0 +1,55 @@
+/*
+ * person.h — people and accounts as hookd keeps them (SPEC §2 People), and
+ * the merge rule every write of them follows: given fields overwrite, a null
+ * removes the field, others stay.
+ *
+ * Plain values: a hookd_person / hookd_account owns its fields object; a
+ * hookd_merge_person owns its field objects and borrows its merge_by ids
+ * (from the request they came in). Thread-safe as long as one value is not
+ * shared between threads while it changes.
+ */
+#ifndef HOOKD_MODEL_PERSON_H
+#define HOOKD_MODEL_PERSON_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "util/crypto.h"
+
+#define HOOKD_MERGE_BY_MAX 3
+
+typedef struct hookd_person {
+    int64_t key;                   /* the store's number for it */
+    char contact_id[HOOKD_ID_MAX];
+    char account_id[HOOKD_ID_MAX]; /* "" when linked to no account */
+    json_t *fields;                /* object: field id → normalised value */
+    int64_t created_at, updated_at; /* ms */
+} hookd_person;
+
+typedef struct hookd_account {
+    char account_id[HOOKD_ID_MAX];
+    json_t *fields; /* object; "str:o:name" is the merge key */
+    int64_t created_at, updated_at;
+} hookd_account;
+
+void hookd_person_free(hookd_person *p);
+void hookd_account_free(hookd_account *a);
+/* A deep copy, or NULL if memory ran out. */
+hookd_person *hookd_person_clone(const hookd_person *p);
+hookd_account *hookd_account_clone(const hookd_account *a);
+
+/* A person to merge, validated: fields normalised, merge_by resolved. */
+typedef struct hookd_merge_person {
+    json_t *fields;                           /* new reference */
+    const char *merge_by[HOOKD_MERGE_BY_MAX]; /* borrowed from the request */
+    int n_merge_by;
+    json_t *account_fields;                   /* new reference, or NULL */
+} hookd_merge_person;
+
+void hookd_merge_person_clear(hookd_merge_person *m);
+
+/* Overwrites dst's fields with src's; a null in src removes the field.
+ * Returns 0, or -1 if memory ran out (dst is then partly merged). */
+int hookd_fields_merge(json_t *dst, const json_t *src) __attribute__((warn_unused_result));
+
+#endif

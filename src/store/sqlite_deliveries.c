@@ -1,0 +1,936 @@
+/*
+ * sqlite_deliveries.c — deliveries in the SQLite backend: ingest, the
+ * engine's reads and outcomes, retry, test sends, pruning and the log.
+ *
+ * A delivery is two rows: `deliveries` (written once: id, kind, method,
+ * body) and `delivery_state` (narrow, moved on by outcomes: state, attempts,
+ * next_at, the last attempt). next_at is set exactly while the delivery
+ * waits for an attempt, so the due index holds only waiting ones. The last
+ * attempt lives in delivery_state; an earlier one moves to `attempts` when
+ * the next is recorded, so a delivery that succeeds at once writes no
+ * attempt row at all.
+ *
+ * Every state change asks model/delivery_state.h for the new state and is
+ * applied "if the state is still the one it was read in"; the counters of
+ * the same transition (hookd_ds_effect_of) are kept in the same write.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sqlite_int.h"
+#include "util/log.h"
+
+#define PRUNE_PAGE 256
+#define HOUR_MS 3600000LL
+/* Counts by hour are kept for the longest window SPEC §8 asks for. */
+#define HOURS_KEPT 720
+
+/* ---- counters gathered over one command ------------------------------------ */
+
+/* Open-delivery deltas per webhook, and counts per (webhook, hour), summed in
+ * memory and written once per command. */
+typedef struct tally_row {
+    int64_t key, hour;
+    int64_t open;
+    hookd_hour_counts c;
+} tally_row;
+
+typedef struct tally {
+    tally_row *rows;
+    size_t n, cap;
+} tally;
+
+static int tally_add(tally *t, int64_t key, int64_t finish_ms, const hookd_ds_effect *e)
+{
+    int64_t hour = finish_ms - finish_ms % HOUR_MS;
+    bool counts = e->succeeded || e->failed || e->retried;
+    if (!counts)
+        hour = 0; /* only the open delta matters: one row per webhook */
+    if (e->open == 0 && !counts)
+        return 0;
+    for (size_t i = 0; i < t->n; i++) {
+        tally_row *r = &t->rows[i];
+        if (r->key == key && r->hour == hour) {
+            r->open += e->open;
+            r->c.succeeded += e->succeeded;
+            r->c.failed += e->failed;
+            r->c.retried += e->retried;
+            return 0;
+        }
+    }
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        tally_row *grown = realloc(t->rows, cap * sizeof *grown);
+        if (!grown)
+            return HOOKD_ENOMEM;
+        t->rows = grown;
+        t->cap = cap;
+    }
+    t->rows[t->n++] = (tally_row){
+        .key = key,
+        .hour = hour,
+        .open = e->open,
+        .c = {.succeeded = e->succeeded, .failed = e->failed, .retried = e->retried}};
+    return 0;
+}
+
+static int tally_write(sq_conn *c, tally *t)
+{
+    int rc = 0;
+    for (size_t i = 0; i < t->n && rc == 0; i++) {
+        tally_row *r = &t->rows[i];
+        if ((rc = sq_counts_add(c, r->key, r->open, 0)) == 0 && r->hour)
+            rc = sq_hours_add(c, r->key, r->hour, &r->c);
+    }
+    free(t->rows);
+    memset(t, 0, sizeof *t);
+    return rc;
+}
+
+/* ---- moving a webhook's deliveries ------------------------------------------- */
+
+int sq_deliveries_move(sq_store *s, int64_t key, hookd_ds_event ev, int64_t now_ms)
+{
+    static const char SQL[] =
+        "UPDATE delivery_state SET state = ?4, next_at = ?5, finished_at = ?6 "
+        "WHERE webhook = ?1 AND state = ?2 AND (attempts > 0) = ?3";
+    int64_t open = 0;
+    /* Every (state, attempted) the machine moves on ev, set to where it says:
+     * the rule lives in the table, not in this SQL. */
+    for (int from = 0; from < HOOKD_DS_COUNT; from++) {
+        for (int attempted = 0; attempted < 2; attempted++) {
+            int to = hookd_ds_next((hookd_delivery_state)from, ev, attempted);
+            if (to == from || to == HOOKD_DS_REFUSED)
+                continue;
+            sqlite3_stmt *q = sq_stmt(&s->w, SQL);
+            if (!q)
+                return HOOKD_EUNAVAIL;
+            sqlite3_bind_int64(q, 1, key);
+            sqlite3_bind_int(q, 2, from);
+            sqlite3_bind_int(q, 3, attempted);
+            sqlite3_bind_int(q, 4, to);
+            sq_bind_int64_or_null(q, 5, now_ms, !hookd_ds_waiting(to));
+            sq_bind_int64_or_null(q, 6, now_ms, !hookd_ds_finished(to));
+            int rc = sq_step_done(&s->w, q);
+            if (rc)
+                return rc;
+            hookd_ds_effect e = hookd_ds_effect_of((hookd_delivery_state)from, ev, to);
+            open += (int64_t)e.open * sqlite3_changes(s->w.db);
+        }
+    }
+    return sq_counts_add(&s->w, key, open, 0);
+}
+
+/* ---- ingest ------------------------------------------------------------------ */
+
+typedef struct ingest_cmd {
+    sq_cmd base;
+    hookd_ingest *in;
+    hookd_job *jobs; /* made by this command, for the listener */
+    size_t n_jobs, cap_jobs;
+} ingest_cmd;
+
+static void jobs_free(hookd_job *jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        hookd_job_clear(&jobs[i]);
+    free(jobs);
+}
+
+/* Records the activity id; 1 if it was stored already (a duplicate). */
+static int record_activity(sq_conn *c, const hookd_ingest_item *it)
+{
+    static const char SQL[] = "INSERT OR IGNORE INTO activity_ids(id, created_at) VALUES(?, ?)";
+    sqlite3_stmt *q = sq_stmt(c, SQL);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_text(q, 1, it->activity_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, it->created_ms);
+    int rc = sq_step_done(c, q);
+    return rc ? rc : sqlite3_changes(c->db) == 0;
+}
+
+/* Stores one planned delivery, pending and due now, and keeps it as a job
+ * (taking its query and body). */
+static int store_delivery(sq_store *s, ingest_cmd *c, hookd_new_delivery *d,
+                          const hookd_person *p)
+{
+    static const char SQL_D[] =
+        "INSERT INTO deliveries(id, kind, method, person, activity_id, field_id, created_at, "
+        "query, body) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    static const char SQL_S[] = "INSERT INTO delivery_state(seq, webhook, state, attempts, "
+                                "next_at) VALUES(?, ?, ?, 0, ?)";
+    if (c->n_jobs == c->cap_jobs) {
+        size_t cap = c->cap_jobs ? c->cap_jobs * 2 : 64;
+        hookd_job *grown = realloc(c->jobs, cap * sizeof *grown);
+        if (!grown)
+            return HOOKD_ENOMEM;
+        c->jobs = grown;
+        c->cap_jobs = cap;
+    }
+    sqlite3_stmt *q = sq_stmt(&s->w, SQL_D);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_text(q, 1, d->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, (int)d->kind);
+    sqlite3_bind_int(q, 3, (int)d->webhook->method);
+    sqlite3_bind_int64(q, 4, p->key);
+    sq_bind_text(q, 5, d->activity_id);
+    sq_bind_text(q, 6, d->field_id);
+    sqlite3_bind_int64(q, 7, d->created_ms);
+    sq_bind_text(q, 8, d->query);
+    sqlite3_bind_text(q, 9, d->body, (int)d->body_len, SQLITE_STATIC);
+    int rc = sq_step_done(&s->w, q);
+    if (rc)
+        return rc;
+    int64_t seq = sqlite3_last_insert_rowid(s->w.db);
+    if (!(q = sq_stmt(&s->w, SQL_S)))
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_int64(q, 1, seq);
+    sqlite3_bind_int64(q, 2, d->webhook->key);
+    sqlite3_bind_int(q, 3, HOOKD_DS_PENDING);
+    sqlite3_bind_int64(q, 4, d->created_ms);
+    if ((rc = sq_step_done(&s->w, q)) != 0)
+        return rc;
+    hookd_job *j = &c->jobs[c->n_jobs++];
+    *j = (hookd_job){.seq = seq,
+                     .webhook = d->webhook->key,
+                     .method = d->webhook->method,
+                     .state = HOOKD_DS_PENDING,
+                     .next_at = d->created_ms,
+                     .query = d->query,
+                     .body = d->body,
+                     .body_len = d->body_len};
+    memcpy(j->id, d->id, HOOKD_ID_MAX);
+    d->query = NULL;
+    d->body = NULL;
+    return 0;
+}
+
+static void plan_clear(hookd_plan *plan)
+{
+    for (size_t i = 0; i < plan->n; i++) {
+        free(plan->d[i].query);
+        free(plan->d[i].body);
+    }
+    plan->n = 0;
+}
+
+/* The index of the webhook with key in the (key-ordered) list. */
+static size_t webhook_index(hookd_webhook *const *whs, size_t n, int64_t key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (whs[mid]->key < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Resolves an item's contact: by id through the cache, or by merging. */
+static int resolve(sq_store *s, const hookd_ingest_item *it, sq_contact **sc)
+{
+    bool created;
+    if (it->contact_id)
+        return sq_contact_by_id(s, it->contact_id, sc);
+    return sq_contact_merge(s, it->merge, it->created_ms, sc, &created);
+}
+
+static int ingest_items(sq_store *s, ingest_cmd *c, hookd_webhook *const *whs, size_t n_wh,
+                        hookd_plan *plan, int64_t *opened)
+{
+    hookd_ingest *in = c->in;
+    for (size_t i = 0; i < in->n; i++) {
+        hookd_ingest_item *it = &in->items[i];
+        int rc;
+        if (it->activity_id) {
+            if ((rc = record_activity(&s->w, it)) < 0)
+                return rc;
+            if ((it->duplicate = rc == 1))
+                continue;
+        }
+        sq_contact *sc = NULL;
+        if ((rc = resolve(s, it, &sc)) != 0) {
+            in->failed_index = i;
+            return rc;
+        }
+        if ((rc = in->plan(in->ctx, i, sc->person, sc->account, whs, n_wh, plan)) != 0)
+            return rc;
+        for (size_t k = 0; k < plan->n && rc == 0; k++) {
+            opened[webhook_index(whs, n_wh, plan->d[k].webhook->key)]++;
+            rc = store_delivery(s, c, &plan->d[k], sc->person);
+        }
+        plan_clear(plan);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int ingest_run(sq_store *s, sq_cmd *cmd)
+{
+    ingest_cmd *c = (ingest_cmd *)cmd;
+    hookd_webhook *const *whs;
+    size_t n_wh;
+    int rc = sq_webhooks_current(s, &whs, &n_wh);
+    if (rc)
+        return rc;
+    hookd_plan plan = {.skipped = calloc(n_wh ? n_wh : 1, sizeof(int))};
+    int64_t *opened = calloc(n_wh ? n_wh : 1, sizeof *opened);
+    if (!plan.skipped || !opened)
+        rc = HOOKD_ENOMEM;
+    if (rc == 0)
+        rc = ingest_items(s, c, whs, n_wh, &plan, opened);
+    for (size_t w = 0; rc == 0 && w < n_wh; w++)
+        rc = sq_counts_add(&s->w, whs[w]->key, opened[w], plan.skipped[w]);
+    plan_clear(&plan);
+    free(plan.d);
+    free(plan.skipped);
+    free(opened);
+    if (rc) {
+        jobs_free(c->jobs, c->n_jobs);
+        c->jobs = NULL;
+        c->n_jobs = c->cap_jobs = 0;
+    }
+    return rc;
+}
+
+static void ingest_after(sq_store *s, sq_cmd *cmd)
+{
+    ingest_cmd *c = (ingest_cmd *)cmd;
+    if (c->n_jobs && s->base.listener.fresh) {
+        s->base.listener.fresh(s->base.listener.ctx, c->jobs, c->n_jobs);
+        free(c->jobs); /* the listener took every job's strings */
+    } else {
+        jobs_free(c->jobs, c->n_jobs);
+    }
+    c->jobs = NULL;
+    c->n_jobs = 0;
+}
+
+int sq_ingest(hookd_store *st, hookd_ingest *in)
+{
+    ingest_cmd c = {.base.run = ingest_run, .base.after = ingest_after, .in = in};
+    int rc = sq_submit(SQ(st), &c.base);
+    jobs_free(c.jobs, c.n_jobs); /* what the listener did not take: after a failed commit */
+    return rc;
+}
+
+/* ---- the engine's reads -------------------------------------------------------- */
+
+int sq_due(hookd_store *st, int64_t key, int64_t now_ms, hookd_due_cursor *cursor,
+           int64_t max_seq, int limit, hookd_job **out, size_t *n)
+{
+    static const char SQL[] =
+        "SELECT s.seq, d.id, s.state, s.attempts, s.next_at, d.method, d.query, d.body "
+        "FROM delivery_state s JOIN deliveries d ON d.seq = s.seq WHERE s.webhook = ?1 AND "
+        "s.next_at IS NOT NULL AND s.next_at <= ?2 AND (s.next_at, s.seq) > (?3, ?4) AND "
+        "s.seq <= ?5 ORDER BY s.next_at, s.seq LIMIT ?6";
+    sq_store *s = SQ(st);
+    sq_conn *c = sq_reader_get(s);
+    sqlite3_stmt *q = sq_stmt(c, SQL);
+    hookd_job *jobs = calloc((size_t)(limit > 0 ? limit : 1), sizeof *jobs);
+    size_t count = 0;
+    int rc = q && jobs ? 0 : q ? HOOKD_ENOMEM : HOOKD_EUNAVAIL, step = SQLITE_DONE;
+    if (rc == 0) {
+        sqlite3_bind_int64(q, 1, key);
+        sqlite3_bind_int64(q, 2, now_ms);
+        sqlite3_bind_int64(q, 3, cursor->next_at);
+        sqlite3_bind_int64(q, 4, cursor->seq);
+        sqlite3_bind_int64(q, 5, max_seq);
+        sqlite3_bind_int(q, 6, limit);
+        while ((int)count < limit && (step = sqlite3_step(q)) == SQLITE_ROW) {
+            hookd_job *j = &jobs[count++];
+            j->seq = sqlite3_column_int64(q, 0);
+            sq_column_id(q, 1, j->id);
+            j->webhook = key;
+            j->state = (hookd_delivery_state)sqlite3_column_int(q, 2);
+            j->attempts = sqlite3_column_int(q, 3);
+            j->next_at = sqlite3_column_int64(q, 4);
+            j->method = (hookd_method)sqlite3_column_int(q, 5);
+            j->query = sq_column_strdup(q, 6);
+            j->body = sq_column_strdup(q, 7);
+            j->body_len = (size_t)sqlite3_column_bytes(q, 7);
+            if (!j->body || (sqlite3_column_type(q, 6) != SQLITE_NULL && !j->query)) {
+                rc = HOOKD_ENOMEM;
+                break;
+            }
+        }
+        if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW)
+            rc = sq_rc(c->db, step);
+    }
+    sq_reader_put(s, c);
+    if (rc) {
+        jobs_free(jobs, count);
+        return rc;
+    }
+    if (count) {
+        cursor->next_at = jobs[count - 1].next_at;
+        cursor->seq = jobs[count - 1].seq;
+    }
+    *out = jobs;
+    *n = count;
+    return 0;
+}
+
+/* Runs a one-number query with up to two int64 parameters on a reader. */
+static int read_number(sq_store *s, const char *sql, int64_t a, int64_t b, int64_t *out)
+{
+    sq_conn *c = sq_reader_get(s);
+    sqlite3_stmt *q = sq_stmt(c, sql);
+    int rc = HOOKD_EUNAVAIL;
+    if (q) {
+        if (sqlite3_bind_parameter_count(q) >= 1)
+            sqlite3_bind_int64(q, 1, a);
+        if (sqlite3_bind_parameter_count(q) >= 2)
+            sqlite3_bind_int64(q, 2, b);
+        int step = sqlite3_step(q);
+        if (step == SQLITE_ROW) {
+            *out = sqlite3_column_int64(q, 0); /* NULL reads as 0: none */
+            rc = 0;
+        } else {
+            rc = sq_rc(c->db, step);
+        }
+    }
+    sq_reader_put(s, c);
+    return rc;
+}
+
+int sq_next_due(hookd_store *st, int64_t key, int64_t now_ms, int64_t *when_ms)
+{
+    static const char SQL[] =
+        "SELECT MIN(next_at) FROM delivery_state WHERE webhook = ?1 AND next_at > ?2";
+    return read_number(SQ(st), SQL, key, now_ms, when_ms);
+}
+
+int sq_max_seq(hookd_store *st, int64_t *seq)
+{
+    static const char SQL[] = "SELECT MAX(seq) FROM delivery_state";
+    return read_number(SQ(st), SQL, 0, 0, seq);
+}
+
+/* ---- outcomes ---------------------------------------------------------------- */
+
+static const char SQL_STATE_OF[] = "SELECT state, attempts FROM delivery_state WHERE seq = ?";
+
+/* The last attempt moves to the history before the next overwrites it. */
+static int push_history(sq_conn *c, int64_t seq)
+{
+    static const char SQL[] =
+        "INSERT OR REPLACE INTO attempts(seq, n, time, status, error, duration_ms, response) "
+        "SELECT seq, attempts, last_at, status, error, duration_ms, response FROM "
+        "delivery_state WHERE seq = ? AND attempts > 0";
+    sqlite3_stmt *q = sq_stmt(c, SQL);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_int64(q, 1, seq);
+    return sq_step_done(c, q);
+}
+
+/* Applies one outcome if the delivery is still in from; 1 if it was. */
+static int apply_outcome(sq_conn *c, const hookd_outcome *o, int from, int to)
+{
+    static const char SQL[] =
+        "UPDATE delivery_state SET state = ?3, attempts = attempts + 1, next_at = ?4, "
+        "finished_at = ?5, last_at = ?6, status = ?7, duration_ms = ?8, error = ?9, "
+        "response = ?10, hver = ?11, signature = ?12 WHERE seq = ?1 AND state = ?2";
+    sqlite3_stmt *q = sq_stmt(c, SQL);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    int64_t finish = o->time_ms + o->duration_ms;
+    sqlite3_bind_int64(q, 1, o->seq);
+    sqlite3_bind_int(q, 2, from);
+    sqlite3_bind_int(q, 3, to);
+    sq_bind_int64_or_null(q, 4, o->next_at, !hookd_ds_waiting(to));
+    sq_bind_int64_or_null(q, 5, finish, !hookd_ds_finished(to));
+    sqlite3_bind_int64(q, 6, o->time_ms);
+    sq_bind_int64_or_null(q, 7, o->status_code, o->status_code == 0);
+    sqlite3_bind_int64(q, 8, o->duration_ms);
+    sq_bind_text(q, 9, o->error);
+    sq_bind_text(q, 10, o->response_body);
+    sqlite3_bind_int64(q, 11, (sqlite3_int64)o->version);
+    sq_bind_text(q, 12, o->signature);
+    int rc = sq_step_done(c, q);
+    return rc ? rc : sqlite3_changes(c->db) == 1;
+}
+
+/* The delivery's state now, or HOOKD_DS_REFUSED when it is gone. */
+static int state_now(sq_conn *c, int64_t seq, int *state)
+{
+    sqlite3_stmt *q = sq_stmt(c, SQL_STATE_OF);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_int64(q, 1, seq);
+    int step = sqlite3_step(q);
+    *state = step == SQLITE_ROW ? sqlite3_column_int(q, 0) : HOOKD_DS_REFUSED;
+    sqlite3_reset(q);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : sq_rc(c->db, step);
+}
+
+/* Records one outcome: the fast way when the delivery is still where the
+ * attempt found it, else from whatever state it moved to meanwhile. */
+static int record_one(sq_conn *c, const hookd_outcome *o, tally *t, int *out_state)
+{
+    int rc;
+    if (o->attempts > 0 && (rc = push_history(c, o->seq)) != 0)
+        return rc;
+    int from = (int)o->from;
+    int to = hookd_ds_next(o->from, o->event, true);
+    for (int tries = 0; tries < 2; tries++) {
+        if (to == HOOKD_DS_REFUSED)
+            to = from; /* never refused for outcomes; keep the state if it were */
+        if ((rc = apply_outcome(c, o, from, to)) < 0)
+            return rc;
+        if (rc == 1) {
+            hookd_ds_effect e = hookd_ds_effect_of((hookd_delivery_state)from, o->event, to);
+            *out_state = to;
+            return tally_add(t, o->webhook, o->time_ms + o->duration_ms, &e);
+        }
+        if ((rc = state_now(c, o->seq, &from)) != 0)
+            return rc;
+        if (from == HOOKD_DS_REFUSED)
+            break; /* gone (pruned or never stored) */
+        to = hookd_ds_next((hookd_delivery_state)from, o->event, true);
+    }
+    *out_state = HOOKD_DS_REFUSED;
+    return 0;
+}
+
+typedef struct outcomes_cmd {
+    sq_cmd base;
+    const hookd_outcome *o;
+    size_t n;
+    int *states;
+} outcomes_cmd;
+
+static int outcomes_run(sq_store *s, sq_cmd *cmd)
+{
+    outcomes_cmd *c = (outcomes_cmd *)cmd;
+    tally t = {0};
+    int rc = 0;
+    for (size_t i = 0; i < c->n && rc == 0; i++) {
+        int state = HOOKD_DS_REFUSED;
+        rc = record_one(&s->w, &c->o[i], &t, &state);
+        if (c->states)
+            c->states[i] = state;
+    }
+    if (rc) {
+        free(t.rows);
+        return rc;
+    }
+    return tally_write(&s->w, &t);
+}
+
+int sq_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n, int *states)
+{
+    outcomes_cmd c = {.base.run = outcomes_run, .o = o, .n = n, .states = states};
+    return n ? sq_submit(SQ(st), &c.base) : 0;
+}
+
+/* ---- retry now ----------------------------------------------------------------- */
+
+typedef struct retry_cmd {
+    sq_cmd base;
+    const char *webhook_id, *delivery_id;
+    int64_t now_ms;
+    int64_t key;
+} retry_cmd;
+
+static int retry_run(sq_store *s, sq_cmd *cmd)
+{
+    static const char SQL_FIND[] =
+        "SELECT s.seq, s.state, s.attempts, s.webhook FROM delivery_state s JOIN deliveries d "
+        "ON d.seq = s.seq JOIN webhooks w ON w.key = s.webhook WHERE d.id = ?1 AND w.id = ?2";
+    static const char SQL_SET[] = "UPDATE delivery_state SET state = ?3, next_at = ?4, "
+                                  "finished_at = NULL WHERE seq = ?1 AND state = ?2";
+    retry_cmd *c = (retry_cmd *)cmd;
+    sqlite3_stmt *q = sq_stmt(&s->w, SQL_FIND);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_text(q, 1, c->delivery_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, c->webhook_id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    int64_t seq = sqlite3_column_int64(q, 0);
+    int from = sqlite3_column_int(q, 1), attempts = sqlite3_column_int(q, 2);
+    c->key = sqlite3_column_int64(q, 3);
+    sqlite3_reset(q);
+    if (step != SQLITE_ROW)
+        return step == SQLITE_DONE ? HOOKD_ENOTFOUND : sq_rc(s->w.db, step);
+    int to = hookd_ds_next((hookd_delivery_state)from, HOOKD_EV_RETRY_NOW, attempts > 0);
+    if (to == HOOKD_DS_REFUSED)
+        return HOOKD_ECONFLICT;
+    if (!(q = sq_stmt(&s->w, SQL_SET)))
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_int64(q, 1, seq);
+    sqlite3_bind_int(q, 2, from);
+    sqlite3_bind_int(q, 3, to);
+    sq_bind_int64_or_null(q, 4, c->now_ms, !hookd_ds_waiting(to));
+    int rc = sq_step_done(&s->w, q);
+    if (rc)
+        return rc;
+    hookd_ds_effect e = hookd_ds_effect_of((hookd_delivery_state)from, HOOKD_EV_RETRY_NOW, to);
+    return sq_counts_add(&s->w, c->key, e.open, 0);
+}
+
+static void retry_after(sq_store *s, sq_cmd *cmd)
+{
+    if (s->base.listener.due)
+        s->base.listener.due(s->base.listener.ctx, ((retry_cmd *)cmd)->key);
+}
+
+int sq_delivery_retry(hookd_store *st, const char *webhook_id, const char *delivery_id,
+                      int64_t now_ms)
+{
+    retry_cmd c = {.base.run = retry_run,
+                   .base.after = retry_after,
+                   .webhook_id = webhook_id,
+                   .delivery_id = delivery_id,
+                   .now_ms = now_ms};
+    return sq_submit(SQ(st), &c.base);
+}
+
+/* ---- test sends -------------------------------------------------------------- */
+
+typedef struct test_cmd {
+    sq_cmd base;
+    const hookd_test_record *t;
+} test_cmd;
+
+static int test_run(sq_store *s, sq_cmd *cmd)
+{
+    static const char SQL_D[] =
+        "INSERT INTO deliveries(id, kind, method, created_at, query, body) VALUES(?, ?, ?, ?, ?, ?)";
+    static const char SQL_S[] =
+        "INSERT INTO delivery_state(seq, webhook, state, attempts, finished_at, last_at, status, "
+        "duration_ms, error, response, hver, signature) VALUES(?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)";
+    const hookd_test_record *t = ((test_cmd *)cmd)->t;
+    const hookd_outcome *a = &t->attempt;
+    sqlite3_stmt *q = sq_stmt(&s->w, SQL_D);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_text(q, 1, t->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, HOOKD_KIND_TEST);
+    sqlite3_bind_int(q, 3, (int)t->method);
+    sqlite3_bind_int64(q, 4, t->created_ms);
+    sq_bind_text(q, 5, t->query);
+    sqlite3_bind_text(q, 6, t->body, -1, SQLITE_STATIC);
+    int rc = sq_step_done(&s->w, q);
+    if (rc || !(q = sq_stmt(&s->w, SQL_S)))
+        return rc ? rc : HOOKD_EUNAVAIL;
+    sqlite3_bind_int64(q, 1, sqlite3_last_insert_rowid(s->w.db));
+    sqlite3_bind_int64(q, 2, t->webhook->key);
+    sqlite3_bind_int(q, 3, (int)t->state);
+    sqlite3_bind_int64(q, 4, a->time_ms + a->duration_ms);
+    sqlite3_bind_int64(q, 5, a->time_ms);
+    sq_bind_int64_or_null(q, 6, a->status_code, a->status_code == 0);
+    sqlite3_bind_int64(q, 7, a->duration_ms);
+    sq_bind_text(q, 8, a->error);
+    sq_bind_text(q, 9, a->response_body);
+    sqlite3_bind_int64(q, 10, (sqlite3_int64)t->webhook->version);
+    sq_bind_text(q, 11, a->signature);
+    return sq_step_done(&s->w, q);
+}
+
+int sq_record_test(hookd_store *st, const hookd_test_record *t)
+{
+    test_cmd c = {.base.run = test_run, .t = t};
+    return sq_submit(SQ(st), &c.base);
+}
+
+/* ---- pruning ------------------------------------------------------------------ */
+
+typedef struct prune_cmd {
+    sq_cmd base;
+    int64_t before_ms;
+    int limit;
+    int deleted;
+} prune_cmd;
+
+static int delete_delivery(sq_conn *c, int64_t seq)
+{
+    static const char *const SQL[] = {
+        "DELETE FROM deliveries WHERE seq = ?",
+        "DELETE FROM delivery_state WHERE seq = ?",
+        "DELETE FROM attempts WHERE seq = ?",
+    };
+    for (size_t i = 0; i < sizeof SQL / sizeof SQL[0]; i++) {
+        sqlite3_stmt *q = sq_stmt(c, SQL[i]);
+        if (!q)
+            return HOOKD_EUNAVAIL;
+        sqlite3_bind_int64(q, 1, seq);
+        int rc = sq_step_done(c, q);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Walks deliveries oldest first: those finished before the cutoff go; the
+ * walk ends at the first one made after it (it cannot have finished
+ * before). Long-waiting old ones are stepped over, so no index on
+ * finished_at is kept for pruning alone. */
+static int prune_run(sq_store *s, sq_cmd *cmd)
+{
+    static const char SQL_PAGE[] =
+        "SELECT s.seq, s.state, s.finished_at, d.created_at FROM delivery_state s JOIN "
+        "deliveries d ON d.seq = s.seq WHERE s.seq > ? ORDER BY s.seq LIMIT ?";
+    static const char SQL_HOURS[] = "DELETE FROM webhook_hours WHERE hour < ?";
+    prune_cmd *c = (prune_cmd *)cmd;
+    int64_t after = 0, doomed[PRUNE_PAGE];
+    bool more = true;
+    int rc = 0;
+    while (more && c->deleted < c->limit && rc == 0) {
+        sqlite3_stmt *q = sq_stmt(&s->w, SQL_PAGE);
+        if (!q)
+            return HOOKD_EUNAVAIL;
+        sqlite3_bind_int64(q, 1, after);
+        sqlite3_bind_int(q, 2, PRUNE_PAGE);
+        int n = 0, rows = 0, step;
+        while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+            rows++;
+            after = sqlite3_column_int64(q, 0);
+            if (sqlite3_column_int64(q, 3) >= c->before_ms) {
+                more = false;
+                break;
+            }
+            if (hookd_ds_finished(sqlite3_column_int(q, 1)) &&
+                sqlite3_column_type(q, 2) != SQLITE_NULL &&
+                sqlite3_column_int64(q, 2) < c->before_ms && c->deleted + n < c->limit)
+                doomed[n++] = after;
+        }
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            rc = sq_rc(s->w.db, step);
+        sqlite3_reset(q);
+        more = more && rows == PRUNE_PAGE;
+        for (int i = 0; i < n && rc == 0; i++)
+            rc = delete_delivery(&s->w, doomed[i]);
+        c->deleted += n;
+    }
+    sqlite3_stmt *q = rc ? NULL : sq_stmt(&s->w, SQL_HOURS);
+    if (q) {
+        sqlite3_bind_int64(q, 1, c->before_ms - (int64_t)HOURS_KEPT * HOUR_MS);
+        rc = sq_step_done(&s->w, q);
+    }
+    return rc;
+}
+
+int sq_prune(hookd_store *st, int64_t before_ms, int limit, int *deleted)
+{
+    prune_cmd c = {.base.run = prune_run, .before_ms = before_ms, .limit = limit};
+    int rc = sq_submit(SQ(st), &c.base);
+    *deleted = rc == 0 ? c.deleted : 0;
+    return rc;
+}
+
+/* ---- the log ------------------------------------------------------------------- */
+
+#define LOG_COLS                                                                                   \
+    "s.seq, d.id, d.kind, d.activity_id, d.field_id, s.state, s.attempts, d.created_at, "         \
+    "s.next_at, d.method, d.query, d.body, s.last_at, s.status, s.error, s.response, "            \
+    "s.duration_ms, s.signature, v.url, v.headers FROM delivery_state s JOIN deliveries d ON "    \
+    "d.seq = s.seq LEFT JOIN webhook_versions v ON v.webhook = s.webhook AND v.version = s.hver "
+
+static hookd_delivery *row_delivery(sqlite3_stmt *q)
+{
+    hookd_delivery *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->seq = sqlite3_column_int64(q, 0);
+    sq_column_id(q, 1, d->id);
+    d->kind = (hookd_delivery_kind)sqlite3_column_int(q, 2);
+    d->activity_id = sq_column_strdup(q, 3);
+    d->field_id = sq_column_strdup(q, 4);
+    d->state = (hookd_delivery_state)sqlite3_column_int(q, 5);
+    d->attempts = sqlite3_column_int(q, 6);
+    d->created_at = sqlite3_column_int64(q, 7);
+    d->next_attempt_at = sqlite3_column_int64(q, 8);
+    d->method = (hookd_method)sqlite3_column_int(q, 9);
+    d->query = sq_column_strdup(q, 10);
+    d->body = sq_column_strdup(q, 11);
+    d->last_at = sqlite3_column_int64(q, 12);
+    d->status_code = sqlite3_column_int(q, 13);
+    d->error = sq_column_strdup(q, 14);
+    d->response_body = sq_column_strdup(q, 15);
+    d->duration_ms = sqlite3_column_type(q, 16) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 16);
+    d->signature = sq_column_strdup(q, 17);
+    d->sent_url = sq_column_strdup(q, 18);
+    d->headers = sq_column_strdup(q, 19);
+    if (!d->body) {
+        hookd_delivery_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static int cmp_seq_desc(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x < y) - (x > y);
+}
+
+/* The seqs of the page: the newest limit+1 below cursor over every state
+ * asked for, each state one range of the (webhook, state, seq) index. */
+static int page_seqs(sq_conn *c, int64_t key, const hookd_delivery_state *states, size_t n_states,
+                     int limit, int64_t cursor, int64_t *seqs, size_t *n)
+{
+    static const char SQL[] = "SELECT seq FROM delivery_state WHERE webhook = ?1 AND state = ?2 "
+                              "AND seq < ?3 ORDER BY seq DESC LIMIT ?4";
+    *n = 0;
+    for (size_t i = 0; i < n_states; i++) {
+        sqlite3_stmt *q = sq_stmt(c, SQL);
+        if (!q)
+            return HOOKD_EUNAVAIL;
+        sqlite3_bind_int64(q, 1, key);
+        sqlite3_bind_int(q, 2, (int)states[i]);
+        sqlite3_bind_int64(q, 3, cursor > 0 ? cursor : INT64_MAX);
+        sqlite3_bind_int(q, 4, limit + 1);
+        int step;
+        while ((step = sqlite3_step(q)) == SQLITE_ROW)
+            seqs[(*n)++] = sqlite3_column_int64(q, 0);
+        sqlite3_reset(q);
+        if (step != SQLITE_DONE)
+            return sq_rc(c->db, step);
+    }
+    qsort(seqs, *n, sizeof *seqs, cmp_seq_desc);
+    if (*n > (size_t)limit + 1)
+        *n = (size_t)limit + 1;
+    return 0;
+}
+
+static int rows_by_seq(sq_conn *c, const int64_t *seqs, size_t n, hookd_delivery **out)
+{
+    static const char SQL[] = "SELECT " LOG_COLS "WHERE s.seq = ?";
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *q = sq_stmt(c, SQL);
+        if (!q)
+            return HOOKD_EUNAVAIL;
+        sqlite3_bind_int64(q, 1, seqs[i]);
+        int step = sqlite3_step(q), rc = 0;
+        if (step == SQLITE_ROW)
+            rc = (out[i] = row_delivery(q)) ? 0 : HOOKD_ENOMEM;
+        else
+            rc = step == SQLITE_DONE ? HOOKD_EUNAVAIL : sq_rc(c->db, step);
+        sqlite3_reset(q);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int sq_delivery_list(hookd_store *st, int64_t key, const hookd_delivery_state *states,
+                     size_t n_states, int limit, int64_t cursor, hookd_delivery ***out, size_t *n,
+                     int64_t *next_cursor)
+{
+    hookd_delivery_state all[HOOKD_DS_COUNT];
+    if (n_states == 0) {
+        for (int i = 0; i < HOOKD_DS_COUNT; i++)
+            all[i] = (hookd_delivery_state)i;
+        states = all;
+        n_states = HOOKD_DS_COUNT;
+    }
+    int64_t *seqs = malloc(n_states * ((size_t)limit + 1) * sizeof *seqs);
+    hookd_delivery **list = calloc((size_t)limit + 1, sizeof *list);
+    size_t count = 0;
+    int rc = seqs && list ? 0 : HOOKD_ENOMEM;
+    sq_store *s = SQ(st);
+    sq_conn *c = sq_reader_get(s);
+    /* Both steps read one snapshot: the read transaction lasts until
+     * sq_reader_put. */
+    if (rc == 0)
+        rc = page_seqs(c, key, states, n_states, limit, cursor, seqs, &count);
+    if (rc == 0)
+        rc = rows_by_seq(c, seqs, count, list);
+    sq_reader_put(s, c);
+    free(seqs);
+    if (rc) {
+        for (size_t i = 0; list && i < count; i++)
+            hookd_delivery_free(list[i]);
+        free(list);
+        return rc;
+    }
+    *next_cursor = 0;
+    if (count > (size_t)limit) {
+        hookd_delivery_free(list[limit]);
+        count = (size_t)limit;
+        *next_cursor = list[limit - 1]->seq;
+    }
+    *out = list;
+    *n = count;
+    return 0;
+}
+
+/* Every attempt of the delivery, oldest first: the history, then the last. */
+static int attempts_of(sq_conn *c, const hookd_delivery *d, hookd_attempt **out, size_t *n)
+{
+    static const char SQL[] = "SELECT time, status, error, duration_ms, response FROM attempts "
+                              "WHERE seq = ? ORDER BY n";
+    sqlite3_stmt *q = sq_stmt(c, SQL);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    hookd_attempt *att = calloc((size_t)d->attempts + 1, sizeof *att);
+    size_t na = 0;
+    int rc = att ? 0 : HOOKD_ENOMEM, step = SQLITE_DONE;
+    sqlite3_bind_int64(q, 1, d->seq);
+    /* The history holds at most attempts - 1 rows; room is kept for the last. */
+    while (rc == 0 && na < (size_t)d->attempts && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        hookd_attempt *a = &att[na++];
+        a->time_ms = sqlite3_column_int64(q, 0);
+        a->status_code = sqlite3_column_int(q, 1);
+        a->error = sq_column_strdup(q, 2);
+        a->duration_ms = sqlite3_column_int64(q, 3);
+        a->response_body = sq_column_strdup(q, 4);
+    }
+    if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = sq_rc(c->db, step);
+    sqlite3_reset(q);
+    if (rc == 0 && d->attempts > 0) {
+        hookd_attempt *a = &att[na++];
+        a->time_ms = d->last_at;
+        a->status_code = d->status_code;
+        a->duration_ms = d->duration_ms < 0 ? 0 : d->duration_ms;
+        if ((d->error && !(a->error = strdup(d->error))) ||
+            (d->response_body && !(a->response_body = strdup(d->response_body))))
+            rc = HOOKD_ENOMEM;
+    }
+    if (rc) {
+        hookd_attempts_free(att, na);
+        return rc;
+    }
+    *out = att;
+    *n = na;
+    return 0;
+}
+
+int sq_delivery_get(hookd_store *st, int64_t key, const char *delivery_id, hookd_delivery **out,
+                    hookd_attempt **attempts, size_t *n_attempts)
+{
+    static const char SQL[] = "SELECT " LOG_COLS "WHERE d.id = ?1 AND s.webhook = ?2";
+    sq_store *s = SQ(st);
+    sq_conn *c = sq_reader_get(s);
+    hookd_delivery *d = NULL;
+    sqlite3_stmt *q = sq_stmt(c, SQL);
+    int rc = HOOKD_EUNAVAIL;
+    if (q) {
+        sqlite3_bind_text(q, 1, delivery_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, key);
+        int step = sqlite3_step(q);
+        if (step == SQLITE_ROW)
+            rc = (d = row_delivery(q)) ? 0 : HOOKD_ENOMEM;
+        else
+            rc = step == SQLITE_DONE ? HOOKD_ENOTFOUND : sq_rc(c->db, step);
+        sqlite3_reset(q);
+    }
+    if (rc == 0)
+        rc = attempts_of(c, d, attempts, n_attempts);
+    sq_reader_put(s, c);
+    if (rc) {
+        hookd_delivery_free(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+}
