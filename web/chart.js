@@ -16,11 +16,12 @@ const SERIES = [
 
 const HOUR = new Intl.DateTimeFormat(undefined, {hour: '2-digit', minute: '2-digit'});
 
-// The smallest of 1, 2, 5 × 10^k at or above n (at least 1).
+// The top of the scale: the smallest of 2, 4, 6, 8, 10 × 10^k at or above n,
+// even so that the middle tick is a whole count too.
 function niceMax(n) {
-  if (n <= 1) return 1;
+  if (n <= 2) return 2;
   const p = 10 ** Math.floor(Math.log10(n));
-  for (const m of [1, 2, 5, 10]) {
+  for (const m of [2, 4, 6, 8, 10]) {
     if (m * p >= n) return m * p;
   }
   return 10 * p;
@@ -71,8 +72,7 @@ export function hourlyChart(buckets) {
     const yy = y(v);
     svg.append(s('line', {class: v === 0 ? 'axis' : 'grid', x1: PAD.left, x2: W - PAD.right,
       y1: yy, y2: yy}));
-    svg.append(s('text', {x: PAD.left - 6, y: yy + 4, 'text-anchor': 'end',
-      text: Number.isInteger(v) ? v : v.toFixed(1)}));
+    svg.append(s('text', {x: PAD.left - 6, y: yy + 4, 'text-anchor': 'end', text: v}));
   }
 
   buckets.forEach((b, i) => {
