@@ -505,6 +505,18 @@ function fieldPicker(allFields, byId, {taken, choose, toggle}) {
       toggle.focus();
     }
   });
+  // Enter inside the panel acts on the panel, never submits the webhook.
+  search.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Enter') return;
+    ev.preventDefault();
+    const first = list.querySelector('button');
+    if (first) first.click();
+  });
+  newName.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Enter') return;
+    ev.preventDefault();
+    createButton.click();
+  });
   createButton.addEventListener('click', () => busy(createButton, async () => {
     createError.textContent = '';
     for (const i of [newName, newType, newObject]) clearError(i);

@@ -52,7 +52,9 @@ test('create a webhook through the form', {timeout: TEST_TIMEOUT}, async (t) => 
   await page.getByLabel('contact_id', {exact: true}).fill('id');
   await page.getByRole('button', {name: 'Add field'}).click();
   await page.getByLabel('Search fields').fill('first');
-  await page.getByRole('button', {name: /^First name/}).click();
+  // Enter in the picker chooses its first match; it must not submit the form.
+  await page.getByLabel('Search fields').press('Enter');
+  await page.getByRole('textbox', {name: /^First name/}).waitFor();
   assert.equal(await page.getByRole('textbox', {name: /^First name/}).inputValue(), 'first_name',
     'a chosen field starts with its default key');
   await page.getByRole('button', {name: 'Add field'}).click();
