@@ -8,8 +8,8 @@
 # rather than fought with (NodeSource's nodejs conflicts with Debian's npm).
 set -euo pipefail
 pkgs=(build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
-      libsqlite3-dev libssl-dev libpq-dev python3 python3-pytest python3-requests curl ca-certificates
-      clang libclang-rt-14-dev chromium fonts-dejavu-core)
+      libsqlite3-dev libssl-dev libpq-dev liblz4-dev python3 python3-pytest python3-requests curl
+      ca-certificates clang libclang-rt-14-dev chromium fonts-dejavu-core)
 
 node_ok() {
   command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || return 1

@@ -62,7 +62,7 @@ static int validate_attr(const json_t *v, const char *path, json_t **out, hookd_
     json_t *val;
     json_object_foreach((json_t *)v, k, val)
     {
-        snprintf(field, sizeof field, "%s.%s", path, k);
+        hookd_path(field, path, k);
         if (strcmp(k, "bol::t") == 0)
             continue;
         hookd_field_type t = hookd_attr_type(k);
@@ -108,13 +108,13 @@ static int validate_campaign(const json_t *v, const char *path, ingest_item *it,
         return HOOKD_EINVAL;
     const json_t *id = json_object_get(v, "id"), *name = json_object_get(v, "name"),
                  *tr = json_object_get(v, "transactional");
-    snprintf(field, sizeof field, "%s.id", path);
+    hookd_path(field, path, "id");
     if (id && !json_is_string(id))
         return hookd_invalid(err, field, "%s must be a string", field);
-    snprintf(field, sizeof field, "%s.name", path);
+    hookd_path(field, path, "name");
     if (name && !json_is_string(name))
         return hookd_invalid(err, field, "%s must be a string", field);
-    snprintf(field, sizeof field, "%s.transactional", path);
+    hookd_path(field, path, "transactional");
     if (tr && !json_is_boolean(tr))
         return hookd_invalid(err, field, "%s must be true or false", field);
     it->campaign = (json_t *)v;
@@ -135,7 +135,7 @@ static int validate_contact(const json_t *v, const char *path, ingest_item *it, 
         static const char *const ALLOWED[] = {"contact_id", NULL};
         if (hookd_json_only_keys(v, ALLOWED, path, err))
             return HOOKD_EINVAL;
-        snprintf(field, sizeof field, "%s.contact_id", path);
+        hookd_path(field, path, "contact_id");
         if (!json_is_string(cid))
             return hookd_invalid(err, field, "%s must be a string", field);
         it->contact_id = json_string_value(cid);
@@ -143,7 +143,7 @@ static int validate_contact(const json_t *v, const char *path, ingest_item *it, 
     }
     const char *merge_by[HOOKD_MERGE_BY_MAX];
     int n;
-    snprintf(field, sizeof field, "%s.merge_by", path);
+    hookd_path(field, path, "merge_by");
     if (hookd_merge_by_validate(json_object_get(v, "merge_by"), field, merge_by, &n, err))
         return HOOKD_EINVAL;
     return hookd_merge_person_validate(v, path, merge_by, n, false, &it->merge, err);
@@ -156,8 +156,17 @@ static json_t *activity_doc(const char *id, const char *field_id, int64_t create
     char created[HOOKD_TIME_MAX];
     int64_t s = created_ns / 1000000000LL - (created_ns % 1000000000LL < 0);
     hookd_time_format_s(s, created);
-    return json_pack("{s:s,s:s,s:s,s:O}", "id", id, "field_id", field_id, "created", created,
-                     "attr", attr);
+    /* Set member by member: json_pack parses its format on every call, and
+     * this runs for every activity. */
+    json_t *doc = json_object();
+    if (!doc || json_object_set_new_nocheck(doc, "id", json_string(id)) != 0 ||
+        json_object_set_new_nocheck(doc, "field_id", json_string(field_id)) != 0 ||
+        json_object_set_new_nocheck(doc, "created", json_string(created)) != 0 ||
+        json_object_set_nocheck(doc, "attr", (json_t *)attr) != 0) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
 }
 
 static int validate_item(const json_t *v, size_t i, int64_t now_ns, ingest_item *it,
@@ -165,14 +174,14 @@ static int validate_item(const json_t *v, size_t i, int64_t now_ns, ingest_item 
 {
     static const char *const ALLOWED[] = {"id", "field_id", "contact", "attr",
                                           "created", "campaign", NULL};
-    char path[64], field[96];
+    char path[64], field[HOOKD_ERR_FIELD_MAX];
     snprintf(path, sizeof path, "activities[%zu]", i);
     if (!json_is_object(v))
         return hookd_invalid(err, path, "%s must be an object", path);
     if (hookd_json_only_keys(v, ALLOWED, path, err))
         return HOOKD_EINVAL;
     const json_t *id = json_object_get(v, "id");
-    snprintf(field, sizeof field, "%s.id", path);
+    hookd_path(field, path, "id");
     if (id) {
         size_t n = json_is_string(id) ? hookd_utf8_chars(json_string_value(id)) : 0;
         if (n < 1 || n > ACTIVITY_ID_MAX)
@@ -185,7 +194,7 @@ static int validate_item(const json_t *v, size_t i, int64_t now_ns, ingest_item 
         it->id = it->gen;
     }
     const json_t *fid = json_object_get(v, "field_id");
-    snprintf(field, sizeof field, "%s.field_id", path);
+    hookd_path(field, path, "field_id");
     if (!fid)
         return hookd_invalid(err, field, "%s is required", field);
     if (!json_is_string(fid) || !hookd_activity_id_valid(json_string_value(fid), false))
@@ -193,18 +202,18 @@ static int validate_item(const json_t *v, size_t i, int64_t now_ns, ingest_item 
                              "%s must be a catalog activity id or act:cm:<name> / act:oc:<name>",
                              field);
     it->field_id = json_string_value(fid);
-    snprintf(field, sizeof field, "%s.contact", path);
+    hookd_path(field, path, "contact");
     if (!json_object_get(v, "contact"))
         return hookd_invalid(err, field, "%s is required", field);
     if (validate_contact(json_object_get(v, "contact"), field, it, err))
         return HOOKD_EINVAL;
-    snprintf(field, sizeof field, "%s.attr", path);
+    hookd_path(field, path, "attr");
     if (validate_attr(json_object_get(v, "attr"), field, &it->attr, err))
         return HOOKD_EINVAL;
-    snprintf(field, sizeof field, "%s.created", path);
+    hookd_path(field, path, "created");
     if (validate_created(json_object_get(v, "created"), field, now_ns, &it->created_ns, err))
         return HOOKD_EINVAL;
-    snprintf(field, sizeof field, "%s.campaign", path);
+    hookd_path(field, path, "campaign");
     if (validate_campaign(json_object_get(v, "campaign"), field, it, err))
         return HOOKD_EINVAL;
     /* Made here, on the API thread, so the store's writer only copies it
@@ -287,6 +296,18 @@ static int plan_activity(void *vctx, size_t index, const hookd_person *p, const 
     return 0;
 }
 
+/* {"id","duplicate"}: one per activity, so built without json_pack. */
+static json_t *answer_of(const char *id, bool duplicate)
+{
+    json_t *a = json_object();
+    if (a && (json_object_set_new_nocheck(a, "id", json_string(id)) != 0 ||
+              json_object_set_new_nocheck(a, "duplicate", json_boolean(duplicate)) != 0)) {
+        json_decref(a);
+        return NULL;
+    }
+    return a;
+}
+
 /* Runs the whole request as one ingest command; answers[i] gets
  * {"id","duplicate"}. */
 static int ingest(hookd_api_ctx *ctx, ingest_item *items, size_t n, int64_t now_ns,
@@ -313,8 +334,7 @@ static int ingest(hookd_api_ctx *ctx, ingest_item *items, size_t n, int64_t now_
         hookd_error_from_rc(err, rc, "activities");
     }
     for (size_t i = 0; rc == 0 && i < n; i++)
-        json_array_append_new(answers, json_pack("{s:s,s:b}", "id", items[i].id, "duplicate",
-                                                 in_items[i].duplicate));
+        json_array_append_new(answers, answer_of(items[i].id, in_items[i].duplicate));
     free(in_items);
     return rc;
 }

@@ -32,7 +32,7 @@ static int fields_validate(const json_t *v, hookd_field_object object, const cha
     json_t *val;
     json_object_foreach((json_t *)v, k, val)
     {
-        snprintf(field, sizeof field, "%s.%s", path, k);
+        hookd_path(field, path, k);
         hookd_field_type t = hookd_object_field_type(k, object);
         if (t == HOOKD_FT_INVALID) {
             json_decref(norm);
@@ -96,7 +96,7 @@ int hookd_merge_person_validate(const json_t *v, const char *path, const char **
     static const char *const CONTACT[] = {"fields", "merge_by", NULL};
     if (hookd_json_only_keys(v, allow_account ? MERGE_PERSON : CONTACT, path, err))
         return HOOKD_EINVAL;
-    snprintf(field, sizeof field, "%s.fields", path);
+    hookd_path(field, path, "fields");
     if (!json_object_get(v, "fields"))
         return hookd_invalid(err, field, "%s is required", field);
     if (fields_validate(json_object_get(v, "fields"), HOOKD_OBJ_PERSON, field, &out->fields,
@@ -115,12 +115,12 @@ int hookd_merge_person_validate(const json_t *v, const char *path, const char **
     }
     const json_t *acc = json_object_get(v, "account");
     if (acc && !json_is_null(acc)) {
-        snprintf(field, sizeof field, "%s.account", path);
+        hookd_path(field, path, "account");
         if (!json_is_object(acc) || json_object_size(acc) != 1 || !json_object_get(acc, "fields")) {
             hookd_merge_person_clear(out);
             return hookd_invalid(err, field, "%s must be {\"fields\":{…}}", field);
         }
-        snprintf(field, sizeof field, "%s.account.fields", path);
+        hookd_path(field, path, "account.fields");
         if (fields_validate(json_object_get(acc, "fields"), HOOKD_OBJ_ACCOUNT, field,
                                   &out->account_fields, err) != 0) {
             hookd_merge_person_clear(out);

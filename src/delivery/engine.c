@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "delivery/outcome.h"
+#include "util/buf.h"
 #include "util/intmap.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -570,15 +571,9 @@ static CURL *easy_get(hookd_engine *e)
 
 static void easy_put(hookd_engine *e, CURL *easy)
 {
-    if (e->n_idle == e->cap_idle) {
-        size_t cap = e->cap_idle ? e->cap_idle * 2 : 64;
-        CURL **grown = realloc(e->idle, cap * sizeof *grown);
-        if (!grown) {
-            curl_easy_cleanup(easy);
-            return;
-        }
-        e->idle = grown;
-        e->cap_idle = cap;
+    if (hookd_array_grow(&e->idle, &e->cap_idle, e->n_idle, sizeof *e->idle) != 0) {
+        curl_easy_cleanup(easy);
+        return;
     }
     e->idle[e->n_idle++] = easy;
 }

@@ -170,13 +170,70 @@ fail:
     return NULL;
 }
 
+/* Writes obj's attr member as build_activity leaves it: without any
+ * bol::t, then "bol::t":true when the activity gets it. */
+static void put_attr(hookd_buf *b, const json_t *attr, bool gets_t)
+{
+    const char *k;
+    size_t klen;
+    json_t *v;
+    bool first = true;
+    hookd_buf_append(b, "{", 1);
+    json_object_keylen_foreach((json_t *)attr, k, klen, v)
+    {
+        if (klen == 6 && memcmp(k, "bol::t", 6) == 0)
+            continue;
+        if (!first)
+            hookd_buf_append(b, ",", 1);
+        first = false;
+        hookd_json_append_string(b, k, klen);
+        hookd_buf_append(b, ":", 1);
+        hookd_json_append(b, v);
+    }
+    if (gets_t)
+        hookd_buf_puts(b, first ? "\"bol::t\":true" : ",\"bol::t\":true");
+    hookd_buf_append(b, "}", 1);
+}
+
+/* The text of build_activity(activity) written straight from activity, so
+ * the 1 KB or so of a typical activity is not copied first. */
 char *hookd_payload_activity_text(const json_t *activity, bool transactional)
 {
-    hookd_payload_input in = {.activity = activity, .transactional = transactional};
-    json_t *act = build_activity(&in);
-    char *text = act ? hookd_json_dumps(act) : NULL;
-    json_decref(act);
-    return text;
+    if (!json_is_object(activity))
+        return hookd_json_dumps(activity);
+    const json_t *fid = json_object_get(activity, "field_id");
+    bool gets_t = transactional && json_is_string(fid) &&
+                  hookd_catalog_is_email_or_sms(json_string_value(fid));
+    hookd_buf b = {0};
+    const char *k;
+    size_t klen;
+    json_t *v;
+    bool first = true, had_attr = false;
+    hookd_buf_append(&b, "{", 1);
+    json_object_keylen_foreach((json_t *)activity, k, klen, v)
+    {
+        if (!first)
+            hookd_buf_append(&b, ",", 1);
+        first = false;
+        hookd_json_append_string(&b, k, klen);
+        hookd_buf_append(&b, ":", 1);
+        if (klen == 4 && memcmp(k, "attr", 4) == 0 && (json_is_object(v) || gets_t)) {
+            /* A non-object attr is replaced where it stands, as
+             * build_activity does. */
+            had_attr = true;
+            if (json_is_object(v))
+                put_attr(&b, v, gets_t);
+            else
+                hookd_buf_puts(&b, "{\"bol::t\":true}");
+        } else {
+            hookd_json_append(&b, v);
+        }
+    }
+    /* An activity without attributes still says it is transactional. */
+    if (gets_t && !had_attr)
+        hookd_buf_puts(&b, first ? "\"attr\":{\"bol::t\":true}" : ",\"attr\":{\"bol::t\":true}");
+    hookd_buf_append(&b, "}", 1);
+    return hookd_buf_take(&b);
 }
 
 /* Appends ,"key": and marks that a member was written. */

@@ -13,8 +13,10 @@
 #include <string.h>
 
 #include "store/sqlite_int.h"
+#include "util/buf.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/lz.h"
 #include "util/timeutil.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -95,7 +97,11 @@ static const char *const MIGRATIONS[] = {
     "  ON CONFLICT(webhook, hour) DO UPDATE SET retried = retried + excluded.retried;"
     "CREATE TABLE activity_ids(id TEXT PRIMARY KEY, created_at INTEGER NOT NULL) WITHOUT ROWID;"
     "INSERT INTO activity_ids(id, created_at) SELECT id, created_ns / 1000000 FROM activities;"
-    "CREATE TABLE deliveries2(seq INTEGER PRIMARY KEY, id TEXT NOT NULL, kind INTEGER NOT NULL,"
+    /* AUTOINCREMENT: a seq is never given again, even after pruning took
+     * the newest (the engine's cursors and the log's rely on seqs rising
+     * with creation). delivery_state and attempts take their seq from here. */
+    "CREATE TABLE deliveries2(seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL,"
     "  method INTEGER NOT NULL, person INTEGER, activity_id TEXT, field_id TEXT,"
     "  created_at INTEGER NOT NULL, query TEXT, body TEXT NOT NULL);"
     "INSERT INTO deliveries2(seq, id, kind, method, person, activity_id, field_id, created_at,"
@@ -145,6 +151,7 @@ static const char *const MIGRATIONS[] = {
     "CREATE INDEX delivery_due ON delivery_state(webhook, next_at) WHERE next_at IS NOT NULL;"
     /* (webhook, state, seq): a log page of one state is one range. */
     "CREATE INDEX delivery_log ON delivery_state(webhook, state);",
+
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -264,6 +271,36 @@ int sq_bind_json(sqlite3_stmt *q, int idx, const json_t *v)
     return 0;
 }
 
+int sq_bind_body(sqlite3_stmt *q, int idx, const char *body, size_t len)
+{
+    unsigned char *packed;
+    size_t plen;
+    int rc = hookd_lz_pack(body, len, &packed, &plen);
+    if (rc < 0)
+        return HOOKD_ENOMEM;
+    if (rc == 1)
+        sqlite3_bind_blob(q, idx, packed, (int)plen, free);
+    else
+        sqlite3_bind_text(q, idx, body, (int)len, SQLITE_STATIC);
+    return 0;
+}
+
+int sq_column_body(sqlite3_stmt *q, int col, char **out, size_t *len)
+{
+    *out = NULL;
+    if (sqlite3_column_type(q, col) == SQLITE_BLOB) {
+        if (hookd_lz_unpack(sqlite3_column_blob(q, col), (size_t)sqlite3_column_bytes(q, col), out,
+                            len) == 0)
+            return 0;
+        hookd_log_error("sqlite: a stored body is damaged");
+        return HOOKD_EUNAVAIL;
+    }
+    if (!(*out = sq_column_strdup(q, col)))
+        return HOOKD_ENOMEM;
+    *len = (size_t)sqlite3_column_bytes(q, col);
+    return 0;
+}
+
 int sq_collect(sq_conn *c, sqlite3_stmt *q, size_t max, sq_row_fn decode, void (*free_fn)(void *),
                void ***out, size_t *n)
 {
@@ -271,14 +308,9 @@ int sq_collect(sq_conn *c, sqlite3_stmt *q, size_t max, sq_row_fn decode, void (
     size_t count = 0, cap = 0;
     int rc = 0, step = SQLITE_DONE;
     while (count < max && (step = sqlite3_step(q)) == SQLITE_ROW) {
-        if (count == cap) {
-            cap = cap ? cap * 2 : 16;
-            void **grown = realloc(list, cap * sizeof *grown);
-            if (!grown) {
-                rc = HOOKD_ENOMEM;
-                break;
-            }
-            list = grown;
+        if (hookd_array_grow(&list, &cap, count, sizeof *list) != 0) {
+            rc = HOOKD_ENOMEM;
+            break;
         }
         if (!(list[count] = decode(q))) {
             rc = HOOKD_ENOMEM;
@@ -383,6 +415,20 @@ static int run_stmt(sq_conn *c, const char *sql)
 {
     sqlite3_stmt *q = sq_stmt(c, sql);
     return q ? sq_step_done(c, q) : HOOKD_EUNAVAIL;
+}
+
+static const char SQL_BEGIN_READ[] = "BEGIN";
+
+int sq_read_begin(sq_conn *c)
+{
+    return run_stmt(c, SQL_BEGIN_READ);
+}
+
+void sq_read_end(sq_conn *c)
+{
+    /* A read transaction has nothing to lose: make sure it is over. */
+    if (run_stmt(c, SQL_COMMIT) != 0 && !sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, SQL_ROLLBACK, NULL, NULL, NULL);
 }
 
 /* Runs one command in a savepoint of its own: if it fails, what it wrote is

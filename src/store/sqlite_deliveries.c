@@ -4,11 +4,15 @@
  *
  * A delivery is two rows: `deliveries` (written once: id, kind, method,
  * body) and `delivery_state` (narrow, moved on by outcomes: state, attempts,
- * next_at, the last attempt). next_at is set exactly while the delivery
- * waits for an attempt, so the due index holds only waiting ones. The last
- * attempt lives in delivery_state; an earlier one moves to `attempts` when
- * the next is recorded, so a delivery that succeeds at once writes no
- * attempt row at all.
+ * next_at, the last attempt). next_at is set while a delivery waits for a
+ * scheduled attempt (a retry, or one a connect or "retry now" made due), so
+ * the due index holds only those. A fresh delivery — pending, never
+ * attempted, due since it was made — has none: it is found by the
+ * (webhook, state, seq) index the log uses anyway, so ingest and its first
+ * outcome touch the due index not at all. The last attempt lives in
+ * delivery_state; an earlier one moves to `attempts` when the next is
+ * recorded, so a delivery that succeeds at once writes no attempt row at
+ * all.
  *
  * Every state change asks model/delivery_state.h for the new state and is
  * applied "if the state is still the one it was read in"; the counters of
@@ -19,6 +23,7 @@
 #include <string.h>
 
 #include "store/sqlite_int.h"
+#include "util/buf.h"
 #include "util/log.h"
 
 #define PRUNE_PAGE 256
@@ -59,14 +64,8 @@ static int tally_add(tally *t, int64_t key, int64_t finish_ms, const hookd_ds_ef
             return 0;
         }
     }
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        tally_row *grown = realloc(t->rows, cap * sizeof *grown);
-        if (!grown)
-            return HOOKD_ENOMEM;
-        t->rows = grown;
-        t->cap = cap;
-    }
+    if (hookd_array_grow(&t->rows, &t->cap, t->n, sizeof *t->rows) != 0)
+        return HOOKD_ENOMEM;
     t->rows[t->n++] = (tally_row){
         .key = key,
         .hour = hour,
@@ -159,16 +158,11 @@ static int store_delivery(sq_store *s, ingest_cmd *c, hookd_new_delivery *d,
     static const char SQL_D[] =
         "INSERT INTO deliveries(id, kind, method, person, activity_id, field_id, created_at, "
         "query, body) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    static const char SQL_S[] = "INSERT INTO delivery_state(seq, webhook, state, attempts, "
-                                "next_at) VALUES(?, ?, ?, 0, ?)";
-    if (c->n_jobs == c->cap_jobs) {
-        size_t cap = c->cap_jobs ? c->cap_jobs * 2 : 64;
-        hookd_job *grown = realloc(c->jobs, cap * sizeof *grown);
-        if (!grown)
-            return HOOKD_ENOMEM;
-        c->jobs = grown;
-        c->cap_jobs = cap;
-    }
+    /* Fresh: no next_at (see the top comment). */
+    static const char SQL_S[] = "INSERT INTO delivery_state(seq, webhook, state, attempts) "
+                                "VALUES(?, ?, ?, 0)";
+    if (hookd_array_grow(&c->jobs, &c->cap_jobs, c->n_jobs, sizeof *c->jobs) != 0)
+        return HOOKD_ENOMEM;
     sqlite3_stmt *q = sq_stmt(&s->w, SQL_D);
     if (!q)
         return HOOKD_EUNAVAIL;
@@ -180,8 +174,9 @@ static int store_delivery(sq_store *s, ingest_cmd *c, hookd_new_delivery *d,
     sq_bind_text(q, 6, d->field_id);
     sqlite3_bind_int64(q, 7, d->created_ms);
     sq_bind_text(q, 8, d->query);
-    sqlite3_bind_text(q, 9, d->body, (int)d->body_len, SQLITE_STATIC);
-    int rc = sq_step_done(&s->w, q);
+    int rc = sq_bind_body(q, 9, d->body, d->body_len);
+    if (rc == 0)
+        rc = sq_step_done(&s->w, q);
     if (rc)
         return rc;
     int64_t seq = sqlite3_last_insert_rowid(s->w.db);
@@ -190,7 +185,6 @@ static int store_delivery(sq_store *s, ingest_cmd *c, hookd_new_delivery *d,
     sqlite3_bind_int64(q, 1, seq);
     sqlite3_bind_int64(q, 2, d->webhook->key);
     sqlite3_bind_int(q, 3, HOOKD_DS_PENDING);
-    sqlite3_bind_int64(q, 4, d->created_ms);
     if ((rc = sq_step_done(&s->w, q)) != 0)
         return rc;
     hookd_job *j = &c->jobs[c->n_jobs++];
@@ -322,55 +316,88 @@ int sq_ingest(hookd_store *st, hookd_ingest *in)
 
 /* ---- the engine's reads -------------------------------------------------------- */
 
+/* Where a read of due deliveries stands: first the scheduled ones by
+ * (next_at, seq), then the fresh ones by seq (cursor.next_at FRESH). */
+#define FRESH INT64_MAX
+
+static const char SQL_DUE_SCHEDULED[] =
+    "SELECT s.seq, d.id, s.state, s.attempts, s.next_at, d.method, d.query, d.body "
+    "FROM delivery_state s JOIN deliveries d ON d.seq = s.seq WHERE s.webhook = ?1 AND "
+    "s.next_at IS NOT NULL AND s.next_at <= ?2 AND (s.next_at, s.seq) > (?3, ?4) AND "
+    "s.seq <= ?5 ORDER BY s.next_at, s.seq LIMIT ?6";
+/* ?7: the state of a fresh delivery (?2 and ?3 are left unused). */
+static const char SQL_DUE_FRESH[] =
+    "SELECT s.seq, d.id, s.state, s.attempts, d.created_at, d.method, d.query, d.body "
+    "FROM delivery_state s JOIN deliveries d ON d.seq = s.seq WHERE s.webhook = ?1 AND "
+    "s.state = ?7 AND s.next_at IS NULL AND s.seq > ?4 AND s.seq <= ?5 "
+    "ORDER BY s.seq LIMIT ?6";
+
+/* Reads up to limit rows of one phase into jobs[*count…]; moves the cursor. */
+static int due_rows(sq_conn *c, const char *sql, int64_t key, int64_t now_ms,
+                    hookd_due_cursor *cursor, int64_t max_seq, int limit, hookd_job *jobs,
+                    size_t *count)
+{
+    sqlite3_stmt *q = sq_stmt(c, sql);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_int64(q, 1, key);
+    sqlite3_bind_int64(q, 2, now_ms);
+    sqlite3_bind_int64(q, 3, cursor->next_at);
+    sqlite3_bind_int64(q, 4, cursor->seq);
+    sqlite3_bind_int64(q, 5, max_seq);
+    sqlite3_bind_int(q, 6, limit);
+    sqlite3_bind_int(q, 7, HOOKD_DS_PENDING);
+    int rc = 0, step = SQLITE_DONE, n = 0;
+    while (n < limit && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        hookd_job *j = &jobs[(*count)++];
+        n++;
+        j->seq = sqlite3_column_int64(q, 0);
+        sq_column_id(q, 1, j->id);
+        j->webhook = key;
+        j->state = (hookd_delivery_state)sqlite3_column_int(q, 2);
+        j->attempts = sqlite3_column_int(q, 3);
+        j->next_at = sqlite3_column_int64(q, 4);
+        j->method = (hookd_method)sqlite3_column_int(q, 5);
+        j->query = sq_column_strdup(q, 6);
+        if ((rc = sq_column_body(q, 7, &j->body, &j->body_len)) != 0)
+            break;
+        if (sqlite3_column_type(q, 6) != SQLITE_NULL && !j->query) {
+            rc = HOOKD_ENOMEM;
+            break;
+        }
+        cursor->seq = j->seq;
+        if (sql == SQL_DUE_SCHEDULED)
+            cursor->next_at = j->next_at;
+    }
+    if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = sq_rc(c->db, step);
+    sqlite3_reset(q);
+    return rc;
+}
+
 int sq_due(hookd_store *st, int64_t key, int64_t now_ms, hookd_due_cursor *cursor,
            int64_t max_seq, int limit, hookd_job **out, size_t *n)
 {
-    static const char SQL[] =
-        "SELECT s.seq, d.id, s.state, s.attempts, s.next_at, d.method, d.query, d.body "
-        "FROM delivery_state s JOIN deliveries d ON d.seq = s.seq WHERE s.webhook = ?1 AND "
-        "s.next_at IS NOT NULL AND s.next_at <= ?2 AND (s.next_at, s.seq) > (?3, ?4) AND "
-        "s.seq <= ?5 ORDER BY s.next_at, s.seq LIMIT ?6";
     sq_store *s = SQ(st);
-    sq_conn *c = sq_reader_get(s);
-    sqlite3_stmt *q = sq_stmt(c, SQL);
     hookd_job *jobs = calloc((size_t)(limit > 0 ? limit : 1), sizeof *jobs);
     size_t count = 0;
-    int rc = q && jobs ? 0 : q ? HOOKD_ENOMEM : HOOKD_EUNAVAIL, step = SQLITE_DONE;
-    if (rc == 0) {
-        sqlite3_bind_int64(q, 1, key);
-        sqlite3_bind_int64(q, 2, now_ms);
-        sqlite3_bind_int64(q, 3, cursor->next_at);
-        sqlite3_bind_int64(q, 4, cursor->seq);
-        sqlite3_bind_int64(q, 5, max_seq);
-        sqlite3_bind_int(q, 6, limit);
-        while ((int)count < limit && (step = sqlite3_step(q)) == SQLITE_ROW) {
-            hookd_job *j = &jobs[count++];
-            j->seq = sqlite3_column_int64(q, 0);
-            sq_column_id(q, 1, j->id);
-            j->webhook = key;
-            j->state = (hookd_delivery_state)sqlite3_column_int(q, 2);
-            j->attempts = sqlite3_column_int(q, 3);
-            j->next_at = sqlite3_column_int64(q, 4);
-            j->method = (hookd_method)sqlite3_column_int(q, 5);
-            j->query = sq_column_strdup(q, 6);
-            j->body = sq_column_strdup(q, 7);
-            j->body_len = (size_t)sqlite3_column_bytes(q, 7);
-            if (!j->body || (sqlite3_column_type(q, 6) != SQLITE_NULL && !j->query)) {
-                rc = HOOKD_ENOMEM;
-                break;
-            }
-        }
-        if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW)
-            rc = sq_rc(c->db, step);
+    if (!jobs)
+        return HOOKD_ENOMEM;
+    sq_conn *c = sq_reader_get(s);
+    int rc = 0;
+    /* Scheduled ones first (retries have waited longest), then fresh. */
+    if (cursor->next_at != FRESH) {
+        rc = due_rows(c, SQL_DUE_SCHEDULED, key, now_ms, cursor, max_seq, limit, jobs, &count);
+        if (rc == 0 && (int)count < limit)
+            *cursor = (hookd_due_cursor){FRESH, 0};
     }
+    if (rc == 0 && (int)count < limit)
+        rc = due_rows(c, SQL_DUE_FRESH, key, now_ms, cursor, max_seq, limit - (int)count, jobs,
+                      &count);
     sq_reader_put(s, c);
     if (rc) {
         jobs_free(jobs, count);
         return rc;
-    }
-    if (count) {
-        cursor->next_at = jobs[count - 1].next_at;
-        cursor->seq = jobs[count - 1].seq;
     }
     *out = jobs;
     *n = count;
@@ -476,7 +503,12 @@ static int state_now(sq_conn *c, int64_t seq, int *state)
 static int record_one(sq_conn *c, const hookd_outcome *o, tally *t, int *out_state)
 {
     int rc;
-    if (o->attempts > 0 && (rc = push_history(c, o->seq)) != 0)
+    /* o->attempts spares a first attempt the history statement. It is what
+     * the engine read, so it only holds while the delivery is still in
+     * o->from: once it moved (the same outcome recorded again), the row
+     * decides (push_history keeps nothing when it has no attempt). */
+    bool pushed = o->attempts > 0;
+    if (pushed && (rc = push_history(c, o->seq)) != 0)
         return rc;
     int from = (int)o->from;
     int to = hookd_ds_next(o->from, o->event, true);
@@ -494,6 +526,9 @@ static int record_one(sq_conn *c, const hookd_outcome *o, tally *t, int *out_sta
             return rc;
         if (from == HOOKD_DS_REFUSED)
             break; /* gone (pruned or never stored) */
+        if (!pushed && (rc = push_history(c, o->seq)) != 0)
+            return rc;
+        pushed = true;
         to = hookd_ds_next((hookd_delivery_state)from, o->event, true);
     }
     *out_state = HOOKD_DS_REFUSED;
@@ -617,8 +652,9 @@ static int test_run(sq_store *s, sq_cmd *cmd)
     sqlite3_bind_int(q, 3, (int)t->method);
     sqlite3_bind_int64(q, 4, t->created_ms);
     sq_bind_text(q, 5, t->query);
-    sqlite3_bind_text(q, 6, t->body, -1, SQLITE_STATIC);
-    int rc = sq_step_done(&s->w, q);
+    int rc = sq_bind_body(q, 6, t->body, strlen(t->body));
+    if (rc == 0)
+        rc = sq_step_done(&s->w, q);
     if (rc || !(q = sq_stmt(&s->w, SQL_S)))
         return rc ? rc : HOOKD_EUNAVAIL;
     sqlite3_bind_int64(q, 1, sqlite3_last_insert_rowid(s->w.db));
@@ -748,9 +784,14 @@ static hookd_delivery *row_delivery(sqlite3_stmt *q)
     d->attempts = sqlite3_column_int(q, 6);
     d->created_at = sqlite3_column_int64(q, 7);
     d->next_attempt_at = sqlite3_column_int64(q, 8);
+    /* A fresh delivery keeps no next_at: it is due since it was made. */
+    if (!d->next_attempt_at && d->state == HOOKD_DS_PENDING && d->attempts == 0)
+        d->next_attempt_at = d->created_at;
     d->method = (hookd_method)sqlite3_column_int(q, 9);
     d->query = sq_column_strdup(q, 10);
-    d->body = sq_column_strdup(q, 11);
+    size_t body_len;
+    if (sq_column_body(q, 11, &d->body, &body_len) != 0)
+        d->body = NULL;
     d->last_at = sqlite3_column_int64(q, 12);
     d->status_code = sqlite3_column_int(q, 13);
     d->error = sq_column_strdup(q, 14);
@@ -838,12 +879,14 @@ int sq_delivery_list(hookd_store *st, int64_t key, const hookd_delivery_state *s
     int rc = seqs && list ? 0 : HOOKD_ENOMEM;
     sq_store *s = SQ(st);
     sq_conn *c = sq_reader_get(s);
-    /* Both steps read one snapshot: the read transaction lasts until
-     * sq_reader_put. */
-    if (rc == 0)
+    /* Both steps read one snapshot: a row pruned or moved on between them
+     * would fail the page or break its filter. */
+    if (rc == 0 && (rc = sq_read_begin(c)) == 0) {
         rc = page_seqs(c, key, states, n_states, limit, cursor, seqs, &count);
-    if (rc == 0)
-        rc = rows_by_seq(c, seqs, count, list);
+        if (rc == 0)
+            rc = rows_by_seq(c, seqs, count, list);
+        sq_read_end(c);
+    }
     sq_reader_put(s, c);
     free(seqs);
     if (rc) {
@@ -912,8 +955,15 @@ int sq_delivery_get(hookd_store *st, int64_t key, const char *delivery_id, hookd
     sq_store *s = SQ(st);
     sq_conn *c = sq_reader_get(s);
     hookd_delivery *d = NULL;
+    /* The row and its attempts read one snapshot: an attempt recorded
+     * between them would be listed twice. */
+    int rc = sq_read_begin(c);
+    if (rc) {
+        sq_reader_put(s, c);
+        return rc;
+    }
     sqlite3_stmt *q = sq_stmt(c, SQL);
-    int rc = HOOKD_EUNAVAIL;
+    rc = HOOKD_EUNAVAIL;
     if (q) {
         sqlite3_bind_text(q, 1, delivery_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 2, key);
@@ -926,6 +976,7 @@ int sq_delivery_get(hookd_store *st, int64_t key, const char *delivery_id, hookd
     }
     if (rc == 0)
         rc = attempts_of(c, d, attempts, n_attempts);
+    sq_read_end(c);
     sq_reader_put(s, c);
     if (rc) {
         hookd_delivery_free(d);

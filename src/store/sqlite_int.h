@@ -103,6 +103,12 @@ int sq_exec(sq_conn *c, const char *sql);
 
 sq_conn *sq_reader_get(sq_store *s);
 void sq_reader_put(sq_store *s, sq_conn *c);
+/* A read made of several statements that must see one state of the
+ * database: without it each statement reset ends its read transaction and a
+ * commit can land between two of them. Every sq_read_begin that returned 0
+ * is ended by sq_read_end before the connection is put back. */
+int sq_read_begin(sq_conn *c);
+void sq_read_end(sq_conn *c);
 
 /* Hands c to the writer and waits until it committed or failed: c->rc. */
 int sq_submit(sq_store *s, sq_cmd *c);
@@ -115,6 +121,14 @@ void sq_column_id(sqlite3_stmt *q, int col, char out[HOOKD_ID_MAX]);
 json_t *sq_column_json(sqlite3_stmt *q, int col);         /* NULL for NULL or damage */
 /* Binds v as compact JSON text (SQLite takes the text); NULL binds NULL. */
 int sq_bind_json(sqlite3_stmt *q, int idx, const json_t *v);
+
+/* A delivery body: stored LZ4-packed (a BLOB) when that pays, else as the
+ * text itself; read back as text either way. The body is most of a
+ * delivery's bytes, and the JSON of a payload packs well. */
+int sq_bind_body(sqlite3_stmt *q, int idx, const char *body, size_t len);
+/* The body in column col as a new string (*len its length); NULL and
+ * HOOKD_EUNAVAIL if it is damaged, HOOKD_ENOMEM if memory ran out. */
+int sq_column_body(sqlite3_stmt *q, int col, char **out, size_t *len);
 
 /* Runs q to its end (or max rows), decoding each row into a growing array;
  * on error frees what was decoded. Resets q. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "store/store_impl.h"
+#include "util/buf.h"
 
 int hookd_store_open(const hookd_store_options *opt, hookd_store **out, char *err, size_t errlen)
 {
@@ -40,14 +41,8 @@ void hookd_job_clear(hookd_job *j)
 
 hookd_new_delivery *hookd_plan_add(hookd_plan *plan)
 {
-    if (plan->n == plan->cap) {
-        size_t cap = plan->cap ? plan->cap * 2 : 8;
-        hookd_new_delivery *grown = realloc(plan->d, cap * sizeof *grown);
-        if (!grown)
-            return NULL;
-        plan->d = grown;
-        plan->cap = cap;
-    }
+    if (hookd_array_grow(&plan->d, &plan->cap, plan->n, sizeof *plan->d) != 0)
+        return NULL;
     hookd_new_delivery *d = &plan->d[plan->n++];
     memset(d, 0, sizeof *d);
     return d;

@@ -272,16 +272,17 @@ int hookd_store_ingest(hookd_store *st, hookd_ingest *in) __attribute__((warn_un
 
 /* ---- the delivery engine's side ------------------------------------------- */
 
-/* Where a scan of due deliveries got to: (next_at, seq) of the last one
- * read; {0, 0} to start from the beginning. */
+/* Where a read of due deliveries got to, in the backend's own terms;
+ * {0, 0} to start from the beginning. */
 typedef struct hookd_due_cursor {
     int64_t next_at, seq;
 } hookd_due_cursor;
 
 /* Waiting deliveries of the webhook key that are due (next_at <= now_ms),
- * in (next_at, seq) order after *cursor, with seq <= max_seq (deliveries the
- * caller was told about), at most limit. The cursor moves past what was
- * read. Free each job and the array. */
+ * after *cursor, with seq <= max_seq (deliveries the caller was told about),
+ * at most limit; those scheduled (retries, connects) come by (next_at, seq),
+ * those never attempted by seq. The cursor moves past what was read; fewer
+ * than limit means the end was reached. Free each job and the array. */
 int hookd_store_due(hookd_store *st, int64_t key, int64_t now_ms, hookd_due_cursor *cursor,
                     int64_t max_seq, int limit, hookd_job **out, size_t *n)
     __attribute__((warn_unused_result));

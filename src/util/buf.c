@@ -4,6 +4,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+int hookd_array_grow(void *items, size_t *cap, size_t n, size_t elem_size)
+{
+    if (n < *cap)
+        return 0;
+    size_t want = *cap ? *cap * 2 : 16;
+    if (want > SIZE_MAX / elem_size)
+        return -1;
+    void **p = items;
+    void *grown = realloc(*p, want * elem_size);
+    if (!grown)
+        return -1;
+    *p = grown;
+    *cap = want;
+    return 0;
+}
+
 void hookd_buf_reserve(hookd_buf *b, size_t n)
 {
     if (b->failed)

@@ -23,6 +23,12 @@ typedef struct hookd_buf {
  * buffer once. */
 void hookd_buf_reserve(hookd_buf *b, size_t n);
 
+/* Makes room in a growable array *items of *cap elements of elem_size
+ * bytes for one more after the n it holds, doubling (from 16). Returns 0,
+ * or -1 if memory ran out (the array is unchanged). */
+int hookd_array_grow(void *items, size_t *cap, size_t n, size_t elem_size)
+    __attribute__((warn_unused_result));
+
 /* Appends n bytes of s. */
 void hookd_buf_append(hookd_buf *b, const char *s, size_t n);
 

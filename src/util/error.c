@@ -57,3 +57,15 @@ int hookd_error_from_rc(hookd_error *err, int rc, const char *what)
     }
     return rc;
 }
+
+void hookd_path(char out[HOOKD_ERR_FIELD_MAX], const char *base, const char *name)
+{
+    size_t n = 0, cap = HOOKD_ERR_FIELD_MAX - 1;
+    for (const char *p = base; *p && n < cap; p++)
+        out[n++] = *p;
+    if (n && n < cap)
+        out[n++] = '.';
+    for (const char *p = name; *p && n < cap; p++)
+        out[n++] = *p;
+    out[n] = '\0';
+}

@@ -39,6 +39,11 @@ int hookd_error_set(hookd_error *err, int status, const char *code, const char *
 int hookd_invalid(hookd_error *err, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Writes the path base.name into out (just name when base is empty), cut to
+ * fit: how validators name the field they check. Cheaper than snprintf, which
+ * showed in ingest profiles, since a path is made for every value checked. */
+void hookd_path(char out[HOOKD_ERR_FIELD_MAX], const char *base, const char *name);
+
 /* Fills err from a store/result code (not found, conflict, unavailable, …). */
 int hookd_error_from_rc(hookd_error *err, int rc, const char *what);
 

@@ -33,16 +33,26 @@ int hookd_json_only_keys(const json_t *obj, const char *const *allowed, const ch
 static void put_string(hookd_buf *b, const char *s, size_t n)
 {
     static const char HEX[] = "0123456789ABCDEF";
+    /* Bytes that need an escape: a table lookup per byte keeps the scan of
+     * long plain runs (most of a payload) tight. */
+    static const bool ESCAPE[256] = {
+        [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+        [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
+        [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+        [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
+        [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1,
+    };
+    hookd_buf_reserve(b, n + 2);
     hookd_buf_append(b, "\"", 1);
-    size_t run = 0; /* bytes copied as they are, written in one go */
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            run++;
-            continue;
-        }
-        hookd_buf_append(b, s + i - run, run);
-        run = 0;
+    size_t i = 0;
+    while (i < n) {
+        size_t run = i;
+        while (i < n && !ESCAPE[(unsigned char)s[i]])
+            i++;
+        hookd_buf_append(b, s + run, i - run);
+        if (i == n)
+            break;
+        unsigned char c = (unsigned char)s[i++];
         char esc[6] = {'\\', 0, 0, 0, 0, 0};
         size_t elen = 2;
         switch (c) {
@@ -63,7 +73,6 @@ static void put_string(hookd_buf *b, const char *s, size_t n)
         }
         hookd_buf_append(b, esc, elen);
     }
-    hookd_buf_append(b, s + n - run, run);
     hookd_buf_append(b, "\"", 1);
 }
 

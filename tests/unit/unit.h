@@ -12,6 +12,11 @@
 
 typedef void (*unit_fn)(void);
 void unit_register(const char *name, unit_fn fn);
+/* The same with an argument handed to fn: one body registered under several
+ * names (the store suite registers each test once per backend). name must
+ * live as long as the program. */
+typedef void (*unit_arg_fn)(void *arg);
+void unit_register_arg(const char *name, unit_arg_fn fn, void *arg);
 void unit_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define TEST(name)                                                                                 \

@@ -8,11 +8,13 @@
 static struct {
     const char *name;
     unit_fn fn;
+    unit_arg_fn arg_fn;
+    void *arg;
 } tests[MAX_TESTS];
 static int ntests;
 static int current_failed;
 
-void unit_register(const char *name, unit_fn fn)
+static void add(const char *name, unit_fn fn, unit_arg_fn arg_fn, void *arg)
 {
     if (ntests == MAX_TESTS) {
         fprintf(stderr, "too many tests\n");
@@ -20,7 +22,19 @@ void unit_register(const char *name, unit_fn fn)
     }
     tests[ntests].name = name;
     tests[ntests].fn = fn;
+    tests[ntests].arg_fn = arg_fn;
+    tests[ntests].arg = arg;
     ntests++;
+}
+
+void unit_register(const char *name, unit_fn fn)
+{
+    add(name, fn, NULL, NULL);
+}
+
+void unit_register_arg(const char *name, unit_arg_fn fn, void *arg)
+{
+    add(name, NULL, fn, arg);
 }
 
 void unit_fail(const char *file, int line, const char *fmt, ...)
@@ -41,7 +55,10 @@ int main(int argc, char **argv)
         if (argc > 1 && !strstr(tests[i].name, argv[1]))
             continue;
         current_failed = 0;
-        tests[i].fn();
+        if (tests[i].fn)
+            tests[i].fn();
+        else
+            tests[i].arg_fn(tests[i].arg);
         if (current_failed) {
             fprintf(stderr, "FAIL %s\n", tests[i].name);
             failed++;
