@@ -164,3 +164,25 @@ test('edit a webhook: the same form, saved with PATCH', {timeout: TEST_TIMEOUT},
   await env.shot('edited');
   await env.finish();
 });
+
+test('at most 10 fields: Add field disables with a note', {timeout: TEST_TIMEOUT}, async (t) => {
+  const env = await setup(t);
+  const {page, hookd} = env;
+  await signIn(page, hookd, '#/new');
+  const add = page.getByRole('button', {name: 'Add field'});
+  for (let i = 0; i < 10; i++) {
+    await add.click();
+    // The first field the picker offers, whichever it is.
+    await page.getByLabel('Search fields').press('Enter');
+  }
+  assert.equal(await page.locator('.added-row').count(), 10);
+  assert.equal(await add.isDisabled(), true, 'Add field is disabled at 10');
+  const note = page.getByText('A webhook can send at most 10 fields.');
+  await note.waitFor();
+  assert.match(await add.getAttribute('aria-describedby'), new RegExp(await note.getAttribute('id')));
+  await env.shot('ten-fields');
+  // Removing one enables it again.
+  await page.getByRole('button', {name: /^Remove field /}).first().click();
+  assert.equal(await add.isDisabled(), false);
+  await env.finish();
+});
