@@ -32,10 +32,10 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -fno-omit-fra
 FUZZ_LDLIBS := $(shell pkg-config --libs $(FUZZ_PKGS)) -lpthread -lm
 
 # Every library source the server is made of (main.c has its own main(), and
-# libFuzzer brings one), plus the generated catalog.
+# libFuzzer brings one), plus the generated catalog and web page.
 FUZZ_LIB_SRC := $(filter-out src/main.c,$(wildcard src/*/*.c src/*.c))
 FUZZ_LIB_OBJ := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRC)) \
-	$(FUZZ_DIR)/obj/gen/catalog_data.o
+	$(FUZZ_DIR)/obj/gen/catalog_data.o $(FUZZ_DIR)/obj/gen/web_assets.o
 FUZZ_NAMES := fuzz_ingest fuzz_payload
 FUZZ_BINS := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
 
@@ -70,11 +70,15 @@ $(FUZZ_DIR)/obj/%.o: src/%.c | fuzz-toolchain
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 
-# Its own copy of the generated catalog, so this build never touches $(BUILD).
-.SECONDARY: $(FUZZ_DIR)/gen/catalog_data.c
+# Its own copy of the generated files, so this build never touches $(BUILD).
+.SECONDARY: $(FUZZ_DIR)/gen/catalog_data.c $(FUZZ_DIR)/gen/web_assets.c
 $(FUZZ_DIR)/gen/catalog_data.c: data/catalog.tsv scripts/gen_catalog.awk
 	@mkdir -p $(dir $@)
 	awk -f scripts/gen_catalog.awk data/catalog.tsv > $@.tmp && mv $@.tmp $@
+
+$(FUZZ_DIR)/gen/web_assets.c: web $(wildcard web/*) scripts/gen_web.sh
+	@mkdir -p $(dir $@)
+	sh scripts/gen_web.sh web > $@.tmp && mv $@.tmp $@
 
 # Each fuzzer runs on a fresh copy of its seed corpus under $(FUZZ_DIR), so
 # the inputs it discovers never land in the repository. libFuzzer exits

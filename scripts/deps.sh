@@ -1,10 +1,24 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages hookd needs to build, run and test, skipping
 # those already present. Uses sudo when not run as root.
+#
+# The browser tests (tests/web/) need Chromium and Node.js ≥ 18 with npm:
+# Debian's nodejs and npm are installed only when no node ≥ 18 with npm is
+# on PATH already, so a Node.js from elsewhere (NodeSource, nvm) is kept
+# rather than fought with (NodeSource's nodejs conflicts with Debian's npm).
 set -euo pipefail
 pkgs=(build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
-      libsqlite3-dev libssl-dev libpq-dev liblz4-dev python3 python3-pytest python3-requests curl ca-certificates
-      clang libclang-rt-14-dev)
+      libsqlite3-dev libssl-dev libpq-dev liblz4-dev python3 python3-pytest python3-requests curl
+      ca-certificates clang libclang-rt-14-dev chromium fonts-dejavu-core)
+
+node_ok() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || return 1
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null) || return 1
+  [ "${major:-0}" -ge 18 ]
+}
+node_ok || pkgs+=(nodejs npm)
+
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

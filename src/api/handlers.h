@@ -5,7 +5,13 @@
  * type, JSON syntax) before any handler runs, so a handler sees a parsed JSON
  * object when its route takes a body. A handler fills either resp (returning
  * 0) or err (returning non-zero); the server turns either into the answer.
- * resp->json is a new reference that the server releases.
+ *
+ * An answer is JSON (resp->json, a new reference the server releases) or raw
+ * bytes of any media type (resp->type and resp->bytes: the page, later
+ * /metrics). Raw bytes are borrowed for the life of the process (compiled-in
+ * data) unless resp->owned says the server must free() them, which it does
+ * whatever happens to the answer. Handlers never see libmicrohttpd: the
+ * server adds the headers every answer carries and answers If-None-Match.
  */
 #ifndef HOOKD_API_HANDLERS_H
 #define HOOKD_API_HANDLERS_H
@@ -34,7 +40,13 @@ typedef struct hookd_req {
 
 typedef struct hookd_resp {
     int status;
-    json_t *json; /* NULL for no body (204) */
+    json_t *json;      /* a JSON answer; NULL with no type for no body (204) */
+    const char *type;  /* or raw bytes: their Content-Type (static) */
+    const void *bytes; /* the body, len bytes */
+    size_t len;
+    bool owned;        /* bytes were malloc'd for this answer; the server frees them */
+    const char *etag;  /* quoted strong validator (static), or NULL */
+    const char *cache; /* Cache-Control (static); NULL: "no-store", as for all JSON */
 } hookd_resp;
 
 typedef int (*hookd_handler)(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
@@ -82,6 +94,8 @@ int hookd_h_logs_get(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_err
 int hookd_h_catalog_activities(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_catalog_attributes(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_webhook_stats(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_web_index(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_web_asset(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 
 /* Query parameters (query.c). An integer in [min, max], dflt when absent;
  * a cursor (0 when absent); a string (NULL when absent or empty); and a

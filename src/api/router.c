@@ -1,7 +1,8 @@
 /*
  * router.c — the table of every route of the API and the matcher over it.
- * Keeping the table in one place makes the whole surface of SPEC §2 readable
- * at a glance, and makes 404 versus 405 a property of the table.
+ * Keeping the table in one place makes the whole surface of SPEC §2 (and the
+ * page of §6) readable at a glance, and makes 404 versus 405 a property of
+ * the table.
  */
 #include <string.h>
 
@@ -9,6 +10,9 @@
 
 static const hookd_route ROUTES[] = {
     {"GET", "/healthz", hookd_h_healthz, ROUTE_PUBLIC},
+    /* The page is public: it asks for the key and sends it to /api/v1 only. */
+    {"GET", "/", hookd_h_web_index, ROUTE_PUBLIC},
+    {"GET", "/assets/*", hookd_h_web_asset, ROUTE_PUBLIC},
     {"POST", "/api/v1/webhooks", hookd_h_webhook_create, ROUTE_BODY},
     {"GET", "/api/v1/webhooks", hookd_h_webhook_list, 0},
     {"GET", "/api/v1/webhooks/*", hookd_h_webhook_get, 0},

@@ -86,28 +86,118 @@ struct hookd_api {
 
 /* ---- answers ----------------------------------------------------------- */
 
-static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *j)
+/* Sent with every answer, JSON included, so no answer of hookd can load
+ * anything from another origin, be framed, or be sniffed into another type.
+ * The page (web/) is written to need nothing more: no inline script or
+ * style, no outside font, image or connection. */
+static const char *const COMMON_HEADERS[][2] = {
+    {"Content-Security-Policy",
+     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+    {"X-Content-Type-Options", "nosniff"},
+    {"Referrer-Policy", "no-referrer"},
+};
+
+/* True if an If-None-Match value names etag: "*", or a comma-separated list
+ * compared weakly (a W/ prefix is ignored), as RFC 9110 §13.1.2 asks. */
+static bool etag_matches(const char *inm, const char *etag)
+{
+    size_t elen = strlen(etag);
+    const char *p = inm;
+    while (*p) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, ",");
+        size_t t = n;
+        while (t && (p[t - 1] == ' ' || p[t - 1] == '\t'))
+            t--;
+        const char *tag = p;
+        if (t >= 2 && strncmp(tag, "W/", 2) == 0) {
+            tag += 2;
+            t -= 2;
+        }
+        if ((t == 1 && *tag == '*') || (t == elen && memcmp(tag, etag, elen) == 0))
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+/* The answer's body and its media type: the rendered JSON, the handler's
+ * bytes, or nothing. Owned bytes pass to the MHD response, which frees them. */
+static struct MHD_Response *make_body(hookd_resp *resp, const char **type)
 {
     struct MHD_Response *r;
-    if (j) {
-        char *text = hookd_json_dumps(j);
+    *type = NULL;
+    if (resp->json) {
+        char *text = hookd_json_dumps(resp->json);
         if (!text)
-            return MHD_NO;
+            return NULL;
         r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-        if (!r) {
-            free(text);
-            return MHD_NO;
-        }
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    } else {
-        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         if (!r)
-            return MHD_NO;
+            free(text);
+        *type = "application/json";
+        return r;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (!resp->type)
+        return MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    /* PERSISTENT: MHD only reads the buffer, and compiled-in data outlives
+     * every response; the cast drops a const MHD's signature lacks. */
+    r = MHD_create_response_from_buffer(resp->len, (void *)resp->bytes,
+                                        resp->owned ? MHD_RESPMEM_MUST_FREE
+                                                    : MHD_RESPMEM_PERSISTENT);
+    if (r)
+        resp->owned = false;
+    *type = resp->type;
+    return r;
+}
+
+/* Drops what resp holds: the JSON reference and owned bytes. */
+static void resp_release(hookd_resp *resp)
+{
+    json_decref(resp->json);
+    resp->json = NULL;
+    if (resp->owned)
+        free((void *)resp->bytes);
+    resp->owned = false;
+    resp->type = NULL;
+}
+
+/* Queues resp, or a 304 without a body when the client holds its ETag
+ * already, and releases what resp holds whatever happens. */
+static enum MHD_Result send_resp(struct MHD_Connection *c, hookd_resp *resp)
+{
+    int status = resp->status;
+    if (resp->etag) {
+        const char *inm =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+        if (inm && etag_matches(inm, resp->etag)) {
+            status = MHD_HTTP_NOT_MODIFIED;
+            resp_release(resp);
+        }
+    }
+    const char *type;
+    struct MHD_Response *r = make_body(resp, &type);
+    resp_release(resp);
+    if (!r)
+        return MHD_NO;
+    if (type)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            resp->cache ? resp->cache : "no-store");
+    if (resp->etag)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, resp->etag);
+    for (size_t i = 0; i < sizeof COMMON_HEADERS / sizeof COMMON_HEADERS[0]; i++)
+        MHD_add_response_header(r, COMMON_HEADERS[i][0], COMMON_HEADERS[i][1]);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+/* A JSON answer; takes the reference to j (NULL: no body). */
+static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *j)
+{
+    hookd_resp resp = {.status = status, .json = j};
+    return send_resp(c, &resp);
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, const hookd_error *in)
@@ -124,10 +214,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, const hookd_error *i
         return MHD_NO;
     if (err->field[0])
         json_object_set_new(e, "field", json_string(err->field));
-    json_t *j = json_pack("{s:o}", "error", e);
-    enum MHD_Result ret = send_json(c, err->status ? err->status : 503, j);
-    json_decref(j);
-    return ret;
+    return send_json(c, err->status ? err->status : 503, json_pack("{s:o}", "error", e));
 }
 
 /* ---- header checks ----------------------------------------------------- */
@@ -354,17 +441,13 @@ static void run_request(hookd_api *api, req_state *rs)
         hookd_error_from_rc(err, rs->rc, "resource");
 }
 
-/* Queues what run_request made. */
+/* Queues what run_request made; what the answer held is released. */
 static enum MHD_Result answer(struct MHD_Connection *c, req_state *rs)
 {
-    enum MHD_Result ret;
     if (rs->rc == 0)
-        ret = send_json(c, rs->resp.status, rs->resp.json);
-    else
-        ret = send_error(c, &rs->err);
-    json_decref(rs->resp.json);
-    rs->resp.json = NULL;
-    return ret;
+        return send_resp(c, &rs->resp);
+    resp_release(&rs->resp); /* a handler that failed half-way may hold something */
+    return send_error(c, &rs->err);
 }
 
 /* ---- the handler pool -------------------------------------------------- */
@@ -512,7 +595,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     free(rs->scratch);
     free(rs->body);
-    json_decref(rs->resp.json);
+    resp_release(&rs->resp); /* an answer never sent (connection gone) */
     free(rs);
     *con_cls = NULL;
 }
