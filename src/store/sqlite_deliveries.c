@@ -23,67 +23,21 @@
 #include <string.h>
 
 #include "store/sqlite_int.h"
+#include "store/tally.h"
 #include "util/buf.h"
 #include "util/log.h"
 
 #define PRUNE_PAGE 256
-#define HOUR_MS 3600000LL
-/* Counts by hour are kept for the longest window SPEC §8 asks for. */
-#define HOURS_KEPT 720
 
-/* ---- counters gathered over one command ------------------------------------ */
-
-/* Open-delivery deltas per webhook, and counts per (webhook, hour), summed in
- * memory and written once per command. */
-typedef struct tally_row {
-    int64_t key, hour;
-    int64_t open;
-    hookd_hour_counts c;
-} tally_row;
-
-typedef struct tally {
-    tally_row *rows;
-    size_t n, cap;
-} tally;
-
-static int tally_add(tally *t, int64_t key, int64_t finish_ms, const hookd_ds_effect *e)
-{
-    int64_t hour = finish_ms - finish_ms % HOUR_MS;
-    bool counts = e->succeeded || e->failed || e->retried;
-    if (!counts)
-        hour = 0; /* only the open delta matters: one row per webhook */
-    if (e->open == 0 && !counts)
-        return 0;
-    for (size_t i = 0; i < t->n; i++) {
-        tally_row *r = &t->rows[i];
-        if (r->key == key && r->hour == hour) {
-            r->open += e->open;
-            r->c.succeeded += e->succeeded;
-            r->c.failed += e->failed;
-            r->c.retried += e->retried;
-            return 0;
-        }
-    }
-    if (hookd_array_grow(&t->rows, &t->cap, t->n, sizeof *t->rows) != 0)
-        return HOOKD_ENOMEM;
-    t->rows[t->n++] = (tally_row){
-        .key = key,
-        .hour = hour,
-        .open = e->open,
-        .c = {.succeeded = e->succeeded, .failed = e->failed, .retried = e->retried}};
-    return 0;
-}
-
-static int tally_write(sq_conn *c, tally *t)
+static int tally_write(sq_conn *c, hookd_tally *t)
 {
     int rc = 0;
     for (size_t i = 0; i < t->n && rc == 0; i++) {
-        tally_row *r = &t->rows[i];
+        hookd_tally_row *r = &t->rows[i];
         if ((rc = sq_counts_add(c, r->key, r->open, 0)) == 0 && r->hour)
             rc = sq_hours_add(c, r->key, r->hour, &r->c);
     }
-    free(t->rows);
-    memset(t, 0, sizeof *t);
+    hookd_tally_clear(t);
     return rc;
 }
 
@@ -500,7 +454,7 @@ static int state_now(sq_conn *c, int64_t seq, int *state)
 
 /* Records one outcome: the fast way when the delivery is still where the
  * attempt found it, else from whatever state it moved to meanwhile. */
-static int record_one(sq_conn *c, const hookd_outcome *o, tally *t, int *out_state)
+static int record_one(sq_conn *c, const hookd_outcome *o, hookd_tally *t, int *out_state)
 {
     int rc;
     /* o->attempts spares a first attempt the history statement. It is what
@@ -520,7 +474,7 @@ static int record_one(sq_conn *c, const hookd_outcome *o, tally *t, int *out_sta
         if (rc == 1) {
             hookd_ds_effect e = hookd_ds_effect_of((hookd_delivery_state)from, o->event, to);
             *out_state = to;
-            return tally_add(t, o->webhook, o->time_ms + o->duration_ms, &e);
+            return hookd_tally_add(t, o->webhook, o->time_ms + o->duration_ms, &e);
         }
         if ((rc = state_now(c, o->seq, &from)) != 0)
             return rc;
@@ -545,7 +499,7 @@ typedef struct outcomes_cmd {
 static int outcomes_run(sq_store *s, sq_cmd *cmd)
 {
     outcomes_cmd *c = (outcomes_cmd *)cmd;
-    tally t = {0};
+    hookd_tally t = {0};
     int rc = 0;
     for (size_t i = 0; i < c->n && rc == 0; i++) {
         int state = HOOKD_DS_REFUSED;
@@ -554,7 +508,7 @@ static int outcomes_run(sq_store *s, sq_cmd *cmd)
             c->states[i] = state;
     }
     if (rc) {
-        free(t.rows);
+        hookd_tally_clear(&t);
         return rc;
     }
     return tally_write(&s->w, &t);
@@ -748,7 +702,7 @@ static int prune_run(sq_store *s, sq_cmd *cmd)
     }
     sqlite3_stmt *q = rc ? NULL : sq_stmt(&s->w, SQL_HOURS);
     if (q) {
-        sqlite3_bind_int64(q, 1, c->before_ms - (int64_t)HOURS_KEPT * HOUR_MS);
+        sqlite3_bind_int64(q, 1, c->before_ms - (int64_t)HOOKD_HOURS_KEPT * HOOKD_HOUR_MS);
         rc = sq_step_done(&s->w, q);
     }
     return rc;

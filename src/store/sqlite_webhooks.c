@@ -13,11 +13,10 @@
 #include <string.h>
 
 #include "store/sqlite_int.h"
+#include "store/tally.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/timeutil.h"
-
-#define HOUR_MS 3600000LL
 
 const char SQ_WEBHOOK_COLS[] = "key, version, doc";
 
@@ -120,7 +119,7 @@ int sq_hours_add(sq_conn *c, int64_t key, int64_t hour_ms, const hookd_hour_coun
     if (!q)
         return HOOKD_EUNAVAIL;
     sqlite3_bind_int64(q, 1, key);
-    sqlite3_bind_int64(q, 2, hour_ms - hour_ms % HOUR_MS);
+    sqlite3_bind_int64(q, 2, hookd_hour_of(hour_ms));
     sqlite3_bind_int64(q, 3, add->succeeded);
     sqlite3_bind_int64(q, 4, add->failed);
     sqlite3_bind_int64(q, 5, add->retried);
@@ -395,12 +394,6 @@ int sq_webhook_list(hookd_store *st, int64_t after, int limit, hookd_webhook ***
     return rc;
 }
 
-/* The start of the hour that holds ms. */
-static int64_t hour_of(int64_t ms)
-{
-    return ms - ((ms % HOUR_MS) + HOUR_MS) % HOUR_MS;
-}
-
 int sq_webhook_stats(hookd_store *st, const int64_t *keys, size_t n, int64_t now_ms,
                      hookd_webhook_stats *out)
 {
@@ -415,7 +408,7 @@ int sq_webhook_stats(hookd_store *st, const int64_t *keys, size_t n, int64_t now
     /* The window starts at the hour that held "24 h ago": a finish is never
      * left out for being a few minutes over the day, at the price of counting
      * up to 59 minutes more (decisions.md). */
-    int64_t since = hour_of(now_ms - 24 * HOUR_MS);
+    int64_t since = hookd_hour_of(now_ms - 24 * HOOKD_HOUR_MS);
     for (size_t i = 0; i < n && rc == 0; i++) {
         sqlite3_stmt *q = sq_stmt(c, SQL);
         if (!q) {
@@ -453,9 +446,9 @@ int sq_webhook_hours(hookd_store *st, int64_t key, int64_t first_hour_ms, int ho
     if (q) {
         sqlite3_bind_int64(q, 1, key);
         sqlite3_bind_int64(q, 2, first_hour_ms);
-        sqlite3_bind_int64(q, 3, first_hour_ms + (int64_t)hours * HOUR_MS);
+        sqlite3_bind_int64(q, 3, first_hour_ms + (int64_t)hours * HOOKD_HOUR_MS);
         while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-            int64_t i = (sqlite3_column_int64(q, 0) - first_hour_ms) / HOUR_MS;
+            int64_t i = (sqlite3_column_int64(q, 0) - first_hour_ms) / HOOKD_HOUR_MS;
             if (i < 0 || i >= hours)
                 continue;
             out[i].succeeded = sqlite3_column_int64(q, 1);

@@ -1,0 +1,48 @@
+/*
+ * tally.h — private to src/store: the counter changes of one command (open
+ * deliveries per webhook, finished and retried ones per webhook and hour),
+ * summed in memory from hookd_ds_effect_of and written once at the end of
+ * the command by whichever backend runs it.
+ *
+ * A tally owns its rows; hookd_tally_clear frees them.
+ */
+#ifndef HOOKD_STORE_TALLY_H
+#define HOOKD_STORE_TALLY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/delivery_state.h"
+#include "store/store.h"
+
+#define HOOKD_HOUR_MS 3600000LL
+/* Counts by hour are kept for the longest window SPEC §8 asks for. */
+#define HOOKD_HOURS_KEPT 720
+
+/* One webhook's changes within one hour (hour 0: the open delta alone). */
+typedef struct hookd_tally_row {
+    int64_t key, hour;
+    int64_t open;
+    hookd_hour_counts c;
+} hookd_tally_row;
+
+typedef struct hookd_tally {
+    hookd_tally_row *rows;
+    size_t n, cap;
+} hookd_tally;
+
+/* The start of the hour that holds ms (times before 1970 included). */
+int64_t hookd_hour_of(int64_t ms);
+
+/* Adds the effect of one move of a webhook's delivery that finished (or
+ * was retried) at finish_ms. Returns 0 or HOOKD_ENOMEM. */
+int hookd_tally_add(hookd_tally *t, int64_t key, int64_t finish_ms, const hookd_ds_effect *e)
+    __attribute__((warn_unused_result));
+
+/* Orders the rows by (key, hour): concurrent writers then lock counter
+ * rows in one order. */
+void hookd_tally_sort(hookd_tally *t);
+
+void hookd_tally_clear(hookd_tally *t);
+
+#endif
