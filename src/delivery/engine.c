@@ -15,6 +15,11 @@
  * highest seq the listener has told of, so a delivery is never taken twice:
  * the store tells the listener about commits in order, and the worker runs
  * reads and outcome writes one after the other.
+ *
+ * In a shared store (several processes, store.h "claims") the same holds
+ * within the process, and claims keep other processes off what it holds:
+ * the engine renews the claims of everything it holds and releases what it
+ * drops, so another process can take it at once.
  */
 #include "delivery/engine.h"
 
@@ -108,6 +113,8 @@ enum msg_kind {
     M_SCAN,     /* task/result: read due deliveries of one webhook */
     M_NEXT_DUE, /* task/result: when one webhook's next retry is due */
     M_PRUNE,    /* task/result */
+    M_RELEASE,  /* task/result: give up the claims of seqs (a shared store) */
+    M_RENEW,    /* task/result: renew the claims of seqs (a shared store) */
     M_STOP,     /* task: the worker ends */
 };
 
@@ -123,6 +130,7 @@ typedef struct msg {
     int64_t now, when, max_seq;
     hookd_due_cursor cursor;  /* M_SCAN */
     int limit;
+    int64_t *seqs;            /* M_RELEASE, M_RENEW (owned; n of them) */
 } msg;
 
 typedef struct queue {
@@ -143,6 +151,7 @@ struct hookd_engine {
     msg *stop;    /* made at start, so stopping cannot fail */
     atomic_llong known_seq;  /* the highest seq the listener told of */
     atomic_size_t memory;    /* bytes of deliveries in memory */
+    bool shared;             /* the store has claims (see the top comment) */
 
     /* engine thread only */
     hookd_intmap webhooks;   /* key → wstate */
@@ -158,6 +167,10 @@ struct hookd_engine {
     bool flushing, pruning;
     int64_t earliest_due;    /* min over webhooks' next_due, 0 none */
     int64_t next_prune_ms;
+    int64_t *releasing;      /* seqs dropped since the last release task */
+    size_t n_releasing, cap_releasing;
+    bool renewing, released_all;
+    int64_t next_renew_ms;
 };
 
 /* ---- queues -------------------------------------------------------------------- */
@@ -216,6 +229,12 @@ static msg *msg_new(enum msg_kind kind, int64_t key)
     return m;
 }
 
+static void msg_free(msg *m)
+{
+    free(m->seqs);
+    free(m);
+}
+
 /* ---- deliveries in memory -------------------------------------------------------- */
 
 static void job_free(hookd_engine *e, jnode *n)
@@ -262,6 +281,12 @@ static void on_fresh(void *ctx, hookd_job *jobs, size_t n)
     int64_t dropped[8];
     size_t n_dropped = 0;
     int64_t top = atomic_load(&e->known_seq);
+    /* A shared store: what is dropped is let go at once, for any process. */
+    msg *rel = e->shared ? msg_new(M_RELEASE, 0) : NULL;
+    if (rel && !(rel->seqs = malloc(n * sizeof *rel->seqs))) {
+        free(rel);
+        rel = NULL;
+    }
     for (size_t i = 0; i < n; i++) {
         hookd_job *j = &jobs[i];
         if (j->seq > top)
@@ -275,6 +300,8 @@ static void on_fresh(void *ctx, hookd_job *jobs, size_t n)
             m->n++;
             continue;
         }
+        if (rel)
+            rel->seqs[rel->n++] = j->seq;
         hookd_job_clear(j);
         bool seen = false;
         for (size_t k = 0; k < n_dropped && !seen; k++)
@@ -291,6 +318,10 @@ static void on_fresh(void *ctx, hookd_job *jobs, size_t n)
         post(e, m);
     else
         free(m);
+    if (rel && rel->n)
+        queue_push(&e->tasks, rel); /* before the reads the drops cause below */
+    else if (rel)
+        msg_free(rel);
     for (size_t k = 0; k < n_dropped; k++) {
         msg *d = msg_new(M_DUE, dropped[k]);
         if (d)
@@ -389,6 +420,12 @@ static void *worker_main(void *arg)
             case M_PRUNE:
                 run_prune(e, m);
                 break;
+            case M_RELEASE:
+                m->rc = hookd_store_release(e->opt.store, m->seqs, m->n);
+                break;
+            case M_RENEW:
+                m->rc = hookd_store_renew(e->opt.store, m->seqs, m->n);
+                break;
             case M_STOP:
                 free(m);
                 return NULL;
@@ -454,6 +491,31 @@ static void scanq_add(hookd_engine *e, wstate *w)
     e->scanq_tail = w;
 }
 
+/* Remembers that the engine let go of seq (a shared store only): the
+ * claim is given up with the next release task. If memory runs out the
+ * claim simply runs out with its lease. */
+static void let_go(hookd_engine *e, int64_t seq)
+{
+    if (!e->shared || hookd_array_grow(&e->releasing, &e->cap_releasing, e->n_releasing,
+                                       sizeof *e->releasing) != 0)
+        return;
+    e->releasing[e->n_releasing++] = seq;
+}
+
+static void send_releases(hookd_engine *e)
+{
+    if (!e->n_releasing)
+        return;
+    msg *m = msg_new(M_RELEASE, 0);
+    if (!m)
+        return; /* tried again on the next turn */
+    m->seqs = e->releasing;
+    m->n = e->n_releasing;
+    e->releasing = NULL;
+    e->n_releasing = e->cap_releasing = 0;
+    task(e, m);
+}
+
 /* The store holds due deliveries of w that memory does not. */
 static void backlog(hookd_engine *e, wstate *w)
 {
@@ -469,6 +531,7 @@ static void drop_queued(hookd_engine *e, wstate *w)
     while (n) {
         jnode *next = n->next;
         hookd_intmap_del(&e->held, n->j.seq);
+        let_go(e, n->j.seq);
         job_free(e, n);
         n = next;
     }
@@ -557,6 +620,8 @@ static void take_jobs(hookd_engine *e, jnode *list, bool fresh)
         if (have || !usable || !room || hookd_intmap_put(&e->held, n->j.seq, n) != 0) {
             if (!have && usable)
                 backlog(e, w);
+            if (!have)
+                let_go(e, n->j.seq);
             job_free(e, n);
             continue;
         }
@@ -635,6 +700,7 @@ static void start_one(hookd_engine *e, wstate *w)
         free(r);
         free(x);
         hookd_intmap_del(&e->held, n->j.seq);
+        let_go(e, n->j.seq);
         job_free(e, n);
         w->scan_after = hookd_now_ms() + STORE_RETRY_MS;
         backlog(e, w);
@@ -926,10 +992,53 @@ static void handle(hookd_engine *e, msg *m)
     case M_PRUNE:
         e->pruning = false;
         break;
+    case M_RELEASE:
+        if (m->rc != 0)
+            hookd_log_warn("engine: cannot release %zu claims (%d); their leases run out",
+                           m->n, m->rc);
+        break;
+    case M_RENEW:
+        e->renewing = false;
+        if (m->rc != 0)
+            hookd_log_warn("engine: cannot renew %zu claims (%d)", m->n, m->rc);
+        break;
     case M_STOP:
         break;
     }
-    free(m);
+    msg_free(m);
+}
+
+/* Renews the claims of every delivery the engine holds (a shared store). */
+static void maybe_renew(hookd_engine *e, int64_t now)
+{
+    if (!e->shared || e->renewing || now < e->next_renew_ms)
+        return;
+    e->next_renew_ms = now + HOOKD_STORE_RENEW_MS;
+    if (!e->held.n)
+        return;
+    msg *m = msg_new(M_RENEW, 0);
+    if (!m || !(m->seqs = malloc(e->held.n * sizeof *m->seqs))) {
+        free(m);
+        return;
+    }
+    for (size_t i = 0; i < e->held.cap; i++) {
+        if (e->held.keys[i])
+            m->seqs[m->n++] = e->held.keys[i];
+    }
+    e->renewing = true;
+    task(e, m);
+}
+
+/* At a stop, what waits in memory is let go for the other processes. */
+static void release_queued(hookd_engine *e)
+{
+    if (!e->shared || e->released_all)
+        return;
+    e->released_all = true;
+    for (size_t i = 0; i < e->webhooks.cap; i++) {
+        if (e->webhooks.keys[i])
+            drop_queued(e, e->webhooks.vals[i]);
+    }
 }
 
 static void maybe_prune(hookd_engine *e, int64_t now)
@@ -956,6 +1065,8 @@ static int sleep_ms(hookd_engine *e, int64_t now, bool stopping)
         until = e->next_prune_ms;
     if (e->done && !e->flushing && e->first_done_ms + FLUSH_MS < until)
         until = e->first_done_ms + FLUSH_MS;
+    if (e->shared && !e->renewing && e->next_renew_ms < until)
+        until = e->next_renew_ms;
     for (wstate *w = e->scanq_head; w; w = w->scan_next) {
         if (w->scan_after > now && w->scan_after < until)
             until = w->scan_after;
@@ -979,7 +1090,11 @@ static void *engine_main(void *arg)
             scan_backlogs(e, now);
             start_attempts(e);
             maybe_prune(e, now);
+            maybe_renew(e, now);
+        } else {
+            release_queued(e);
         }
+        send_releases(e);
         int running = 0;
         curl_multi_perform(e->multi, &running);
         harvest(e);
@@ -1030,8 +1145,9 @@ static void engine_free(hookd_engine *e)
         next = m->next;
         jobs_free(e, m->jobs);
         hookd_webhook_free(m->wh);
-        free(m);
+        msg_free(m);
     }
+    free(e->releasing);
     for (size_t i = 0; i < e->n_idle; i++)
         curl_easy_cleanup(e->idle[i]);
     free(e->idle);
@@ -1049,6 +1165,7 @@ int hookd_engine_start(const hookd_engine_options *opt, hookd_engine **out)
     if (!e)
         return HOOKD_ENOMEM;
     e->opt = *opt;
+    e->shared = hookd_store_shared(opt->store);
     if (e->opt.max_in_flight <= 0)
         e->opt.max_in_flight = 512;
     if (e->opt.max_in_flight_per_webhook <= 0)

@@ -10,11 +10,8 @@
 
 int hookd_store_open(const hookd_store_options *opt, hookd_store **out, char *err, size_t errlen)
 {
-    if (opt->database_url) {
-        snprintf(err, errlen, "--database-url: the PostgreSQL backend is not available in this "
-                              "build yet; use --db");
-        return HOOKD_EUNAVAIL;
-    }
+    if (opt->database_url)
+        return hookd_store_open_pg(opt->database_url, out, err, errlen);
     return hookd_store_open_sqlite(opt->db_path, out, err, errlen);
 }
 
@@ -26,7 +23,10 @@ void hookd_store_close(hookd_store *st)
 
 void hookd_store_listen(hookd_store *st, const hookd_store_listener *l)
 {
-    st->listener = *l;
+    if (st->ops->listen)
+        st->ops->listen(st, l);
+    else
+        st->listener = *l;
 }
 
 /* ---- values ------------------------------------------------------------ */
@@ -191,6 +191,21 @@ int hookd_store_due(hookd_store *st, int64_t key, int64_t now_ms, hookd_due_curs
 int hookd_store_next_due(hookd_store *st, int64_t key, int64_t now_ms, int64_t *when_ms)
 {
     return st->ops->next_due(st, key, now_ms, when_ms);
+}
+
+bool hookd_store_shared(const hookd_store *st)
+{
+    return st->ops->renew != NULL;
+}
+
+int hookd_store_renew(hookd_store *st, const int64_t *seqs, size_t n)
+{
+    return st->ops->renew && n ? st->ops->renew(st, seqs, n) : 0;
+}
+
+int hookd_store_release(hookd_store *st, const int64_t *seqs, size_t n)
+{
+    return st->ops->release && n ? st->ops->release(st, seqs, n) : 0;
 }
 
 int hookd_store_max_seq(hookd_store *st, int64_t *seq)

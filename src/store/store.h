@@ -23,8 +23,15 @@
  * Threads: every function may be called from any thread at once, except
  * that hookd_store_listen is called before other threads use the store, and
  * hookd_store_close when none does. Listener callbacks run on the thread that
- * committed (a backend's writer), in commit order, before the command that
- * caused them returns; they must not call back into the store.
+ * committed, before the command that caused them returns (SQLite: its one
+ * writer, so in commit order; PostgreSQL: whichever thread ran the command,
+ * possibly at once), or — for what another process sharing the store did —
+ * on the backend's own thread as it learns of it. They must not call back
+ * into the store.
+ *
+ * Several processes (a shared store, see "claims" below) may run on one
+ * PostgreSQL database; then each delivery is attempted by the one process
+ * that claimed it.
  *
  * Return values: 0, or a negative HOOKD_E* code from util/error.h:
  * HOOKD_ENOTFOUND, HOOKD_ECONFLICT, HOOKD_EUNAVAIL (the store cannot take the
@@ -272,6 +279,36 @@ int hookd_store_ingest(hookd_store *st, hookd_ingest *in) __attribute__((warn_un
 
 /* ---- the delivery engine's side ------------------------------------------- */
 
+/* ---- claims: several processes on one store ----------------------------------
+ *
+ * In a shared store a process may attempt only deliveries it has claimed:
+ * those its own commits made (the listener's fresh ones are claimed by the
+ * process that ingested them) and those hookd_store_due returned to it. A
+ * claim lasts HOOKD_STORE_LEASE_MS unless renewed; then any process may take
+ * the delivery, which is how the work of a process that died passes to the
+ * others. So the holder renews what it holds every HOOKD_STORE_RENEW_MS,
+ * releases what it will not attempt soon, and an outcome recorded ends the
+ * claim. A store of one process (SQLite) has no claims: renew and release
+ * do nothing there, and hookd_store_shared says false. Claims are between
+ * processes: within one, the caller keeps track of what it holds, as with
+ * a store of one.
+ */
+#define HOOKD_STORE_LEASE_MS 30000
+#define HOOKD_STORE_RENEW_MS 10000
+
+/* True when other processes may share the store (claims matter). */
+bool hookd_store_shared(const hookd_store *st);
+
+/* Extends this process's claims on the deliveries seqs[0..n) by a lease
+ * from now. Those it no longer holds are left as they are. */
+int hookd_store_renew(hookd_store *st, const int64_t *seqs, size_t n)
+    __attribute__((warn_unused_result));
+
+/* Gives up this process's claims on seqs[0..n): any process may take them,
+ * and every process is told (listener due) that their webhooks have work. */
+int hookd_store_release(hookd_store *st, const int64_t *seqs, size_t n)
+    __attribute__((warn_unused_result));
+
 /* Where a read of due deliveries got to, in the backend's own terms;
  * {0, 0} to start from the beginning. */
 typedef struct hookd_due_cursor {
@@ -282,7 +319,13 @@ typedef struct hookd_due_cursor {
  * after *cursor, with seq <= max_seq (deliveries the caller was told about),
  * at most limit; those scheduled (retries, connects) come by (next_at, seq),
  * those never attempted by seq. The cursor moves past what was read; fewer
- * than limit means the end was reached. Free each job and the array. */
+ * than limit means the end was reached. Free each job and the array.
+ * In a shared store what another process's live claim holds is never read,
+ * and what is read becomes this process's claim. max_seq bounds only this
+ * process's own deliveries (those its listener was told of); work other
+ * processes released or let run out is read whatever its seq. So within a
+ * process the read behaves as in a store of one, and between processes the
+ * claims keep a delivery from being taken twice. */
 int hookd_store_due(hookd_store *st, int64_t key, int64_t now_ms, hookd_due_cursor *cursor,
                     int64_t max_seq, int limit, hookd_job **out, size_t *n)
     __attribute__((warn_unused_result));

@@ -11,6 +11,8 @@
 
 typedef struct hookd_store_ops {
     void (*close)(hookd_store *st);
+    /* Takes a new listener (NULL: store.c copies it into the handle). */
+    void (*listen)(hookd_store *st, const hookd_store_listener *l);
     int (*api_key_add)(hookd_store *st, const unsigned char hash[HOOKD_KEY_HASH_LEN]);
     int (*api_key_hashes)(hookd_store *st, unsigned char **hashes, size_t *n);
     int (*webhook_insert)(hookd_store *st, hookd_webhook *wh);
@@ -37,6 +39,9 @@ typedef struct hookd_store_ops {
     int (*due)(hookd_store *st, int64_t key, int64_t now_ms, hookd_due_cursor *cursor,
                int64_t max_seq, int limit, hookd_job **out, size_t *n);
     int (*next_due)(hookd_store *st, int64_t key, int64_t now_ms, int64_t *when_ms);
+    /* Claims (a shared store): both NULL for a backend of one process. */
+    int (*renew)(hookd_store *st, const int64_t *seqs, size_t n);
+    int (*release)(hookd_store *st, const int64_t *seqs, size_t n);
     int (*max_seq)(hookd_store *st, int64_t *seq);
     int (*record_outcomes)(hookd_store *st, const hookd_outcome *o, size_t n, int *states);
     int (*delivery_retry)(hookd_store *st, const char *webhook_id, const char *delivery_id,
@@ -58,5 +63,6 @@ struct hookd_store {
 
 /* Backends. */
 int hookd_store_open_sqlite(const char *path, hookd_store **out, char *err, size_t errlen);
+int hookd_store_open_pg(const char *url, hookd_store **out, char *err, size_t errlen);
 
 #endif
