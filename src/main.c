@@ -96,13 +96,6 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "hookd: %s\n", err);
         return 2;
     }
-    if (cfg.database_url) {
-        fprintf(stderr, "hookd: --database-url: the PostgreSQL backend is not available in this "
-                        "build yet; use --db\n");
-        hookd_config_free(&cfg);
-        return 2;
-    }
-
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
@@ -143,9 +136,11 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "hookd: %s\n", err);
         goto out;
     }
-    hookd_log_info("hookd %s listening on %s%s%s:%u (db %s)", HOOKD_VERSION,
+    /* The URL is not echoed: it may hold a password. */
+    hookd_log_info("hookd %s listening on %s%s%s:%u (%s%s)", HOOKD_VERSION,
                    strchr(cfg.listen_host, ':') ? "[" : "", cfg.listen_host,
-                   strchr(cfg.listen_host, ':') ? "]" : "", hookd_api_port(api), cfg.db_path);
+                   strchr(cfg.listen_host, ':') ? "]" : "", hookd_api_port(api),
+                   cfg.database_url ? "postgres" : "db ", cfg.database_url ? "" : cfg.db_path);
 
     int sig = 0;
     sigwait(&sigs, &sig);

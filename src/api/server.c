@@ -34,6 +34,7 @@
 #include "util/json.h"
 #include "util/crypto.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 #include "util/utf8.h"
 
 #define BODY_MAX (1024 * 1024)
@@ -41,6 +42,7 @@
 #define PATH_MAX_LEN 2048
 #define CONNECTION_LIMIT 4096
 #define IDLE_TIMEOUT_S 60
+#define KEYS_REREAD_MS 1000 /* a shared store: unknown keys re-read at most this often */
 
 /* Per-request state, from the first callback to MHD's completion notice. */
 typedef struct req_state {
@@ -78,8 +80,15 @@ typedef struct pool {
 struct hookd_api {
     struct MHD_Daemon *daemon;
     hookd_api_ctx ctx;
-    unsigned char *key_hashes; /* n_keys * 32 bytes; fixed after start */
+    /* The keys accepted: n_keys * 32 bytes of hashes, the stored ones and
+     * the one given by option. In a shared store another process may store
+     * a key, so a key not found makes them be read again (keys_lock, at
+     * most once per KEYS_REREAD_MS). */
+    pthread_mutex_t keys_lock;
+    unsigned char *key_hashes;
     size_t n_keys;
+    int64_t keys_read_ms;
+    const char *admin_key;
     uint16_t port;
     pool pool;
 };
@@ -219,7 +228,18 @@ static enum MHD_Result send_error(struct MHD_Connection *c, const hookd_error *i
 
 /* ---- header checks ----------------------------------------------------- */
 
-static int check_key(const hookd_api *api, struct MHD_Connection *c)
+static int load_keys(hookd_api *api);
+
+static bool key_known(const hookd_api *api, const unsigned char hash[32])
+{
+    int ok = 0;
+    /* Compare against every key in constant time so timing tells nothing. */
+    for (size_t i = 0; i < api->n_keys; i++)
+        ok |= CRYPTO_memcmp(hash, api->key_hashes + i * 32, 32) == 0;
+    return ok;
+}
+
+static int check_key(hookd_api *api, struct MHD_Connection *c)
 {
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (!h || strncasecmp(h, "Bearer ", 7) != 0)
@@ -229,10 +249,14 @@ static int check_key(const hookd_api *api, struct MHD_Connection *c)
         key++;
     unsigned char hash[32];
     hookd_sha256(key, strlen(key), hash);
-    int ok = 0;
-    /* Compare against every key in constant time so timing tells nothing. */
-    for (size_t i = 0; i < api->n_keys; i++)
-        ok |= CRYPTO_memcmp(hash, api->key_hashes + i * 32, 32) == 0;
+    pthread_mutex_lock(&api->keys_lock);
+    bool ok = key_known(api, hash);
+    int64_t now = hookd_now_ms();
+    if (!ok && hookd_store_shared(api->ctx.store) && now - api->keys_read_ms >= KEYS_REREAD_MS) {
+        api->keys_read_ms = now;
+        ok = load_keys(api) == 0 && key_known(api, hash);
+    }
+    pthread_mutex_unlock(&api->keys_lock);
     return ok ? 0 : -1;
 }
 
@@ -613,23 +637,26 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- lifecycle --------------------------------------------------------- */
 
-static int load_keys(hookd_api *api, const char *admin_key)
+/* (Re)reads the accepted keys; on failure the old ones stay. */
+static int load_keys(hookd_api *api)
 {
     unsigned char *stored = NULL;
     size_t n = 0;
     int rc = hookd_store_api_key_hashes(api->ctx.store, &stored, &n);
     if (rc)
         return rc;
-    size_t total = n + (admin_key ? 1 : 0);
-    api->key_hashes = malloc(total ? total * 32 : 1);
-    if (!api->key_hashes) {
+    size_t total = n + (api->admin_key ? 1 : 0);
+    unsigned char *hashes = malloc(total ? total * 32 : 1);
+    if (!hashes) {
         free(stored);
         return HOOKD_ENOMEM;
     }
     if (n)
-        memcpy(api->key_hashes, stored, n * 32);
-    if (admin_key)
-        hookd_sha256(admin_key, strlen(admin_key), api->key_hashes + n * 32);
+        memcpy(hashes, stored, n * 32);
+    if (api->admin_key)
+        hookd_sha256(api->admin_key, strlen(api->admin_key), hashes + n * 32);
+    free(api->key_hashes);
+    api->key_hashes = hashes;
     api->n_keys = total;
     free(stored);
     return 0;
@@ -655,7 +682,10 @@ int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, si
     }
     api->ctx.store = opt->store;
     api->ctx.send = opt->send;
-    if (load_keys(api, opt->admin_key) != 0) {
+    api->admin_key = opt->admin_key;
+    pthread_mutex_init(&api->keys_lock, NULL);
+    api->keys_read_ms = hookd_now_ms();
+    if (load_keys(api) != 0) {
         freeaddrinfo(ai);
         free(api);
         snprintf(err, errlen, "cannot read API keys from the store");
@@ -715,6 +745,7 @@ void hookd_api_stop(hookd_api *api)
     pthread_mutex_destroy(&api->pool.lock);
     pthread_cond_destroy(&api->pool.cond);
     pthread_cond_destroy(&api->pool.heavy_free);
+    pthread_mutex_destroy(&api->keys_lock);
     free(api->key_hashes);
     free(api);
 }
