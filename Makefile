@@ -4,7 +4,7 @@
 
 SAN ?= 0
 CC ?= cc
-PKGS := libmicrohttpd libcurl jansson sqlite3 libcrypto liblz4
+PKGS := libmicrohttpd libcurl jansson sqlite3 libcrypto liblz4 libpq
 
 ifeq ($(SAN),1)
 BUILD ?= build-san
