@@ -1,10 +1,12 @@
 # hookd build. `make` builds build/hookd; `make SAN=1` builds an ASan+UBSan
 # variant into build-san/. `make test` runs unit, end-to-end and browser tests
-# against the binary of the chosen variant.
+# against the binary of the chosen variant, the store's tests and the
+# end-to-end suite against both backends (SQLite, then PostgreSQL in a
+# throwaway cluster: scripts/with_pg.sh).
 
 SAN ?= 0
 CC ?= cc
-PKGS := libmicrohttpd libcurl jansson sqlite3 libcrypto liblz4
+PKGS := libmicrohttpd libcurl jansson sqlite3 libcrypto liblz4 libpq
 
 ifeq ($(SAN),1)
 BUILD ?= build-san
@@ -30,7 +32,7 @@ OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC)) $(BUILD)/obj/gen/catalog_data
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(patsubst tests/unit/%.c,$(BUILD)/obj/tests/unit/%.o,$(UNIT_SRC))
 
-.PHONY: all test unit e2e web-test clean format deps
+.PHONY: all test test-suites unit e2e e2e-pg web-test clean format deps
 all: $(BUILD)/hookd $(BUILD)/unit_tests
 
 $(BUILD)/hookd: $(BUILD)/obj/main.o $(OBJ)
@@ -63,13 +65,35 @@ $(GEN_WEB): $(WEB_FILES) scripts/gen_web.sh
 	@mkdir -p $(dir $@)
 	sh scripts/gen_web.sh web > $@.tmp && mv $@.tmp $@
 
-test: unit e2e web-test
+# Every suite inside one throwaway PostgreSQL cluster (scripts/with_pg.sh
+# starts it, exports HOOKD_TEST_DATABASE_URL and stops it however the run
+# ends; a HOOKD_TEST_DATABASE_URL already set is used instead): the unit
+# tests, whose store conformance suite then runs against SQLite and
+# PostgreSQL, the end-to-end suite against SQLite and against PostgreSQL,
+# then the browser tests. The binaries are built before the cluster starts.
+test: $(BUILD)/hookd $(BUILD)/unit_tests
+	bash scripts/with_pg.sh $(MAKE) --no-print-directory test-suites
 
+test-suites: unit e2e e2e-pg web-test
+
+# Without HOOKD_TEST_DATABASE_URL the store suite's postgres tests are not
+# run, and the summary line says so ("N NOT RUN") with the reason.
 unit: $(BUILD)/unit_tests
 	./$(BUILD)/unit_tests
 
+# -rs: each skipped test with its reason in the summary.
 e2e: $(BUILD)/hookd
-	HOOKD_BIN=$(CURDIR)/$(BUILD)/hookd /usr/bin/python3 -m pytest -q tests/e2e
+	HOOKD_TEST_BACKEND=sqlite HOOKD_BIN=$(CURDIR)/$(BUILD)/hookd \
+		/usr/bin/python3 -m pytest -q -rs tests/e2e
+
+# The end-to-end suite against PostgreSQL: a fresh database per server on
+# the server of HOOKD_TEST_DATABASE_URL; the tests about the SQLite file
+# alone are skipped, each with its reason.
+e2e-pg: $(BUILD)/hookd
+	@test -n "$$HOOKD_TEST_DATABASE_URL" || { echo "make e2e-pg: HOOKD_TEST_DATABASE_URL is" \
+	    "not set: run bash scripts/with_pg.sh make e2e-pg (make test does)" >&2; exit 2; }
+	HOOKD_TEST_BACKEND=postgres HOOKD_BIN=$(CURDIR)/$(BUILD)/hookd \
+		/usr/bin/python3 -m pytest -q -rs tests/e2e
 
 # Browser tests of the operator page (tests/web/): playwright-core, from the
 # committed lock file, drives Debian's chromium against the real binary.

@@ -23,7 +23,7 @@ FUZZ_CC ?= clang
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN ?= 8192
-FUZZ_PKGS := libmicrohttpd libcurl jansson sqlite3 libcrypto liblz4
+FUZZ_PKGS := libmicrohttpd libcurl jansson sqlite3 libcrypto liblz4 libpq
 FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 # Undefined behaviour aborts (no-recover) so libFuzzer keeps the input; the
 # frame pointer keeps ASan's fast unwinder's stacks whole at -O1.

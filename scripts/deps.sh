@@ -6,10 +6,18 @@
 # Debian's nodejs and npm are installed only when no node ≥ 18 with npm is
 # on PATH already, so a Node.js from elsewhere (NodeSource, nvm) is kept
 # rather than fought with (NodeSource's nodejs conflicts with Debian's npm).
+#
+# The tests also run against PostgreSQL (scripts/pg_cluster.sh starts a
+# throwaway cluster of its own): `postgresql` brings the PostgreSQL 15 server
+# with its contrib modules (pg_stat_statements) and the postgres system user,
+# `postgresql-client` psql and pg_dump, which the end-to-end suite uses.
+# Installing it may make and start Debian's default cluster on port 5432;
+# the tests never use that one.
 set -euo pipefail
 pkgs=(build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
       libsqlite3-dev libssl-dev libpq-dev liblz4-dev python3 python3-pytest python3-requests curl
-      ca-certificates clang libclang-rt-14-dev chromium fonts-dejavu-core)
+      ca-certificates clang libclang-rt-14-dev chromium fonts-dejavu-core
+      postgresql postgresql-client)
 
 node_ok() {
   command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || return 1

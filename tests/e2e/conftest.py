@@ -9,8 +9,19 @@ with SIGTERM and must exit with status 0.
 Webhook URLs point at a local sink (a tiny HTTP server answering 200) and the
 servers run with --allow-private-networks, so that whatever hookd may send on
 creation (the test payload, once built) goes somewhere harmless and fast.
+
+The store backend is chosen by HOOKD_TEST_BACKEND: `sqlite` (the default)
+gives each server `--db <path>`; `postgres` gives it `--database-url` with a
+database of its own on the server of HOOKD_TEST_DATABASE_URL (an admin URL,
+e.g. the one scripts/with_pg.sh exports).  A test names its store by a path
+either way: the first server on a path gets a fresh database (made with
+psql), a later one on the same path (a restart) the same database, and the
+databases are dropped when the test's servers are stopped.  Tests about the
+SQLite file itself carry @pytest.mark.sqlite_only("why") and are skipped,
+with that reason, against PostgreSQL.
 """
 
+import hashlib
 import http.server
 import json
 import os
@@ -32,6 +43,12 @@ STOP_TIMEOUT = 30
 
 LISTEN_RE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
 KEY_RE = re.compile(r"^api key: (\S+)$")
+
+BACKEND = os.environ.get("HOOKD_TEST_BACKEND") or "sqlite"
+BACKENDS = ("sqlite", "postgres")
+ADMIN_URL_ENV = "HOOKD_TEST_DATABASE_URL"
+PSQL = os.environ.get("PSQL", "psql")
+PG_DUMP = os.environ.get("PG_DUMP", "pg_dump")
 
 # Every environment variable of SPEC §1: scrubbed from the environment of
 # each server so the caller's shell cannot change what a test observes.
@@ -69,6 +86,170 @@ def run_hookd(args, cwd, env=None, timeout=10):
     except subprocess.TimeoutExpired as e:
         raise AssertionError(f"hookd {args} (env {env}) did not exit within {timeout}s: "
                              f"it accepted what it should refuse; stderr: {e.stderr!r}")
+
+
+# ---------------------------------------------------------------------------
+# the store backend
+
+
+def _url_with_db(admin, name):
+    """admin (postgres://[user@]host[:port][/db][?params]) naming database
+    name instead, its parameters kept."""
+    m = re.match(r"^(postgres(?:ql)?://[^/?]*)(?:/[^?]*)?(\?.*)?$", admin)
+    if not m:
+        raise pytest.UsageError(f"{ADMIN_URL_ENV} is not a postgres:// or postgresql:// URL: "
+                                f"{admin!r}")
+    return f"{m.group(1)}/{name}{m.group(2) or ''}"
+
+
+class Postgres:
+    """The databases of this run on the server of HOOKD_TEST_DATABASE_URL,
+    one per store path, made and dropped with psql."""
+
+    def __init__(self, admin_url):
+        self.admin = admin_url
+        self.live = {}  # name -> URL, made by this run and not yet dropped
+        self.made = 0
+        self.lock = threading.Lock()
+
+    def psql(self, sql):
+        """Runs sql (one statement or more) on the admin database."""
+        p = subprocess.run([PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                            "-d", self.admin, "-f", "-"],
+                           input=sql, capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            raise AssertionError(f"psql on {ADMIN_URL_ENV} failed ({p.returncode}): "
+                                 f"{p.stderr.strip()}\n{sql}")
+        return p.stdout
+
+    @staticmethod
+    def name(db):
+        """hookd_e_<the test's folder>_<store file stem>_<hash of the path>:
+        readable in the server's list, one per path."""
+        db = Path(db).absolute()
+        stem = re.sub(r"[^a-z0-9_]", "_", f"{db.parent.name}_{db.stem}".lower())[:30]
+        return f"hookd_e_{stem}_{hashlib.sha256(str(db).encode()).hexdigest()[:16]}"
+
+    def url(self, db):
+        """The URL of db's database, made fresh the first time this run
+        asks for db (a database of that name left by an earlier run is
+        dropped first), the same one afterwards."""
+        name = self.name(db)
+        with self.lock:
+            if name not in self.live:
+                self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE);\n'
+                          f'CREATE DATABASE "{name}";\n')
+                self.live[name] = _url_with_db(self.admin, name)
+                self.made += 1
+            return self.live[name]
+
+    def drop(self, db):
+        name = self.name(db)
+        with self.lock:
+            if self.live.pop(name, None) is not None:
+                self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE);\n')
+
+    def drop_all(self):
+        with self.lock:
+            names, self.live = list(self.live), {}
+        if names:
+            self.psql("".join(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE);\n' for n in names))
+
+    def dump(self, db):
+        """pg_dump of db's database (schema and data), as bytes."""
+        p = subprocess.run([PG_DUMP, "-d", self.url(db)], capture_output=True, timeout=120)
+        assert p.returncode == 0, f"pg_dump failed: {p.stderr.decode(errors='replace')}"
+        return p.stdout
+
+
+PG = None  # the Postgres of this run, when BACKEND is postgres
+
+
+def pytest_configure(config):
+    global PG
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): about the SQLite file itself; skipped, with the "
+        "reason, when HOOKD_TEST_BACKEND=postgres")
+    if BACKEND not in BACKENDS:
+        raise pytest.UsageError(f"HOOKD_TEST_BACKEND={BACKEND!r}: expected one of {BACKENDS}")
+    if BACKEND == "postgres" and PG is None:
+        admin = os.environ.get(ADMIN_URL_ENV, "")
+        if not admin:
+            raise pytest.UsageError(
+                f"HOOKD_TEST_BACKEND=postgres needs {ADMIN_URL_ENV}, the admin URL of a "
+                "throwaway PostgreSQL server: run it under scripts/with_pg.sh (make test does)")
+        _url_with_db(admin, "postgres")  # a usage error now rather than in every test
+        PG = Postgres(admin)
+        try:
+            PG.psql("SELECT 1;")  # reachable, and psql is there
+        except OSError as e:
+            raise pytest.UsageError(f"HOOKD_TEST_BACKEND=postgres needs psql ({e}): "
+                                    "bash scripts/deps.sh installs postgresql-client")
+        except (AssertionError, subprocess.SubprocessError) as e:
+            raise pytest.UsageError(f"HOOKD_TEST_BACKEND=postgres: {e}")
+
+
+def pytest_collection_modifyitems(config, items):
+    if BACKEND == "sqlite":
+        return
+    for item in items:
+        m = item.get_closest_marker("sqlite_only")
+        if m:
+            why = m.args[0] if m.args else m.kwargs.get("reason", "about the SQLite file")
+            item.add_marker(pytest.mark.skip(
+                reason=f"sqlite_only, not run against {BACKEND}: {why}"))
+
+
+def pytest_report_header(config):
+    return f"hookd store backend: {BACKEND}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    if BACKEND == "postgres":
+        terminalreporter.write_line(
+            f"e2e store backend: postgres ({PG.made if PG else 0} databases made and dropped "
+            f"on the server of {ADMIN_URL_ENV})")
+    else:
+        terminalreporter.write_line("e2e store backend: sqlite")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_what_is_left():
+    """Drops the databases a test left (a Hookd started outside Servers)."""
+    yield
+    if PG is not None:
+        PG.drop_all()
+
+
+def store_flags(db):
+    """The flags that put hookd's store at db: --db db, or --database-url of
+    db's database."""
+    if BACKEND == "postgres":
+        return ["--database-url", PG.url(db)]
+    return ["--db", str(db)]
+
+
+def store_env(db):
+    """The same as environment variables (HOOKD_DB or HOOKD_DATABASE_URL)."""
+    if BACKEND == "postgres":
+        return {"HOOKD_DATABASE_URL": PG.url(db)}
+    return {"HOOKD_DB": str(db)}
+
+
+def store_contents(db):
+    """Everything the store of db holds, as {what: bytes} for a test to
+    search: the SQLite file and the files beside it that share its name
+    (-wal, -shm), or a pg_dump of the database."""
+    if BACKEND == "postgres":
+        return {f"pg_dump of {PG.name(db)}": PG.dump(db)}
+    db = Path(db)
+    return {p.name: p.read_bytes() for p in db.parent.iterdir() if p.name.startswith(db.name)}
+
+
+def drop_store(db):
+    """Throws away what the store of db keeps outside the test's folder."""
+    if PG is not None:
+        PG.drop(db)
 
 
 # ---------------------------------------------------------------------------
@@ -113,8 +294,9 @@ class Hookd:
     into stderr_lines; stdout (where only the api key line is printed) is read
     into stdout_lines after start and at stop.
 
-    listen=False / db_flag=False leave out --listen / --db (for tests that
-    give them as environment variables); db is still where the store lives."""
+    listen=False / db_flag=False leave out --listen / the store's flag (for
+    tests that give them as environment variables: store_env); db still
+    names the store (a file, or a database: store_flags)."""
 
     def __init__(self, db, args=(), env=None, api_key=None, listen=True, db_flag=True,
                  private=True):
@@ -123,7 +305,7 @@ class Hookd:
         if listen:
             argv += ["--listen", "127.0.0.1:0"]
         if db_flag:
-            argv += ["--db", str(db)]
+            argv += store_flags(self.db)
         if private:
             argv += ["--allow-private-networks"]
         if api_key:
@@ -330,11 +512,13 @@ class Servers:
         self.tmp = tmp_path
         self.started = []
         self.keys = {}  # db path -> the key hookd printed for it
+        self.stores = set()  # every db path used, dropped at stop_all
 
     def start(self, db=None, **kw):
         """Starts hookd on db (default: hookd.db in the test's tmp dir).  On a
         db whose key was printed earlier, api_key/client() use that key."""
         db = Path(db if db is not None else self.tmp / "hookd.db")
+        self.stores.add(db)
         s = Hookd(db, **kw)
         self.started.append(s)
         if s.printed_key:
@@ -348,15 +532,30 @@ class Servers:
         s.stop()
         return self.start(s.db, **kw)
 
+    def store_flags(self, db):
+        """store_flags(db) for a hookd run outside start (run_hookd); the
+        store is thrown away with the others at stop_all."""
+        self.stores.add(Path(db))
+        return store_flags(db)
+
+    def store_env(self, db):
+        """store_env(db), likewise."""
+        self.stores.add(Path(db))
+        return store_env(db)
+
     def stop_all(self):
         errors = []
-        for s in self.started:
-            if s.killed:
-                continue
-            try:
-                s.stop()
-            except AssertionError as e:
-                errors.append(str(e))
+        try:
+            for s in self.started:
+                if s.killed:
+                    continue
+                try:
+                    s.stop()
+                except AssertionError as e:
+                    errors.append(str(e))
+        finally:
+            for db in self.stores:
+                drop_store(db)
         assert not errors, errors
 
 

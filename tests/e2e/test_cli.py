@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from conftest import KEY_RE, assert_error, hook_body, run_hookd
+from conftest import BACKEND, KEY_RE, assert_error, hook_body, run_hookd, store_contents
 
 API_KEY = "k-0123456789abcdef-admin"  # 16+ characters
 OTHER_KEY = "k-fedcba9876543210-other"
@@ -53,13 +53,15 @@ def test_listen_from_variable(servers):
 
 
 def test_db_from_variable(servers, tmp_path, sink_url):
+    # HOOKD_DB, or HOOKD_DATABASE_URL against PostgreSQL
     db = tmp_path / "from-env.db"
-    s = servers.start(db, db_flag=False, env={"HOOKD_DB": str(db)})
+    s = servers.start(db, db_flag=False, env=servers.store_env(db))
     wh = s.client().create(hook_body(sink_url))
-    assert db.exists()
-    assert not (tmp_path / "hookd.db").exists()  # the default name was not used
+    if BACKEND == "sqlite":
+        assert db.exists()
+    assert not (tmp_path / "hookd.db").exists()  # the default file was not used
     s.stop()
-    s2 = servers.start(db)  # the same file, now by flag
+    s2 = servers.start(db)  # the same store, now by flag
     assert s2.client(key=s.api_key).fetch(wh["id"])["name"] == "hook"
 
 
@@ -71,13 +73,20 @@ def test_api_key_from_variable(servers):
     assert_error(s.client(key=OTHER_KEY).get("/api/v1/webhooks"), 401, "unauthorized")
 
 
-def test_flag_db_overrides_variable(servers, tmp_path):
+def test_flag_db_overrides_variable(servers, tmp_path, sink_url):
+    # --db over HOOKD_DB, or --database-url over HOOKD_DATABASE_URL
     env_db = tmp_path / "env.db"
     flag_db = tmp_path / "flag.db"
-    s = servers.start(flag_db, env={"HOOKD_DB": str(env_db)})
+    s = servers.start(flag_db, env=servers.store_env(env_db))
     assert_serves(s)
-    assert flag_db.exists()
-    assert not env_db.exists()
+    wh = s.client().create(hook_body(sink_url))
+    s.stop()
+    if BACKEND == "sqlite":
+        assert flag_db.exists()
+        assert not env_db.exists()
+    # what was written is in the flag's store, not in the variable's
+    assert servers.start(flag_db).client(key=s.api_key).fetch(wh["id"])["name"] == "hook"
+    assert servers.start(env_db, api_key=API_KEY).client().webhooks() == []
 
 
 def test_flag_api_key_overrides_variable(servers):
@@ -123,10 +132,11 @@ REFUSED = [
 
 
 @pytest.mark.parametrize("args,env", REFUSED, ids=lambda v: repr(v))
-def test_invalid_option_exits_2_with_one_line(tmp_path, args, env):
-    # --listen and --db are given unless the case is about them
+def test_invalid_option_exits_2_with_one_line(servers, tmp_path, args, env):
+    # --listen and the store (--db or --database-url) are given unless the
+    # case is about them
     listen = [] if "HOOKD_LISTEN" in env or "--listen" in args else ["--listen", "127.0.0.1:0"]
-    db = [] if "--db" in args else ["--db", str(tmp_path / "x.db")]
+    db = [] if "--db" in args else servers.store_flags(tmp_path / "x.db")
     argv = ["serve", *listen, *db, *args]
     p = run_hookd(argv, cwd=tmp_path, env=env)
     assert p.returncode == 2, (p.returncode, p.stderr)
@@ -177,11 +187,8 @@ def test_stored_key_still_works_with_a_given_key(servers):
     assert s2.client(key=API_KEY).get("/api/v1/webhooks").status_code == 200
 
 
-def _db_files(db):
-    return [p for p in db.parent.iterdir() if p.name.startswith(db.name)]
-
-
 def test_db_stores_only_a_hash_of_the_key(servers):
+    # the bytes of the SQLite file (and -wal, -shm), or a pg_dump
     s = servers.start()
     key = s.printed_key
     assert key
@@ -189,12 +196,21 @@ def test_db_stores_only_a_hash_of_the_key(servers):
     s2 = servers.start(s.db, api_key=API_KEY)
     assert s2.client(key=key).get("/api/v1/webhooks").status_code == 200
     s2.stop()
-    files = _db_files(s.db)
-    assert files
-    for f in files:
-        data = f.read_bytes()
+    stored = store_contents(s.db)
+    assert stored
+    for what, data in stored.items():
         for secret in (key, API_KEY):
-            assert secret.encode() not in data, f"{secret!r} is stored in plain in {f.name}"
+            assert secret.encode() not in data, f"{secret!r} is stored in plain in {what}"
+
+
+@pytest.mark.sqlite_only("reads the api_keys table of the SQLite file")
+def test_db_stores_the_hash_of_the_key(servers):
+    s = servers.start()
+    key = s.printed_key
+    assert key
+    s.stop()
+    s2 = servers.start(s.db, api_key=API_KEY)
+    s2.stop()
     con = sqlite3.connect(s.db)
     try:
         rows = con.execute("SELECT * FROM api_keys").fetchall()

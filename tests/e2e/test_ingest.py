@@ -7,6 +7,8 @@ import json
 import re
 import urllib.parse
 
+import pytest
+
 from conftest import assert_error, hook_body
 
 TIME_NS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
@@ -468,6 +470,8 @@ def closed_port_url():
     return f"http://127.0.0.1:{port}/"
 
 
+@pytest.mark.sqlite_only("reads the delivery states in the SQLite file (the API shows no "
+                        "deliveries of a deleted webhook)")
 def test_delete_cancels_waiting_deliveries(servers, sink_url):
     s = servers.start()
     api = s.client()

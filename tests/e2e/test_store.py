@@ -4,6 +4,8 @@ durability of every 2xx (kill -9 right after it)."""
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from conftest import assert_error, hook_body, strip_volatile
 
 BUSY_TIMEOUT = 5  # seconds hookd waits for a lock before answering 503
@@ -14,6 +16,7 @@ def by_id(webhooks):
     return {w["id"]: strip_volatile(w) for w in webhooks}
 
 
+@pytest.mark.sqlite_only("holds the SQLite file's write lock from a second connection")
 def test_503_while_the_store_is_locked_and_nothing_changes(server, api, sink_url):
     kept = api.create(hook_body(sink_url, name="kept"))
     before = api.fetch(kept["id"])

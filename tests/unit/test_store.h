@@ -30,7 +30,7 @@
 typedef struct store_backend {
     const char *name;
     /* NULL when the backend can run here, else why not (its tests are then
-     * not registered). */
+     * registered as not run: the summary counts them and gives the reason). */
     const char *(*unavailable)(void);
     /* Opens the store whose data belongs to dir, a fresh empty directory per
      * test: opening with the same dir again opens the same data. */

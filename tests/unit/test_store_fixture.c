@@ -4,8 +4,10 @@
  * once per backend, a fresh store per test, the recording listener, and the
  * helpers that make webhooks, people, plans and outcomes.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -27,10 +29,160 @@ static int sqlite_open(const char *dir, hookd_store **out, char *err, size_t err
     return rc;
 }
 
+/* PostgreSQL: HOOKD_TEST_DATABASE_URL is the admin URL of a throwaway server
+ * (scripts/with_pg.sh starts one); each test gets a database of its own,
+ * made on the first open of its dir, reached by the same URL with the
+ * database name replaced, and dropped (WITH FORCE) after the test. */
+#define PG_URL_ENV "HOOKD_TEST_DATABASE_URL"
+
+static const char *pg_admin_url(void)
+{
+    const char *url = getenv(PG_URL_ENV);
+    return url && *url ? url : NULL;
+}
+
+static const char *pg_unavailable(void)
+{
+    return pg_admin_url() ? NULL
+                          : PG_URL_ENV " is not set (run under scripts/with_pg.sh, as make "
+                                       "test does)";
+}
+
+/* The database of dir: hookd_t_<dir's basename, lower case, [a-z0-9_] only>
+ * _<FNV-1a of the whole path>, so that the same dir names the same database
+ * and two dirs differing only in case (mkdtemp) do not share one. At most
+ * 8 + 31 + 1 + 16 = 56 characters (PostgreSQL keeps 63). */
+static void pg_db_name(const char *dir, char *out, size_t outlen)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)dir; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    const char *base = strrchr(dir, '/');
+    base = base ? base + 1 : dir;
+    char clean[32];
+    size_t n = 0;
+    for (; *base && n < sizeof clean - 1; base++) {
+        unsigned char c = (unsigned char)*base;
+        clean[n++] = isalnum(c) ? (char)tolower(c) : '_';
+    }
+    clean[n] = '\0';
+    snprintf(out, outlen, "hookd_t_%s_%016llx", clean, (unsigned long long)h);
+}
+
+/* admin (postgres://[user[:pw]@]host[:port][/db][?params]) with its
+ * database replaced by db, the parameters kept. -1 if it is no such URL. */
+static int pg_url_with_db(const char *admin, const char *db, char *out, size_t outlen)
+{
+    size_t scheme;
+    if (strncmp(admin, "postgres://", 11) == 0)
+        scheme = 11;
+    else if (strncmp(admin, "postgresql://", 13) == 0)
+        scheme = 13;
+    else
+        return -1;
+    size_t end = scheme + strcspn(admin + scheme, "/?"); /* the authority's end */
+    const char *query = strchr(admin + end, '?');
+    int n = snprintf(out, outlen, "%.*s/%s%s", (int)end, admin, db, query ? query : "");
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+static void pg_quiet_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* A connection to the admin database, or NULL with err filled. */
+static PGconn *pg_admin(char *err, size_t errlen)
+{
+    PGconn *c = PQconnectdb(pg_admin_url());
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        const char *why = c ? PQerrorMessage(c) : "out of memory";
+        snprintf(err, errlen, "cannot connect to " PG_URL_ENV " (%s): %.*s", pg_admin_url(),
+                 (int)strcspn(why, "\n"), why);
+        PQfinish(c);
+        return NULL;
+    }
+    /* DROP … IF EXISTS of a database never made says so: noise. */
+    PQsetNoticeProcessor(c, pg_quiet_notice, NULL);
+    return c;
+}
+
+/* Runs one command of the admin connection; 0, or -1 with err filled. */
+static int pg_admin_exec(PGconn *c, const char *sql, int *rows, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
+    if (rc) {
+        const char *why = PQresultErrorMessage(r);
+        snprintf(err, errlen, "%s: %.*s", sql, (int)strcspn(why, "\n"), why);
+    } else if (rows) {
+        *rows = PQntuples(r);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* Makes the database name unless it exists (a reopen of the same dir). */
+static int pg_create(const char *name, char *err, size_t errlen)
+{
+    PGconn *c = pg_admin(err, errlen);
+    if (!c)
+        return -1;
+    char sql[256];
+    int rows = 0;
+    snprintf(sql, sizeof sql, "SELECT 1 FROM pg_database WHERE datname = '%s'", name);
+    int rc = pg_admin_exec(c, sql, &rows, err, errlen);
+    if (rc == 0 && rows == 0) {
+        snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\"", name);
+        rc = pg_admin_exec(c, sql, NULL, err, errlen);
+    }
+    PQfinish(c);
+    return rc;
+}
+
+static int pg_open(const char *dir, hookd_store **out, char *err, size_t errlen)
+{
+    char name[64], url[1024];
+    pg_db_name(dir, name, sizeof name);
+    if (pg_url_with_db(pg_admin_url(), name, url, sizeof url) != 0) {
+        snprintf(err, errlen, PG_URL_ENV " is not a postgres:// or postgresql:// URL: %s",
+                 pg_admin_url());
+        return HOOKD_EINVAL;
+    }
+    if (pg_create(name, err, errlen) != 0)
+        return HOOKD_EUNAVAIL;
+    hookd_store_options opt = {.database_url = url};
+    /* As for SQLite: the schema it makes on a first open is noise. */
+    int q = quiet_begin();
+    int rc = hookd_store_open(&opt, out, err, errlen);
+    quiet_end(q);
+    return rc;
+}
+
+/* After the store is closed: the database goes, and any connection the
+ * test left to it with it (WITH (FORCE)). A failure fails the test. */
+static void pg_destroy(const char *dir)
+{
+    char name[64], err[512], sql[128];
+    pg_db_name(dir, name, sizeof name);
+    PGconn *c = pg_admin(err, sizeof err);
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", name);
+    if (!c || pg_admin_exec(c, sql, NULL, err, sizeof err) != 0)
+        unit_fail(__FILE__, __LINE__, "postgres: database %s of %s left behind: %s", name, dir,
+                  err);
+    PQfinish(c);
+}
+
 /* Every backend the suite runs against. A backend that needs a server says
- * through `unavailable` when none is configured, and is then left out. */
+ * through `unavailable` when none is configured: its tests are then
+ * registered as not run, and the run's summary says so and why. */
 const store_backend store_backends[] = {
     {.name = "sqlite", .open = sqlite_open},
+    {.name = "postgres", .unavailable = pg_unavailable, .open = pg_open, .destroy = pg_destroy},
 };
 const size_t store_n_backends = sizeof store_backends / sizeof store_backends[0];
 
@@ -251,11 +403,29 @@ static void store_run(void *arg)
     pthread_mutex_destroy(&fx.rec.lock);
 }
 
+/* "store suite, backend <name>: <why it cannot run here>", made once per
+ * backend (the harness groups the tests it keeps out by this text). */
+static const char *not_run_reason(const store_backend *be, const char *why)
+{
+    static const char *made[8];
+    size_t i = (size_t)(be - store_backends);
+    if (i >= sizeof made / sizeof made[0])
+        return why;
+    if (!made[i]) {
+        size_t len = strlen(be->name) + strlen(why) + 64;
+        char *text = malloc(len);
+        if (!text)
+            return why;
+        snprintf(text, len, "store suite, backend %s: %s", be->name, why);
+        made[i] = text;
+    }
+    return made[i];
+}
+
 static void register_one(const store_backend *be, const char *name, store_test_fn fn)
 {
-    if (be->unavailable && be->unavailable())
-        return;
-    /* Both live as long as the program: the harness keeps them. */
+    const char *why = be->unavailable ? be->unavailable() : NULL;
+    /* All live as long as the program: the harness keeps them. */
     size_t len = strlen("store_") + strlen(name) + 1 + strlen(be->name) + 1;
     char *full = malloc(len);
     store_reg *reg = malloc(sizeof *reg);
@@ -264,6 +434,11 @@ static void register_one(const store_backend *be, const char *name, store_test_f
         exit(2);
     }
     snprintf(full, len, "store_%s/%s", name, be->name);
+    if (why) {
+        free(reg);
+        unit_register_not_run(full, not_run_reason(be, why));
+        return;
+    }
     *reg = (store_reg){.fn = fn, .be = be};
     unit_register_arg(full, store_run, reg);
 }

@@ -2,7 +2,10 @@
  * unit.h — a minimal unit-test harness. Each TEST registers itself before main
  * runs; a test passes when none of its CHECKs failed. The runner prints every
  * failure with file and line, then "N passed, N failed", and exits non-zero if
- * any test failed.
+ * any test failed. Tests that cannot run on this machine (a backend without
+ * its server) are registered as not run, with the reason: the summary then
+ * says "N NOT RUN" and prints each reason after it, so that a check left out
+ * never reads as a pass.
  */
 #ifndef HOOKD_TESTS_UNIT_H
 #define HOOKD_TESTS_UNIT_H
@@ -17,6 +20,9 @@ void unit_register(const char *name, unit_fn fn);
  * live as long as the program. */
 typedef void (*unit_arg_fn)(void *arg);
 void unit_register_arg(const char *name, unit_arg_fn fn, void *arg);
+/* A test that will not run here, and why (both must live as long as the
+ * program; tests sharing one reason are reported together). */
+void unit_register_not_run(const char *name, const char *why);
 void unit_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define TEST(name)                                                                                 \

@@ -10,6 +10,7 @@ static struct {
     unit_fn fn;
     unit_arg_fn arg_fn;
     void *arg;
+    const char *not_run; /* why it cannot run here, or NULL */
 } tests[MAX_TESTS];
 static int ntests;
 static int current_failed;
@@ -37,6 +38,12 @@ void unit_register_arg(const char *name, unit_arg_fn fn, void *arg)
     add(name, NULL, fn, arg);
 }
 
+void unit_register_not_run(const char *name, const char *why)
+{
+    add(name, NULL, NULL, NULL);
+    tests[ntests - 1].not_run = why;
+}
+
 void unit_fail(const char *file, int line, const char *fmt, ...)
 {
     va_list ap;
@@ -50,10 +57,14 @@ void unit_fail(const char *file, int line, const char *fmt, ...)
 
 int main(int argc, char **argv)
 {
-    int passed = 0, failed = 0;
+    int passed = 0, failed = 0, not_run = 0;
     for (int i = 0; i < ntests; i++) {
         if (argc > 1 && !strstr(tests[i].name, argv[1]))
             continue;
+        if (tests[i].not_run) {
+            not_run++;
+            continue;
+        }
         current_failed = 0;
         if (tests[i].fn)
             tests[i].fn();
@@ -66,6 +77,25 @@ int main(int argc, char **argv)
             passed++;
         }
     }
-    printf("unit: %d passed, %d failed\n", passed, failed);
+    if (!not_run) {
+        printf("unit: %d passed, %d failed\n", passed, failed);
+        return failed ? 1 : 0;
+    }
+    printf("unit: %d passed, %d failed, %d NOT RUN\n", passed, failed, not_run);
+    /* Each reason once, with how many of the selected tests it kept out. */
+    for (int i = 0; i < ntests; i++) {
+        if (!tests[i].not_run || (argc > 1 && !strstr(tests[i].name, argv[1])))
+            continue;
+        int n = 0, seen = 0;
+        for (int j = 0; j < ntests; j++) {
+            if (!tests[j].not_run || strcmp(tests[j].not_run, tests[i].not_run) != 0 ||
+                (argc > 1 && !strstr(tests[j].name, argv[1])))
+                continue;
+            seen |= j < i;
+            n++;
+        }
+        if (!seen)
+            printf("unit: NOT RUN: %d test%s: %s\n", n, n == 1 ? "" : "s", tests[i].not_run);
+    }
     return failed ? 1 : 0;
 }
