@@ -19,7 +19,13 @@
  * In a shared store (several processes, store.h "claims") the same holds
  * within the process, and claims keep other processes off what it holds:
  * the engine renews the claims of everything it holds and releases what it
- * drops, so another process can take it at once.
+ * drops, so another process can take it at once. A release must never undo
+ * a claim the engine has made again since: a read queued before the
+ * release task returns the seq still claimed by this process, and the
+ * release then frees it while the engine attempts it, for another process
+ * to attempt too. So `letgo` keeps every seq whose release is not yet
+ * stored, and reads skip those (their webhook reads again: the worker runs
+ * tasks in order, so that read comes after the release).
  */
 #include "delivery/engine.h"
 
@@ -130,7 +136,9 @@ typedef struct msg {
     int64_t now, when, max_seq;
     hookd_due_cursor cursor;  /* M_SCAN */
     int limit;
-    int64_t *seqs;            /* M_RELEASE, M_RENEW (owned; n of them) */
+    int64_t *seqs;            /* M_RELEASE, M_RENEW (owned; n of them); M_FRESH:
+                                 the dropped ones (n_dropped) */
+    size_t n_dropped;
 } msg;
 
 typedef struct queue {
@@ -168,6 +176,7 @@ struct hookd_engine {
     int64_t earliest_due;    /* min over webhooks' next_due, 0 none */
     int64_t next_prune_ms;
     int64_t *releasing;      /* seqs dropped since the last release task */
+    hookd_intmap letgo;      /* seqs let go whose release is not stored yet */
     size_t n_releasing, cap_releasing;
     bool renewing, released_all;
     int64_t next_renew_ms;
@@ -281,11 +290,13 @@ static void on_fresh(void *ctx, hookd_job *jobs, size_t n)
     int64_t dropped[8];
     size_t n_dropped = 0;
     int64_t top = atomic_load(&e->known_seq);
-    /* A shared store: what is dropped is let go at once, for any process. */
-    msg *rel = e->shared ? msg_new(M_RELEASE, 0) : NULL;
-    if (rel && !(rel->seqs = malloc(n * sizeof *rel->seqs))) {
-        free(rel);
-        rel = NULL;
+    /* A shared store: what is dropped is let go, for any process, by the
+     * engine thread (it owns `letgo`). Without room to say so, the claims
+     * run out with their lease. */
+    if (m && e->shared && !(m->seqs = malloc(n * sizeof *m->seqs))) {
+        free(m);
+        m = NULL;
+        tail = NULL;
     }
     for (size_t i = 0; i < n; i++) {
         hookd_job *j = &jobs[i];
@@ -300,8 +311,8 @@ static void on_fresh(void *ctx, hookd_job *jobs, size_t n)
             m->n++;
             continue;
         }
-        if (rel)
-            rel->seqs[rel->n++] = j->seq;
+        if (m && m->seqs)
+            m->seqs[m->n_dropped++] = j->seq;
         hookd_job_clear(j);
         bool seen = false;
         for (size_t k = 0; k < n_dropped && !seen; k++)
@@ -314,14 +325,10 @@ static void on_fresh(void *ctx, hookd_job *jobs, size_t n)
     /* Published before the messages: a read bounded by it covers only
      * deliveries the engine was told of. */
     atomic_store(&e->known_seq, top);
-    if (m && m->n)
+    if (m && (m->n || m->n_dropped))
         post(e, m);
-    else
-        free(m);
-    if (rel && rel->n)
-        queue_push(&e->tasks, rel); /* before the reads the drops cause below */
-    else if (rel)
-        msg_free(rel);
+    else if (m)
+        msg_free(m);
     for (size_t k = 0; k < n_dropped; k++) {
         msg *d = msg_new(M_DUE, dropped[k]);
         if (d)
@@ -493,13 +500,26 @@ static void scanq_add(hookd_engine *e, wstate *w)
 
 /* Remembers that the engine let go of seq (a shared store only): the
  * claim is given up with the next release task. If memory runs out the
- * claim simply runs out with its lease. */
+ * claim simply runs out with its lease (and reads keep returning it to this
+ * process, which is safe). */
 static void let_go(hookd_engine *e, int64_t seq)
 {
-    if (!e->shared || hookd_array_grow(&e->releasing, &e->cap_releasing, e->n_releasing,
-                                       sizeof *e->releasing) != 0)
+    if (!e->shared || hookd_intmap_get(&e->letgo, seq) ||
+        hookd_array_grow(&e->releasing, &e->cap_releasing, e->n_releasing,
+                         sizeof *e->releasing) != 0 ||
+        hookd_intmap_put(&e->letgo, seq, e) != 0)
         return;
     e->releasing[e->n_releasing++] = seq;
+}
+
+/* A release task came back: those seqs may be read again. */
+static void released(hookd_engine *e, msg *m)
+{
+    if (m->rc != 0)
+        hookd_log_warn("engine: cannot release %zu claims (%d); their leases run out",
+                       m->n, m->rc);
+    for (size_t i = 0; i < m->n; i++)
+        hookd_intmap_del(&e->letgo, m->seqs[i]);
 }
 
 static void send_releases(hookd_engine *e)
@@ -615,6 +635,13 @@ static void take_jobs(hookd_engine *e, jnode *list, bool fresh)
         wstate *w = webhook_of(e, n->j.webhook);
         bool have = hookd_intmap_get(&e->held, n->j.seq) != NULL;
         bool usable = w && w->connected && !w->gone;
+        if (!have && hookd_intmap_get(&e->letgo, n->j.seq)) {
+            /* Read before its release ran: the claim is about to go. */
+            if (usable)
+                backlog(e, w);
+            job_free(e, n);
+            continue;
+        }
         /* A fresh one behind a backlog waits its turn in the store. */
         bool room = w && !(fresh && w->backlog) && w->n_ready < PER_WEBHOOK_MAX;
         if (have || !usable || !room || hookd_intmap_put(&e->held, n->j.seq, n) != 0) {
@@ -962,6 +989,10 @@ static void handle(hookd_engine *e, msg *m)
     switch (m->kind) {
     case M_FRESH:
         take_jobs(e, m->jobs, true);
+        for (size_t i = 0; i < m->n_dropped; i++) {
+            if (!hookd_intmap_get(&e->held, m->seqs[i]))
+                let_go(e, m->seqs[i]);
+        }
         break;
     case M_WEBHOOK:
         webhook_set(e, m->key, m->wh);
@@ -993,9 +1024,7 @@ static void handle(hookd_engine *e, msg *m)
         e->pruning = false;
         break;
     case M_RELEASE:
-        if (m->rc != 0)
-            hookd_log_warn("engine: cannot release %zu claims (%d); their leases run out",
-                           m->n, m->rc);
+        released(e, m);
         break;
     case M_RENEW:
         e->renewing = false;
@@ -1083,6 +1112,8 @@ static void *engine_main(void *arg)
             next = m->next;
             handle(e, m);
         }
+        /* Releases go before the reads below, which would skip them. */
+        send_releases(e);
         int64_t now = hookd_now_ms();
         bool stopping = atomic_load(&e->stopping);
         if (!stopping) {
@@ -1141,6 +1172,7 @@ static void engine_free(hookd_engine *e)
     }
     hookd_intmap_free(&e->webhooks);
     hookd_intmap_free(&e->held);
+    hookd_intmap_free(&e->letgo);
     for (msg *m = queue_take(&e->inbox, false), *next; m; m = next) {
         next = m->next;
         jobs_free(e, m->jobs);
