@@ -4,6 +4,9 @@
 #   bash scripts/pg_cluster.sh start DIR   initdb into DIR (new or empty), start
 #                                          the server, print its admin URL
 #   bash scripts/pg_cluster.sh stop DIR    stop it (fast) and remove DIR
+#   bash scripts/pg_cluster.sh halt DIR    stop it (fast), keeping DIR
+#   bash scripts/pg_cluster.sh resume DIR  start a halted cluster again, on
+#                                          the same port
 #
 # The server listens on 127.0.0.1 only, on a free port, and on a unix socket
 # inside DIR; loopback and the socket are trusted (no password); the superuser
@@ -28,7 +31,7 @@ die() {
 }
 
 usage() {
-  echo "usage: $0 start DIR | stop DIR" >&2
+  echo "usage: $0 start DIR | stop DIR | halt DIR | resume DIR" >&2
   exit 2
 }
 
@@ -140,8 +143,23 @@ stop() {
   rm -rf "$dir"
 }
 
+# halt and resume: a database outage for the tests that need one (clients
+# see their connections end and new ones refused until resume).
+halt() {
+  [ -f "$dir/PG_VERSION" ] || die "halt: $dir is not a PostgreSQL data folder"
+  as_owner "$bindir/pg_ctl" -D "$dir" -m fast -w -t 60 -s stop
+}
+
+resume() {
+  [ -f "$dir/PG_VERSION" ] || die "resume: $dir is not a PostgreSQL data folder"
+  as_owner "$bindir/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 -s start >/dev/null ||
+    { tail -n 20 "$dir/server.log" >&2 2>/dev/null || true; die "resume: the server in $dir did not start"; }
+}
+
 case "$cmd" in
   start) start ;;
   stop) stop ;;
+  halt) halt ;;
+  resume) resume ;;
   *) usage ;;
 esac
