@@ -456,8 +456,12 @@ static void proc_sample_take(long pid, proc_sample *s)
  * read, whose cost today grows with every other webhook's rows too). */
 enum { WAIT_SUCCEEDED, WAIT_ATTEMPTED, WAIT_SETTLED };
 
+#define INGEST_MAX 8 /* --ingest URLs: hookd processes sharing one store */
+
 typedef struct run_opts {
     const char *base, *key, *webhook, *contacts, *field, *tag, *curve, *nginx_status;
+    const char *ingest[INGEST_MAX]; /* request r goes to ingest[r % n_ingest] */
+    int n_ingest;
     long n, batch, conc, poll_ms, timeout_s, pid;
     bool small;
     int wait;
@@ -559,8 +563,8 @@ static void *sender_main(void *arg)
         if (r >= st->nreq || bench_now_ns() > st->deadline)
             break;
         st->recs[r].t_send = bench_now_ns();
-        long status = http_do(c, &resp, "POST", st->o->base, "/api/v1/activities", st->bodies[r],
-                              st->body_len[r]);
+        long status = http_do(c, &resp, "POST", st->o->ingest[r % (size_t)st->o->n_ingest],
+                              "/api/v1/activities", st->bodies[r], st->body_len[r]);
         st->recs[r].t_ack = bench_now_ns();
         st->recs[r].status = status;
         if (status != 202) {
@@ -860,7 +864,9 @@ static int run_usage(void)
     fputs("usage: core_client run --base URL --key KEY --webhook ID --contacts FILE -n N\n"
           "         [--small] [--field act::s] [--tag T] [--batch 1000] [--conc 4]\n"
           "         [--poll-ms 250] [--timeout 180] [--wait succeeded|attempted|settled]\n"
-          "         [--pid HOOKD_PID] [--curve FILE] [--nginx-status URL]\n"
+          "         [--pid HOOKD_PID] [--curve FILE] [--nginx-status URL] [--ingest URL]...\n"
+          "  --ingest: spread the ingest requests over these hookd processes (one store;\n"
+          "            default: --base, which is also the one polled)\n"
           "  --wait succeeded: until the webhook's stats.succeeded_24h grew by N\n"
           "  --wait attempted: until none of its deliveries is pending (each tried once)\n"
           "  --wait settled: until none is pending, then checks N succeeded (one cheap\n"
@@ -878,7 +884,8 @@ static int run_parse(int argc, char **argv, run_opts *o)
                                          {"conc", 1, 0, 'C'},         {"poll-ms", 1, 0, 'p'},
                                          {"timeout", 1, 0, 'T'},      {"wait", 1, 0, 'W'},
                                          {"pid", 1, 0, 'P'},          {"curve", 1, 0, 'v'},
-                                         {"nginx-status", 1, 0, 'g'}, {0, 0, 0, 0}};
+                                         {"nginx-status", 1, 0, 'g'}, {"ingest", 1, 0, 'i'},
+                                         {0, 0, 0, 0}};
     *o = (run_opts){.field = "act::s",
                     .tag = "core",
                     .batch = 1000,
@@ -918,6 +925,11 @@ static int run_parse(int argc, char **argv, run_opts *o)
         case 'g':
             o->nginx_status = optarg;
             break;
+        case 'i':
+            bad = o->n_ingest == INGEST_MAX || !bench_is_loopback_url(optarg);
+            if (!bad)
+                o->ingest[o->n_ingest++] = optarg;
+            break;
         case 'n':
             bad = bench_parse_long(optarg, 1, 100000000, &o->n);
             break;
@@ -949,6 +961,8 @@ static int run_parse(int argc, char **argv, run_opts *o)
         if (bad)
             return -1;
     }
+    if (o->n_ingest == 0 && o->base)
+        o->ingest[o->n_ingest++] = o->base;
     if (!o->base || !o->key || !bench_is_id(o->webhook) || !o->contacts || o->n <= 0 ||
         !bench_is_loopback_url(o->base) ||
         (o->nginx_status && !bench_is_loopback_url(o->nginx_status)))
