@@ -745,10 +745,15 @@ static void backstop(pg_store *s, bool first)
     PQclear(b.r);
 }
 
+/* The notice connection: it listens, and holds the session lock that says
+ * this process is alive (pg_reclaim_dead, at another's start). */
 static PGconn *listen_conn(pg_store *s)
 {
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT " PG_OWNER_LOCK_SQL("'%s'") "; LISTEN " PG_CHANNEL,
+             s->owner);
     PGconn *db = PQconnectdb(s->conninfo);
-    PGresult *r = PQstatus(db) == CONNECTION_OK ? PQexec(db, "LISTEN " PG_CHANNEL) : NULL;
+    PGresult *r = PQstatus(db) == CONNECTION_OK ? PQexec(db, sql) : NULL;
     bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) {
@@ -762,7 +767,8 @@ static void *notice_main(void *arg)
 {
     pg_store *s = arg;
     pthread_setname_np(pthread_self(), "hookd-pg-notice");
-    PGconn *db = NULL;
+    PGconn *db = s->notice_db; /* made by pg_listen, or NULL: connect here */
+    s->notice_db = NULL;
     int64_t next_backstop = 0, next_connect = 0, backoff = BACKOFF_MIN_MS;
     bool first = true;
     for (;;) {
@@ -804,6 +810,11 @@ static void *notice_main(void *arg)
             }
         }
     }
+    /* Said before the connection closes (its server process may take a
+     * moment to end): a process started right after this one closed
+     * must not find it still alive. */
+    if (db)
+        PQclear(PQexec(db, "SELECT pg_advisory_unlock_all()"));
     PQfinish(db);
     return NULL;
 }
@@ -829,11 +840,17 @@ static void pg_listen(hookd_store *st, const hookd_store_listener *l)
     st->listener = *l;
     if (!l->fresh && !l->webhook && !l->due)
         return;
-    if (pthread_create(&s->notice_thread, NULL, notice_main, s) == 0)
+    /* Connected before anything is claimed, so this process is seen alive
+     * from its first claim on (if this fails, the thread keeps trying). */
+    s->notice_db = listen_conn(s);
+    if (pthread_create(&s->notice_thread, NULL, notice_main, s) == 0) {
         s->notice_running = true;
-    else
+    } else {
+        PQfinish(s->notice_db);
+        s->notice_db = NULL;
         hookd_log_error("postgres: cannot start the notice thread; other processes' changes "
                         "reach this one only at a restart");
+    }
 }
 
 /* ---- API keys ---------------------------------------------------------------- */
@@ -1090,6 +1107,8 @@ int hookd_store_open_pg(const char *url, hookd_store **out, char *err, size_t er
      * others are made when first needed. */
     if (rc == 0 && (rc = conn_open(s, &s->pool[0], err, errlen)) == 0)
         rc = migrate(&s->pool[0], err, errlen);
+    if (rc == 0 && (rc = pg_reclaim_dead(s)) != 0)
+        snprintf(err, errlen, "cannot read the claims of earlier processes");
     if (rc) {
         pg_close(&s->base);
         return rc;

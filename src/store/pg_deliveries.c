@@ -721,6 +721,42 @@ int pg_release(hookd_store *st, const int64_t *seqs, size_t n)
     return pg_tx(PG(st), release_run, &x);
 }
 
+/* A claim promises that its owner is attempting the delivery; an owner
+ * whose session lock is gone has died (or lost its notice connection for a
+ * moment: then an attempt may be made twice, which SPEC §5 allows). */
+static int reclaim_run(pg_store *s, pg_conn *c, void *ctx)
+{
+    (void)ctx;
+    static const char SQL[] =
+        "WITH live AS (SELECT (l.classid::bigint << 32) | l.objid::bigint AS k FROM pg_locks l "
+        "  WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted AND l.database = "
+        "  (SELECT oid FROM pg_database WHERE datname = current_database())), "
+        "r AS (UPDATE queue q SET owner = NULL, lease_until = 0 WHERE q.owner IS NOT NULL "
+        "  AND q.owner <> $1 AND q.lease_until > hookd_ms() "
+        "  AND ('x' || q.owner)::bit(64)::bigint NOT IN (SELECT k FROM live) "
+        "  RETURNING q.webhook) "
+        "SELECT webhook, count(*) FROM r GROUP BY webhook";
+    pg_params p = {.n = 0};
+    pg_p_text(&p, s->owner);
+    PGresult *r;
+    int rc = pg_run(c, SQL, &p, &r);
+    int64_t freed = 0;
+    for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+        freed += pg_int(r, i, 1);
+        rc = pg_notify(c, s, 'd', pg_int(r, i, 0));
+    }
+    if (rc == 0 && freed)
+        hookd_log_info("store: took back %lld deliveries claimed by processes that are gone",
+                       (long long)freed);
+    PQclear(r);
+    return rc;
+}
+
+int pg_reclaim_dead(pg_store *s)
+{
+    return pg_tx(s, reclaim_run, NULL);
+}
+
 /* ---- outcomes ---------------------------------------------------------------------- */
 
 typedef struct outcomes_ctx {

@@ -46,6 +46,9 @@
 #define PG_MAX_PARAMS 16
 #define PG_OWNER_LEN 17 /* 16 hex digits and the NUL */
 #define PG_CHANNEL "hookd"
+/* The session advisory lock a live process holds on its notice connection,
+ * keyed by its owner name (16 hex digits, as an SQL text expression). */
+#define PG_OWNER_LOCK_SQL(owner) "pg_advisory_lock(('x' || " owner ")::bit(64)::bigint)"
 
 typedef struct pg_conn {
     PGconn *db;             /* NULL until connected */
@@ -80,6 +83,7 @@ typedef struct pg_store {
     /* the notice thread (started by listen) */
     pthread_t notice_thread;
     bool notice_running, notice_stop;
+    PGconn *notice_db;        /* its first connection, made by listen */
     int wake[2];              /* a pipe: written to stop the thread */
     hookd_intmap versions;    /* notice thread only: key → version it told of */
 } pg_store;
@@ -248,6 +252,10 @@ int pg_next_due(hookd_store *st, int64_t key, int64_t now_ms, int64_t *when_ms);
 int pg_max_seq(hookd_store *st, int64_t *seq);
 int pg_renew(hookd_store *st, const int64_t *seqs, size_t n);
 int pg_release(hookd_store *st, const int64_t *seqs, size_t n);
+/* At start: frees the claims of processes that are gone (no session holds
+ * their owner lock), so a restart after a crash need not wait out their
+ * leases; live processes are told. */
+int pg_reclaim_dead(pg_store *s);
 int pg_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n, int *states);
 int pg_delivery_retry(hookd_store *st, const char *webhook_id, const char *delivery_id,
                       int64_t now_ms);

@@ -73,3 +73,22 @@ BACKEND_TEST("postgres", claims_keep_two_processes_apart)
     CHECK_INT(got[0], d[1].seq);
     hookd_store_close(b);
 }
+
+/* Both backends: a store opened again after the one before it went away
+ * (here closed with deliveries it had claimed and not attempted; in life
+ * a process killed) gives those deliveries to the new one at once, not
+ * after a lease runs out. */
+STORE_TEST(claims_of_a_process_gone_are_due_at_once_after_a_restart)
+{
+    hookd_webhook *wh = fx_webhook(fx, WH_JSON("restart", ACTS_S));
+    if (!wh)
+        return;
+    made_ref d[3];
+    CHECK_INT(fx_deliver(fx, 3, "act::s", T0, d, 3), 3);
+    int64_t key = wh->key, got[8];
+    if (!fx_reopen(fx))
+        return;
+    CHECK_INT(due_seqs(fx->st, key, INT64_MAX, got, 8), 3);
+    CHECK_INT(got[0], d[0].seq);
+    CHECK_INT(got[2], d[2].seq);
+}
