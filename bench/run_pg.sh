@@ -108,7 +108,11 @@ PIDS+=($!)
 wait_port "$NGINX_PORT" || { cat "$TMP/error.log" >&2; die "nginx did not start"; }
 NGINX_URL="http://127.0.0.1:$NGINX_PORT"
 
-ADMIN=$(bash scripts/pg_cluster.sh start "$CLUSTER") || die "the PostgreSQL cluster did not start"
+# The settings docs/scaling.md recommends for hookd (PG_BENCH_PG_SETTINGS
+# replaces them; "" measures PostgreSQL as Debian ships it).
+PG_SETTINGS=${PG_BENCH_PG_SETTINGS-$'shared_buffers = 1GB\nmax_wal_size = 8GB\ncheckpoint_timeout = 15min'}
+ADMIN=$(PG_CLUSTER_SETTINGS=$PG_SETTINGS bash scripts/pg_cluster.sh start "$CLUSTER") ||
+    die "the PostgreSQL cluster did not start"
 SERVER=${ADMIN%/postgres}
 psql_admin() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$ADMIN" "$@"; }
 PGVER=$(psql_admin -c "SHOW server_version" | cut -d' ' -f1)
@@ -189,6 +193,15 @@ RATE[sqlite]=$(jget "$res" deliveries_per_s)
 COMPLETE[sqlite]=$(jget "$res" complete)
 say "  $(printf '%.0f' "${RATE[sqlite]}") deliveries/s"
 
+# top_statements COLUMN: the run's eight statements with the most COLUMN.
+top_statements() {
+    psql_admin -d "$SERVER/$db" -F ' | ' -c "SELECT to_char(calls::numeric / $N, 'FM0.00000'),
+        calls, round(total_exec_time), left(regexp_replace(query, '\s+', ' ', 'g'), 80)
+        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+        WHERE d.datname = '$db' AND s.query NOT LIKE '%pg_stat_statements%'
+        ORDER BY $1 DESC LIMIT 8" | sed 's/^/    /' >&2
+}
+
 for k in $PROCS; do
     db=hookd_bench_$k
     psql_admin -c "CREATE DATABASE $db" >/dev/null
@@ -208,12 +221,13 @@ for k in $PROCS; do
         JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$db'
         AND s.query NOT LIKE '%pg_stat_statements%'")
     STMTS[pg$k]=$(awk -v t="$total" -v n="$N" 'BEGIN{printf "%.4f", t / n}')
-    say "  $(printf '%.0f' "${RATE[pg$k]}") deliveries/s; $total statements = ${STMTS[pg$k]} a delivery; the most called:"
-    psql_admin -d "$SERVER/$db" -F ' | ' -c "SELECT to_char(calls::numeric / $N, 'FM0.00000'),
-        calls, left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_statements s
-        JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$db'
-        AND s.query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC LIMIT 8" |
-        sed 's/^/    /' >&2
+    say "  $(printf '%.0f' "${RATE[pg$k]}") deliveries/s; $total statements = ${STMTS[pg$k]} a delivery"
+    say "  the most called (calls a delivery | calls | ms in all | statement):"
+    top_statements calls
+    say "  the most time (calls a delivery | calls | ms in all | statement):"
+    top_statements total_exec_time
+    say "  sessions opened on the database (PostgreSQL 14+): $(psql_admin -c \
+        "SELECT sessions FROM pg_stat_database WHERE datname = '$db'" 2>/dev/null || echo '?')"
     psql_admin -c "DROP DATABASE $db WITH (FORCE)" >/dev/null
 done
 

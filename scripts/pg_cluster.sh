@@ -14,7 +14,9 @@
 # postgres://postgres@127.0.0.1:PORT/postgres. It preloads pg_stat_statements
 # (CREATE EXTENSION pg_stat_statements works in any database), allows 300
 # connections and keeps fsync on: a commit is as durable as in production.
-# Its log is DIR/server.log.
+# Its log is DIR/server.log. PG_CLUSTER_SETTINGS adds lines of
+# postgresql.conf settings (the benchmarks give the ones docs/scaling.md
+# recommends).
 #
 # initdb refuses to run as root: as root, initdb and pg_ctl run as the
 # `postgres` system user (made by Debian's postgresql package) and DIR is
@@ -115,6 +117,7 @@ synchronous_commit = on
 full_page_writes = on
 logging_collector = off
 log_min_messages = warning
+${PG_CLUSTER_SETTINGS:-}
 EOF
     if as_owner "$bindir/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 -s start >/dev/null; then
       echo "postgres://postgres@127.0.0.1:$port/postgres"
