@@ -68,3 +68,22 @@ int hookd_fields_merge(json_t *dst, const json_t *src)
     }
     return 0;
 }
+
+hookd_person *hookd_person_merged(hookd_person *found, const json_t *fields, int64_t now_ms)
+{
+    hookd_person *p = found;
+    if (!p) {
+        if (!(p = calloc(1, sizeof *p)) || !(p->fields = json_object()) ||
+            hookd_id_new(p->contact_id) != 0) {
+            hookd_person_free(p);
+            return NULL;
+        }
+        p->created_at = now_ms;
+    }
+    if (hookd_fields_merge(p->fields, fields) != 0) {
+        hookd_person_free(p);
+        return NULL;
+    }
+    p->updated_at = now_ms;
+    return p;
+}

@@ -52,4 +52,10 @@ void hookd_merge_person_clear(hookd_merge_person *m);
  * Returns 0, or -1 if memory ran out (dst is then partly merged). */
 int hookd_fields_merge(json_t *dst, const json_t *src) __attribute__((warn_unused_result));
 
+/* The person a merge writes (the merge rule, the same in every store):
+ * found (taken) with fields merged in, or — found NULL — a new person with
+ * a fresh contact id made at now_ms; updated_at is now_ms. NULL if memory
+ * ran out (found is freed then). */
+hookd_person *hookd_person_merged(hookd_person *found, const json_t *fields, int64_t now_ms);
+
 #endif

@@ -399,21 +399,8 @@ static int make_jobs(ingest_ctx *x, const int64_t *seqs)
 {
     if (!(x->jobs = calloc(x->plan.n ? x->plan.n : 1, sizeof *x->jobs)))
         return HOOKD_ENOMEM;
-    for (size_t i = 0; i < x->plan.n; i++) {
-        hookd_new_delivery *nd = &x->plan.d[i];
-        hookd_job *j = &x->jobs[x->n_jobs++];
-        *j = (hookd_job){.seq = seqs[i],
-                         .webhook = nd->webhook->key,
-                         .method = nd->webhook->method,
-                         .state = HOOKD_DS_PENDING,
-                         .next_at = nd->created_ms,
-                         .query = nd->query,
-                         .body = nd->body,
-                         .body_len = nd->body_len};
-        memcpy(j->id, nd->id, HOOKD_ID_MAX);
-        nd->query = NULL;
-        nd->body = NULL;
-    }
+    for (size_t i = 0; i < x->plan.n; i++)
+        hookd_job_of_new(&x->jobs[x->n_jobs++], seqs[i], &x->plan.d[i]);
     return 0;
 }
 

@@ -542,21 +542,10 @@ static int contact_merge_locked(pg_conn *c, pg_contacts *cs, const hookd_merge_p
             rc = person_find(c, m->merge_by[i], value, &p);
     }
     *created = rc == HOOKD_ENOTFOUND;
-    if (*created) {
-        if (!(p = calloc(1, sizeof *p)) || !(p->fields = json_object()) ||
-            hookd_id_new(p->contact_id) != 0) {
-            hookd_person_free(p);
-            return HOOKD_ENOMEM;
-        }
-        p->created_at = now_ms;
-    } else if (rc) {
+    if (rc && !*created)
         return rc;
-    }
-    if (hookd_fields_merge(p->fields, m->fields) != 0) {
-        hookd_person_free(p);
+    if (!(p = hookd_person_merged(p, m->fields, now_ms)))
         return HOOKD_ENOMEM;
-    }
-    p->updated_at = now_ms;
     hookd_account *a = NULL;
     if (m->account_fields) {
         bool acc_created;

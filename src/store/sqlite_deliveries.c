@@ -141,18 +141,7 @@ static int store_delivery(sq_store *s, ingest_cmd *c, hookd_new_delivery *d,
     sqlite3_bind_int(q, 3, HOOKD_DS_PENDING);
     if ((rc = sq_step_done(&s->w, q)) != 0)
         return rc;
-    hookd_job *j = &c->jobs[c->n_jobs++];
-    *j = (hookd_job){.seq = seq,
-                     .webhook = d->webhook->key,
-                     .method = d->webhook->method,
-                     .state = HOOKD_DS_PENDING,
-                     .next_at = d->created_ms,
-                     .query = d->query,
-                     .body = d->body,
-                     .body_len = d->body_len};
-    memcpy(j->id, d->id, HOOKD_ID_MAX);
-    d->query = NULL;
-    d->body = NULL;
+    hookd_job_of_new(&c->jobs[c->n_jobs++], seq, d);
     return 0;
 }
 

@@ -280,21 +280,10 @@ int sq_contact_merge(sq_store *s, const hookd_merge_person *m, int64_t now_ms, s
             rc = person_find(&s->w, m->merge_by[i], value, &p);
     }
     *created = rc == HOOKD_ENOTFOUND;
-    if (*created) {
-        if (!(p = calloc(1, sizeof *p)) || !(p->fields = json_object()) ||
-            hookd_id_new(p->contact_id) != 0) {
-            hookd_person_free(p);
-            return HOOKD_ENOMEM;
-        }
-        p->created_at = now_ms;
-    } else if (rc) {
+    if (rc && !*created)
         return rc;
-    }
-    if (hookd_fields_merge(p->fields, m->fields) != 0) {
-        hookd_person_free(p);
+    if (!(p = hookd_person_merged(p, m->fields, now_ms)))
         return HOOKD_ENOMEM;
-    }
-    p->updated_at = now_ms;
     if (m->account_fields) {
         hookd_account *a = NULL;
         bool acc_created;

@@ -31,6 +31,21 @@ void hookd_store_listen(hookd_store *st, const hookd_store_listener *l)
 
 /* ---- values ------------------------------------------------------------ */
 
+void hookd_job_of_new(hookd_job *j, int64_t seq, hookd_new_delivery *d)
+{
+    *j = (hookd_job){.seq = seq,
+                     .webhook = d->webhook->key,
+                     .method = d->webhook->method,
+                     .state = HOOKD_DS_PENDING,
+                     .next_at = d->created_ms,
+                     .query = d->query,
+                     .body = d->body,
+                     .body_len = d->body_len};
+    memcpy(j->id, d->id, HOOKD_ID_MAX);
+    d->query = NULL;
+    d->body = NULL;
+}
+
 void hookd_job_clear(hookd_job *j)
 {
     free(j->query);

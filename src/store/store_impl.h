@@ -65,4 +65,9 @@ struct hookd_store {
 int hookd_store_open_sqlite(const char *path, hookd_store **out, char *err, size_t errlen);
 int hookd_store_open_pg(const char *url, hookd_store **out, char *err, size_t errlen);
 
+/* The job the listener is told of for a delivery just stored at seq: pending,
+ * due at once, taking d's query and body (d keeps neither). Every backend
+ * hands over its fresh deliveries through it. */
+void hookd_job_of_new(hookd_job *j, int64_t seq, hookd_new_delivery *d);
+
 #endif
