@@ -290,7 +290,8 @@ int pg_contacts_load(pg_conn *c, pg_contacts *cs, const char *const *ids, size_t
         cs->n = from;
         return rc;
     }
-    qsort(cs->v, cs->n, sizeof *cs->v, by_contact_id);
+    if (cs->n > 1) /* none at all: v may be NULL, which qsort must not get */
+        qsort(cs->v, cs->n, sizeof *cs->v, by_contact_id);
     return 0;
 }
 
