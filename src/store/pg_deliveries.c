@@ -1299,13 +1299,6 @@ int pg_delivery_list(hookd_store *st, int64_t key, const hookd_delivery_state *s
                      size_t n_states, int limit, int64_t cursor, hookd_delivery ***out, size_t *n,
                      int64_t *next_cursor)
 {
-    hookd_delivery_state all[HOOKD_DS_COUNT];
-    if (n_states == 0) {
-        for (int i = 0; i < HOOKD_DS_COUNT; i++)
-            all[i] = (hookd_delivery_state)i;
-        states = all;
-        n_states = HOOKD_DS_COUNT;
-    }
     list_ctx x = {
         .key = key, .cursor = cursor, .states = states, .n_states = n_states, .limit = limit};
     int rc = pg_once(PG(st), list_run, &x);

@@ -809,13 +809,6 @@ int sq_delivery_list(hookd_store *st, int64_t key, const hookd_delivery_state *s
                      size_t n_states, int limit, int64_t cursor, hookd_delivery ***out, size_t *n,
                      int64_t *next_cursor)
 {
-    hookd_delivery_state all[HOOKD_DS_COUNT];
-    if (n_states == 0) {
-        for (int i = 0; i < HOOKD_DS_COUNT; i++)
-            all[i] = (hookd_delivery_state)i;
-        states = all;
-        n_states = HOOKD_DS_COUNT;
-    }
     int64_t *seqs = malloc(n_states * ((size_t)limit + 1) * sizeof *seqs);
     hookd_delivery **list = calloc((size_t)limit + 1, sizeof *list);
     size_t count = 0;

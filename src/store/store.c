@@ -253,6 +253,14 @@ int hookd_store_delivery_list(hookd_store *st, int64_t key, const hookd_delivery
                               size_t n_states, int limit, int64_t cursor, hookd_delivery ***out,
                               size_t *n, int64_t *next_cursor)
 {
+    /* "Any state" is every state: backends always get the list. */
+    hookd_delivery_state all[HOOKD_DS_COUNT];
+    if (n_states == 0) {
+        for (int i = 0; i < HOOKD_DS_COUNT; i++)
+            all[i] = (hookd_delivery_state)i;
+        states = all;
+        n_states = HOOKD_DS_COUNT;
+    }
     return st->ops->delivery_list(st, key, states, n_states, limit, cursor, out, n, next_cursor);
 }
 

@@ -48,6 +48,7 @@ typedef struct hookd_store_ops {
                           int64_t now_ms);
     int (*record_test)(hookd_store *st, const hookd_test_record *t);
     int (*prune)(hookd_store *st, int64_t before_ms, int limit, int *deleted);
+    /* n_states is never 0 here: store.c turns "any state" into all of them. */
     int (*delivery_list)(hookd_store *st, int64_t key, const hookd_delivery_state *states,
                          size_t n_states, int limit, int64_t cursor, hookd_delivery ***out,
                          size_t *n, int64_t *next_cursor);
