@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -283,6 +284,30 @@ def test_three_processes_one_killed_under_load_lose_nothing(servers, tmp_path):
               f"attempted twice (all in flight on the killed process)")
     finally:
         rcv.stop()
+
+
+def test_processes_started_together_on_an_empty_database(servers, tmp_path):
+    """Three processes started at the same moment on an empty database: the
+    schema is made once (the others wait for it), all three serve, every
+    key any of them printed works on every one of them, and a webhook made
+    through one is seen by the others."""
+    db = tmp_path / "together.db"
+    with ThreadPoolExecutor(PROCESSES) as ex:
+        procs = list(ex.map(lambda _: servers.start(db), range(PROCESSES)))
+    keys = {s.printed_key for s in procs if s.printed_key}
+    assert keys, "no process printed a key on an empty database"
+    for key in keys:
+        for s in procs:
+            r = s.client(key).get("/api/v1/webhooks")
+            assert r.status_code == 200, (s.url, r.status_code, r.text)
+    key = next(iter(keys))
+    made = procs[0].client(key).create({"name": "together", "url": "http://127.0.0.1:9/x"})
+    for s in procs[1:]:
+        r = s.client(key).get(f"/api/v1/webhooks/{made['id']}")
+        assert r.status_code == 200 and r.json()["name"] == "together", r.text
+    migrations = [line for s in procs for line in s.stderr_lines
+                  if "applied schema migration" in line]
+    assert len(migrations) == 1, migrations
 
 
 # ---------------------------------------------------------------------------
