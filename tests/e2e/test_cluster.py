@@ -17,18 +17,16 @@ timing."""
 import os
 import queue
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import BACKEND, ROOT
+from conftest import BACKEND, ROOT, Hookd
 from receiver import Receiver
 from test_delivery import act, person, stats, wait_for
 from test_engine import all_entries, slow
@@ -342,7 +340,6 @@ def test_postgres_restart_mid_run_503_then_everything_arrives(tmp_path, own_clus
     subprocess.run(["psql", "-X", "-q", "-d", admin, "-c", "CREATE DATABASE hookd"],
                    check=True, capture_output=True, timeout=60)
     rcv = Receiver()
-    from conftest import Hookd  # noqa: E402  (the generic server, on our own URL)
     s = None
     try:
         s = Hookd(tmp_path / "outage.db", db_flag=False, args=["--database-url", url])
