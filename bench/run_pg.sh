@@ -5,8 +5,8 @@
 # run cost the database in statements per delivery (pg_stat_statements).
 # See bench/README.md.
 #
-#   bash bench/run_pg.sh                      # ~3 min on 2 cores
-#   PG_BENCH_N=20000 bash bench/run_pg.sh     # ~1 min
+#   bash bench/run_pg.sh                      # ~1 min on 2 cores, once built
+#   PG_BENCH_N=20000 bash bench/run_pg.sh     # ~30 s
 #
 # Knobs (environment; defaults in brackets):
 #   PG_BENCH_N [100000]      activities of each run (~1 KB each, 1 webhook: N deliveries)
