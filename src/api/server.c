@@ -79,6 +79,10 @@ typedef struct pool {
 
 struct hookd_api {
     struct MHD_Daemon *daemon;
+    /* The listening socket once quiesced: closed only after the daemon
+     * stopped (its polling thread may still be removing it from epoll;
+     * closing it earlier made that fail, and libmicrohttpd abort). */
+    MHD_socket quiesced;
     hookd_api_ctx ctx;
     /* The keys accepted: n_keys * 32 bytes of hashes, the stored ones and
      * the one given by option. In a shared store another process may store
@@ -680,6 +684,7 @@ int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, si
         snprintf(err, errlen, "out of memory");
         return HOOKD_ENOMEM;
     }
+    api->quiesced = MHD_INVALID_SOCKET;
     api->ctx.store = opt->store;
     api->ctx.send = opt->send;
     api->admin_key = opt->admin_key;
@@ -730,9 +735,8 @@ uint16_t hookd_api_port(const hookd_api *api)
 
 void hookd_api_quiesce(hookd_api *api)
 {
-    MHD_socket fd = MHD_quiesce_daemon(api->daemon);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    if (api->quiesced == MHD_INVALID_SOCKET)
+        api->quiesced = MHD_quiesce_daemon(api->daemon);
 }
 
 void hookd_api_stop(hookd_api *api)
@@ -742,6 +746,8 @@ void hookd_api_stop(hookd_api *api)
     /* No connection may stay suspended when libmicrohttpd stops. */
     pool_stop(api);
     MHD_stop_daemon(api->daemon);
+    if (api->quiesced != MHD_INVALID_SOCKET)
+        close(api->quiesced);
     pthread_mutex_destroy(&api->pool.lock);
     pthread_cond_destroy(&api->pool.cond);
     pthread_cond_destroy(&api->pool.heavy_free);
