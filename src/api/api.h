@@ -36,7 +36,8 @@ int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, si
 /* The port actually bound (useful with port 0). */
 uint16_t hookd_api_port(const hookd_api *api);
 
-/* Stops accepting connections; requests in flight go on. */
+/* From now on a new connection is closed as soon as it is accepted;
+ * requests in flight go on. */
 void hookd_api_quiesce(hookd_api *api);
 
 /* Waits for requests in flight, then frees everything. Accepts NULL. */

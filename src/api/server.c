@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <openssl/crypto.h>
@@ -79,10 +80,12 @@ typedef struct pool {
 
 struct hookd_api {
     struct MHD_Daemon *daemon;
-    /* The listening socket once quiesced: closed only after the daemon
-     * stopped (its polling thread may still be removing it from epoll;
-     * closing it earlier made that fail, and libmicrohttpd abort). */
-    MHD_socket quiesced;
+    /* Set at quiesce: new connections are closed as they are accepted.
+     * Not MHD_quiesce_daemon: with an epoll daemon running its own
+     * thread it races that thread removing the listening socket from
+     * epoll, and libmicrohttpd aborts the process when it loses (an open
+     * libmicrohttpd defect; CI hit it about once in 900 stops). */
+    atomic_bool quiesced;
     hookd_api_ctx ctx;
     /* The keys accepted: n_keys * 32 bytes of hashes, the stored ones and
      * the one given by option. In a shared store another process may store
@@ -576,6 +579,14 @@ static void pool_stop(hookd_api *api)
     p->n = 0;
 }
 
+/* Accepts a connection unless hookd is stopping. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void)addr;
+    (void)addrlen;
+    return atomic_load(&((hookd_api *)cls)->quiesced) ? MHD_NO : MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -684,7 +695,6 @@ int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, si
         snprintf(err, errlen, "out of memory");
         return HOOKD_ENOMEM;
     }
-    api->quiesced = MHD_INVALID_SOCKET;
     api->ctx.store = opt->store;
     api->ctx.send = opt->send;
     api->admin_key = opt->admin_key;
@@ -708,7 +718,7 @@ int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, si
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
                      (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     api->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, api, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        flags, 0, on_accept, api, on_request, api, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, opt->io_threads ? opt->io_threads : 2,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, api, MHD_OPTION_CONNECTION_LIMIT,
@@ -735,8 +745,7 @@ uint16_t hookd_api_port(const hookd_api *api)
 
 void hookd_api_quiesce(hookd_api *api)
 {
-    if (api->quiesced == MHD_INVALID_SOCKET)
-        api->quiesced = MHD_quiesce_daemon(api->daemon);
+    atomic_store(&api->quiesced, true);
 }
 
 void hookd_api_stop(hookd_api *api)
@@ -746,8 +755,6 @@ void hookd_api_stop(hookd_api *api)
     /* No connection may stay suspended when libmicrohttpd stops. */
     pool_stop(api);
     MHD_stop_daemon(api->daemon);
-    if (api->quiesced != MHD_INVALID_SOCKET)
-        close(api->quiesced);
     pthread_mutex_destroy(&api->pool.lock);
     pthread_cond_destroy(&api->pool.cond);
     pthread_cond_destroy(&api->pool.heavy_free);
