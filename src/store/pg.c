@@ -250,6 +250,17 @@ int pg_run(pg_conn *c, const char *sql, const pg_params *p, PGresult **res)
     return 0;
 }
 
+int pg_run_row(pg_conn *c, const char *sql, const pg_params *p, PGresult **res)
+{
+    int rc = pg_run(c, sql, p, res);
+    if (rc == 0 && PQntuples(*res) == 0) {
+        PQclear(*res);
+        *res = NULL;
+        rc = HOOKD_ENOTFOUND;
+    }
+    return rc;
+}
+
 int pg_exec(pg_conn *c, const char *sql)
 {
     c->sqlstate[0] = '\0';

@@ -900,14 +900,13 @@ static int outcome_slow(pg_conn *c, const hookd_outcome *o, int *state, hookd_ds
     pg_params p = {.n = 0};
     pg_p_int(&p, o->seq);
     PGresult *r;
-    int rc = pg_run(c, SQL_LOCK, &p, &r);
-    if (rc)
-        return rc;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
+    int rc = pg_run_row(c, SQL_LOCK, &p, &r);
+    if (rc == HOOKD_ENOTFOUND) {
         *state = HOOKD_DS_REFUSED; /* gone (pruned or never stored) */
         return 0;
     }
+    if (rc)
+        return rc;
     int from = (int)pg_int(r, 0, 0);
     int64_t webhook = pg_int(r, 0, 1);
     PQclear(r);
@@ -1014,13 +1013,9 @@ static int retry_run(pg_store *s, pg_conn *c, void *ctx)
     pg_p_text(&p, x->delivery_id);
     pg_p_text(&p, x->webhook_id);
     PGresult *r;
-    int rc = pg_run(c, SQL_FIND, &p, &r);
+    int rc = pg_run_row(c, SQL_FIND, &p, &r);
     if (rc)
         return rc;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return HOOKD_ENOTFOUND;
-    }
     int64_t seq = pg_int(r, 0, 0);
     int from = (int)pg_int(r, 0, 1), attempts = (int)pg_int(r, 0, 2);
     x->key = pg_int(r, 0, 3);
@@ -1372,12 +1367,10 @@ static int get_run(pg_store *s, pg_conn *c, void *ctx)
     pg_p_text(&p, x->id);
     pg_p_int(&p, x->key);
     PGresult *r;
-    int rc = pg_run(c, SQL, &p, &r);
+    int rc = pg_run_row(c, SQL, &p, &r);
     if (rc)
         return rc;
-    if (PQntuples(r) == 0)
-        rc = HOOKD_ENOTFOUND;
-    else if (!(x->d = row_delivery(r, 0)))
+    if (!(x->d = row_delivery(r, 0)))
         rc = HOOKD_ENOMEM;
     else
         rc = attempts_of(x, r);

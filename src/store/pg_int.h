@@ -130,6 +130,9 @@ int pg_array_end(hookd_buf *b);                  /* 0, or HOOKD_ENOMEM */
  * or a negative code: HOOKD_ECONFLICT for a unique violation, PG_ERETRY,
  * else HOOKD_EUNAVAIL (logged). c->sqlstate tells the error. */
 int pg_run(pg_conn *c, const char *sql, const pg_params *p, PGresult **res);
+/* pg_run for a statement that finds a row: HOOKD_ENOTFOUND (nothing
+ * kept) when it returns none. */
+int pg_run_row(pg_conn *c, const char *sql, const pg_params *p, PGresult **res);
 /* Runs sql (not prepared, no parameters, no rows kept). */
 int pg_exec(pg_conn *c, const char *sql);
 

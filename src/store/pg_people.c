@@ -87,12 +87,10 @@ static hookd_account *row_account(const PGresult *r, int i)
 static int person_one(pg_conn *c, const char *sql, const pg_params *p, hookd_person **out)
 {
     PGresult *r;
-    int rc = pg_run(c, sql, p, &r);
+    int rc = pg_run_row(c, sql, p, &r);
     if (rc)
         return rc;
-    if (PQntuples(r) == 0)
-        rc = HOOKD_ENOTFOUND;
-    else if (!(*out = row_person(r, 0)))
+    if (!(*out = row_person(r, 0)))
         rc = HOOKD_ENOMEM;
     PQclear(r);
     return rc;
@@ -101,12 +99,10 @@ static int person_one(pg_conn *c, const char *sql, const pg_params *p, hookd_per
 static int account_one(pg_conn *c, const char *sql, const pg_params *p, hookd_account **out)
 {
     PGresult *r;
-    int rc = pg_run(c, sql, p, &r);
+    int rc = pg_run_row(c, sql, p, &r);
     if (rc)
         return rc;
-    if (PQntuples(r) == 0)
-        rc = HOOKD_ENOTFOUND;
-    else if (!(*out = row_account(r, 0)))
+    if (!(*out = row_account(r, 0)))
         rc = HOOKD_ENOMEM;
     PQclear(r);
     return rc;
