@@ -210,7 +210,9 @@ for k in $PROCS; do
     BEFORE_RUN=reset_stats
     say ""
     say "== PostgreSQL, $k process(es)"
-    run "pg$k" "$k" --database-url "$SERVER/$db"
+    keyfile=$TMP/$db.key
+    (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$keyfile")
+    run "pg$k" "$k" --database-url "$SERVER/$db" --master-key-file "$keyfile"
     res=$RES
     BEFORE_RUN=
     RATE[pg$k]=$(jget "$res" deliveries_per_s)

@@ -1,9 +1,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/duration.h"
 
@@ -21,6 +23,17 @@ enum opt_id {
     OPT_MAX_RETRIES,
     OPT_REQUEST_TIMEOUT,
     OPT_LOG_RETENTION,
+    /* SPEC §8 */
+    OPT_MASTER_KEY_FILE,
+    OPT_ALLOW_NETWORKS,
+    OPT_HTTPS_ONLY,
+    OPT_PROXY,
+    OPT_CA_FILE,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_ROTATION_OVERLAP,
+    OPT_API_KEY_FILE,
+    OPT_API_RATE_LIMIT,
     OPT_COUNT
 };
 
@@ -39,6 +52,16 @@ static const struct {
     [OPT_MAX_RETRIES] = {"--max-retries", "HOOKD_MAX_RETRIES", "12", true},
     [OPT_REQUEST_TIMEOUT] = {"--request-timeout", "HOOKD_REQUEST_TIMEOUT", "30s", true},
     [OPT_LOG_RETENTION] = {"--log-retention", "HOOKD_LOG_RETENTION", "30d", true},
+    [OPT_MASTER_KEY_FILE] = {"--master-key-file", "HOOKD_MASTER_KEY_FILE", NULL, true},
+    [OPT_ALLOW_NETWORKS] = {"--allow-networks", "HOOKD_ALLOW_NETWORKS", NULL, true},
+    [OPT_HTTPS_ONLY] = {"--https-only", "HOOKD_HTTPS_ONLY", NULL, false},
+    [OPT_PROXY] = {"--proxy", "HOOKD_PROXY", NULL, true},
+    [OPT_CA_FILE] = {"--ca-file", "HOOKD_CA_FILE", NULL, true},
+    [OPT_TLS_CERT] = {"--tls-cert", "HOOKD_TLS_CERT", NULL, true},
+    [OPT_TLS_KEY] = {"--tls-key", "HOOKD_TLS_KEY", NULL, true},
+    [OPT_ROTATION_OVERLAP] = {"--rotation-overlap", "HOOKD_ROTATION_OVERLAP", "24h", true},
+    [OPT_API_KEY_FILE] = {"--api-key-file", "HOOKD_API_KEY_FILE", NULL, true},
+    [OPT_API_RATE_LIMIT] = {"--api-rate-limit", "HOOKD_API_RATE_LIMIT", NULL, true},
 };
 
 int hookd_parse_listen(const char *s, char **host, uint16_t *port)
@@ -110,6 +133,93 @@ static int parse_int(const char *v, int lo, int hi, int *out)
     return 0;
 }
 
+static int set_api_key(hookd_config *cfg, const char *v, const char *src, char *err,
+                       size_t errlen)
+{
+    if (cfg->api_key) {
+        snprintf(err, errlen, "%s: give --api-key or --api-key-file, not both", src);
+        return -1;
+    }
+    if (strlen(v) < 16 || strlen(v) > 256 || strpbrk(v, " \t\r\n")) {
+        snprintf(err, errlen, "%s: an API key is 16–256 characters without whitespace", src);
+        return -1;
+    }
+    return (cfg->api_key = strdup(v)) ? 0 : -1;
+}
+
+/* The key is the file's text without its trailing line break, so a file
+ * written by `echo KEY > file` works. */
+static int read_api_key_file(hookd_config *cfg, const char *path, const char *src, char *err,
+                             size_t errlen)
+{
+    char buf[300];
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot read '%s': %s", src, path, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        snprintf(err, errlen, "%s: cannot read '%s'", src, path);
+        return -1;
+    }
+    buf[n] = '\0';
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
+                 buf[n - 1] == '\t'))
+        buf[--n] = '\0';
+    int rc = set_api_key(cfg, buf, src, err, errlen);
+    memset(buf, 0, sizeof buf);
+    return rc;
+}
+
+/* A file option; must_exist: checked now so a typo stops hookd at start
+ * with a clear line instead of at the first connection. */
+static int set_path(char **dst, const char *v, bool must_exist, const char *src, char *err,
+                    size_t errlen)
+{
+    if (*v == '\0') {
+        snprintf(err, errlen, "%s: a file name is required", src);
+        return -1;
+    }
+    if (must_exist && access(v, R_OK) != 0) {
+        snprintf(err, errlen, "%s: cannot read '%s': %s", src, v, strerror(errno));
+        return -1;
+    }
+    return (*dst = strdup(v)) ? 0 : -1;
+}
+
+static int parse_rate(const char *v, double *out, const char *src, char *err, size_t errlen)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (*v == '\0' || *end != '\0' || errno || !isfinite(d) || d <= 0 || d > 1e6) {
+        snprintf(err, errlen, "%s: invalid value '%s' (expected requests per second above 0, "
+                 "like 20 or 0.5)", src, v);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+/* Rules between options, checked once every option has its value. */
+static int check_together(const hookd_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg->tls_cert != !cfg->tls_key) {
+        snprintf(err, errlen, "--tls-cert and --tls-key go together: give both or neither");
+        return -1;
+    }
+    if (cfg->database_url && !cfg->master_key_file) {
+        snprintf(err, errlen,
+                 "--database-url needs --master-key-file (every process must seal secrets "
+                 "with the same key)");
+        return -1;
+    }
+    return 0;
+}
+
 /* Applies one option's final value (flag, else variable, else default). */
 static int apply(hookd_config *cfg, enum opt_id id, const char *v, const char *src, char *err,
                  size_t errlen)
@@ -133,11 +243,47 @@ static int apply(hookd_config *cfg, enum opt_id id, const char *v, const char *s
         }
         return (cfg->database_url = strdup(v)) ? 0 : -1;
     case OPT_API_KEY:
-        if (strlen(v) < 16 || strlen(v) > 256 || strpbrk(v, " \t\r\n")) {
-            snprintf(err, errlen, "%s: an API key is 16–256 characters without whitespace", src);
+        return set_api_key(cfg, v, src, err, errlen);
+    case OPT_API_KEY_FILE:
+        return read_api_key_file(cfg, v, src, err, errlen);
+    case OPT_MASTER_KEY_FILE:
+        return set_path(&cfg->master_key_file, v, false, src, err, errlen);
+    case OPT_CA_FILE:
+        return set_path(&cfg->ca_file, v, true, src, err, errlen);
+    case OPT_TLS_CERT:
+        return set_path(&cfg->tls_cert, v, true, src, err, errlen);
+    case OPT_TLS_KEY:
+        return set_path(&cfg->tls_key, v, true, src, err, errlen);
+    case OPT_ALLOW_NETWORKS:
+        if (*v == '\0')
+            goto bad;
+        return (cfg->allow_networks = strdup(v)) ? 0 : -1;
+    case OPT_HTTPS_ONLY:
+        if (parse_bool_env(v, &cfg->https_only) != 0)
+            goto bad;
+        return 0;
+    case OPT_PROXY:
+        if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0 &&
+            strncmp(v, "socks5://", 9) != 0 && strncmp(v, "socks5h://", 10) != 0) {
+            snprintf(err, errlen,
+                     "%s: invalid proxy '%s' (expected an http://, https://, socks5:// or "
+                     "socks5h:// URL)",
+                     src, v);
             return -1;
         }
-        return (cfg->api_key = strdup(v)) ? 0 : -1;
+        return (cfg->proxy = strdup(v)) ? 0 : -1;
+    case OPT_ROTATION_OVERLAP:
+        if (hookd_duration_parse(v, &ms) != 0 || ms < 0) {
+            snprintf(err, errlen,
+                     "%s: invalid duration '%s' (expected an integer and ms, s, m, h or d, like "
+                     "24h)",
+                     src, v);
+            return -1;
+        }
+        cfg->rotation_overlap_ms = ms;
+        return 0;
+    case OPT_API_RATE_LIMIT:
+        return parse_rate(v, &cfg->api_rate_limit, src, err, errlen);
     case OPT_ALLOW_PRIVATE:
         if (parse_bool_env(v, &cfg->allow_private_networks) != 0)
             goto bad;
@@ -235,6 +381,10 @@ int hookd_config_parse(hookd_config *cfg, int argc, char **argv, hookd_getenv_fn
             return -1;
         }
     }
+    if (check_together(cfg, err, errlen) != 0) {
+        hookd_config_free(cfg);
+        return -1;
+    }
     return 0;
 }
 
@@ -245,7 +395,15 @@ void hookd_config_free(hookd_config *cfg)
     free(cfg->listen_host);
     free(cfg->db_path);
     free(cfg->database_url);
+    if (cfg->api_key)
+        memset(cfg->api_key, 0, strlen(cfg->api_key));
     free(cfg->api_key);
+    free(cfg->allow_networks);
+    free(cfg->proxy);
+    free(cfg->ca_file);
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
+    free(cfg->master_key_file);
     free(cfg->retry_schedule_ms);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -18,8 +18,19 @@ typedef struct hookd_config {
     uint16_t listen_port;     /* 0 picks a free port (printed at start) */
     char *db_path;            /* SQLite file */
     char *database_url;       /* postgres://…, or NULL */
-    char *api_key;            /* admin key to accept, or NULL */
+    char *api_key;            /* admin key to accept (from --api-key or the file of
+                               * --api-key-file), or NULL; never stored */
     bool allow_private_networks;
+    char *allow_networks;     /* "CIDR,CIDR…" opened in spite of the guard, or NULL */
+    bool https_only;          /* http URLs refused at create/PATCH and at delivery */
+    char *proxy;              /* outbound proxy URL, or NULL (never from the environment) */
+    char *ca_file;            /* CA bundle for https endpoints, or NULL: the system's */
+    char *tls_cert;           /* PEM files to serve the API over TLS; both or neither */
+    char *tls_key;
+    char *master_key_file;    /* 64 hex characters sealing secrets at rest, or NULL:
+                               * "<db>.key" on SQLite (made if missing) */
+    int64_t rotation_overlap_ms; /* the previous secret still signs this long */
+    double api_rate_limit;    /* requests per second per client address; 0: off */
     int64_t *retry_schedule_ms; /* delays before retries 1, 2, …; last repeats */
     size_t retry_schedule_len;
     int max_retries;

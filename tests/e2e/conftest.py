@@ -55,7 +55,10 @@ PG_DUMP = os.environ.get("PG_DUMP", "pg_dump")
 HOOKD_ENV = (
     "HOOKD_LISTEN", "HOOKD_DB", "HOOKD_DATABASE_URL", "HOOKD_API_KEY",
     "HOOKD_ALLOW_PRIVATE_NETWORKS", "HOOKD_RETRY_SCHEDULE", "HOOKD_MAX_RETRIES",
-    "HOOKD_REQUEST_TIMEOUT", "HOOKD_LOG_RETENTION",
+    "HOOKD_REQUEST_TIMEOUT", "HOOKD_LOG_RETENTION", "HOOKD_MASTER_KEY_FILE",
+    "HOOKD_ALLOW_NETWORKS", "HOOKD_HTTPS_ONLY", "HOOKD_PROXY", "HOOKD_CA_FILE",
+    "HOOKD_TLS_CERT", "HOOKD_TLS_KEY", "HOOKD_ROTATION_OVERLAP", "HOOKD_API_KEY_FILE",
+    "HOOKD_API_RATE_LIMIT",
 )
 
 
@@ -221,18 +224,29 @@ def _drop_what_is_left():
         PG.drop_all()
 
 
+def master_key_file(db):
+    """The master key of db's store for PostgreSQL, which needs one given
+    (SQLite makes <db>.key itself): <db>.pgkey, made once per store so every
+    process of one database shares it."""
+    path = Path(f"{db}.pgkey")
+    if not path.exists():
+        path.write_text(os.urandom(32).hex() + "\n")
+        path.chmod(0o600)
+    return str(path)
+
+
 def store_flags(db):
     """The flags that put hookd's store at db: --db db, or --database-url of
-    db's database."""
+    db's database with its master key."""
     if BACKEND == "postgres":
-        return ["--database-url", PG.url(db)]
+        return ["--database-url", PG.url(db), "--master-key-file", master_key_file(db)]
     return ["--db", str(db)]
 
 
 def store_env(db):
     """The same as environment variables (HOOKD_DB or HOOKD_DATABASE_URL)."""
     if BACKEND == "postgres":
-        return {"HOOKD_DATABASE_URL": PG.url(db)}
+        return {"HOOKD_DATABASE_URL": PG.url(db), "HOOKD_MASTER_KEY_FILE": master_key_file(db)}
     return {"HOOKD_DB": str(db)}
 
 

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from conftest import BACKEND, ROOT, Hookd
+from conftest import BACKEND, ROOT, Hookd, master_key_file
 from receiver import Receiver
 from test_delivery import act, person, stats, wait_for
 from test_engine import all_entries, slow
@@ -342,7 +342,8 @@ def test_postgres_restart_mid_run_503_then_everything_arrives(tmp_path, own_clus
     rcv = Receiver()
     s = None
     try:
-        s = Hookd(tmp_path / "outage.db", db_flag=False, args=["--database-url", url])
+        s = Hookd(tmp_path / "outage.db", db_flag=False, args=["--database-url", url, "--master-key-file",
+                                     master_key_file(tmp_path / "outage.db")])
         api = s.client()
         wh = api.create({"name": "outage", "url": rcv.url + "/o", "activities": ["act::s"]})
         assert wh["id"]

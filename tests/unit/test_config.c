@@ -1,6 +1,7 @@
 /* Unit tests for src/config.c: every option of SPEC §1, flags over
  * environment over defaults, and the refusals that make hookd exit 2. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "unit.h"
@@ -52,7 +53,7 @@ TEST(config_flags_both_forms)
                           "--retry-schedule", "1s,2s",     "--request-timeout=500ms",
                           "--log-retention", "7d",         "--allow-private-networks",
                           "--api-key",       "0123456789abcdef", "--database-url",
-                          "postgres://u@127.0.0.1/db"};
+                          "postgres://u@127.0.0.1/db", "--master-key-file", "/tmp/x.key"};
     CHECK_INT(parse(&cfg, NULL, (int)(sizeof argv / sizeof argv[0]), argv, err), 0);
     CHECK_STR(cfg.listen_host, "::1");
     CHECK_INT(cfg.listen_port, 9000);
@@ -112,6 +113,16 @@ TEST(config_refusals_name_the_option)
         {{"--db"}, 1, "--db"},
         {{"--bogus"}, 1, "--bogus"},
         {{"--allow-private-networks=yes"}, 1, "--allow-private-networks"},
+        {{"--database-url", "postgres://x/db"}, 2, "--master-key-file"},
+        {{"--tls-cert", "/dev/null"}, 2, "--tls-key"},
+        {{"--tls-key", "/dev/null"}, 2, "--tls-cert"},
+        {{"--ca-file", "/nonexistent/ca.pem"}, 2, "--ca-file"},
+        {{"--api-key-file", "/nonexistent/key"}, 2, "--api-key-file"},
+        {{"--proxy", "ftp://x"}, 2, "--proxy"},
+        {{"--rotation-overlap", "1.5h"}, 2, "--rotation-overlap"},
+        {{"--api-rate-limit", "0"}, 2, "--api-rate-limit"},
+        {{"--api-rate-limit", "ten"}, 2, "--api-rate-limit"},
+        {{"--https-only=1"}, 1, "--https-only"},
     };
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
         hookd_config cfg;
@@ -127,6 +138,41 @@ TEST(config_refusals_name_the_option)
         if (strchr(err, '\n'))
             unit_fail(__FILE__, __LINE__, "error '%s' is not one line", err);
     }
+}
+
+/* SPEC §8's options: defaults, values, and the key read from a file
+ * without its line break. */
+TEST(config_security_options)
+{
+    hookd_config cfg;
+    char err[256];
+    CHECK_INT(parse(&cfg, NULL, 0, NULL, err), 0);
+    CHECK_INT(cfg.rotation_overlap_ms, 24LL * 3600000);
+    CHECK(!cfg.https_only && !cfg.proxy && !cfg.allow_networks && !cfg.master_key_file);
+    CHECK(cfg.api_rate_limit == 0);
+    hookd_config_free(&cfg);
+
+    char path[] = "/tmp/hookd-keyfile-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK_INT(write(fd, "0123456789abcdefXYZ\n", 20), 20);
+    close(fd);
+    const char *argv[] = {"--api-key-file", path, "--https-only", "--proxy", "http://127.0.0.1:3128",
+                          "--allow-networks", "10.1.0.0/16", "--rotation-overlap", "0s",
+                          "--api-rate-limit", "2.5", "--tls-cert", path, "--tls-key", path};
+    CHECK_INT(parse(&cfg, NULL, (int)(sizeof argv / sizeof argv[0]), argv, err), 0);
+    CHECK_STR(cfg.api_key, "0123456789abcdefXYZ");
+    CHECK(cfg.https_only);
+    CHECK_STR(cfg.proxy, "http://127.0.0.1:3128");
+    CHECK_STR(cfg.allow_networks, "10.1.0.0/16");
+    CHECK_INT(cfg.rotation_overlap_ms, 0);
+    CHECK(cfg.api_rate_limit == 2.5);
+    hookd_config_free(&cfg);
+
+    const char *both[] = {"--api-key", "0123456789abcdef", "--api-key-file", path};
+    CHECK(parse(&cfg, NULL, 4, both, err) != 0);
+    CHECK(strstr(err, "not both") != NULL);
+    unlink(path);
 }
 
 TEST(config_env_refusal_names_the_variable)
