@@ -36,7 +36,10 @@ FUZZ_LDLIBS := $(shell pkg-config --libs $(FUZZ_PKGS)) -lpthread -lm
 FUZZ_LIB_SRC := $(filter-out src/main.c,$(wildcard src/*/*.c src/*.c))
 FUZZ_LIB_OBJ := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRC)) \
 	$(FUZZ_DIR)/obj/gen/catalog_data.o $(FUZZ_DIR)/obj/gen/web_assets.o
-FUZZ_NAMES := fuzz_ingest fuzz_payload
+# Every driver tests/fuzz/fuzz_<name>.c, with its seeds in
+# tests/fuzz/corpus/<name>/ and, if it has one, its dictionary in
+# tests/fuzz/<name>.dict (else json.dict).
+FUZZ_NAMES := $(sort $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_BINS := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
 
 .PHONY: fuzz fuzz-run fuzz-clean fuzz-toolchain
@@ -94,11 +97,12 @@ fuzz-run: $(FUZZ_BINS)
 	    seeds=tests/fuzz/corpus/$${name#fuzz_}; \
 	    work=$(FUZZ_DIR)/corpus/$${name#fuzz_}; \
 	    art=$(FUZZ_DIR)/artifacts/$$name; \
+	    dict=tests/fuzz/$${name#fuzz_}.dict; [ -f "$$dict" ] || dict=tests/fuzz/json.dict; \
 	    rm -rf "$$work" && mkdir -p "$$work" "$$art" && cp "$$seeds"/* "$$work"/ || exit 1; \
 	    echo "== $$name: $(FUZZ_SECONDS) s"; \
 	    UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1} \
 	    ./$(FUZZ_DIR)/$$name -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) \
-	        -dict=tests/fuzz/json.dict -artifact_prefix="$$art/" -print_final_stats=1 \
+	        -dict=$$dict -artifact_prefix="$$art/" -print_final_stats=1 \
 	        "$$work" $(FUZZ_ARGS) || { echo "== $$name FAILED: see $$art/"; status=1; }; \
 	done; \
 	exit $$status
