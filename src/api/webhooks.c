@@ -107,6 +107,13 @@ int hookd_h_webhook_test_unsaved(hookd_api_ctx *ctx, const hookd_req *req, hookd
         return rc;
     }
     resp->json = hookd_test_send(wh, &ctx->send, NULL); /* an unsaved webhook has no log */
+    /* Without a chosen secret the test was signed with a new one: answer it,
+     * so the receiver can be set up with it and the webhook created with it. */
+    if (resp->json && !json_object_get(req->body, "secret") &&
+        json_object_set_new(resp->json, "secret", json_string(wh->secret)) != 0) {
+        json_decref(resp->json);
+        resp->json = NULL;
+    }
     hookd_webhook_free(wh);
     resp->status = 200;
     return resp->json ? 0 : hookd_error_from_rc(err, HOOKD_ENOMEM, "test");
@@ -238,7 +245,7 @@ static int apply_change(hookd_webhook *wh, void *vctx)
         wh->connected = false;
         break;
     case CHANGE_ROTATE:
-        if (hookd_webhook_new_secret(wh) != 0)
+        if (hookd_webhook_rotate_secret(wh, hookd_now_ms()) != 0)
             rc = hookd_error_set(c->err, 503, "unavailable", NULL, "the CSPRNG failed");
         break;
     }

@@ -1,6 +1,7 @@
 #include "model/webhook.h"
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,44 @@ int hookd_webhook_new_secret(hookd_webhook *wh)
         return -1;
     hookd_base64_encode(raw, sizeof raw, b64);
     snprintf(wh->secret, sizeof wh->secret, "whsec_%s", b64);
+    return 0;
+}
+
+int hookd_webhook_rotate_secret(hookd_webhook *wh, int64_t now_ms)
+{
+    char prev[HOOKD_SECRET_MAX];
+    memcpy(prev, wh->secret, sizeof prev);
+    if (hookd_webhook_new_secret(wh) != 0)
+        return -1;
+    /* Only the secret just replaced keeps signing: a second rotation within
+     * the overlap drops the oldest one. */
+    memcpy(wh->secret_prev, prev, sizeof prev);
+    wh->rotated_at = now_ms;
+    return 0;
+}
+
+int hookd_webhook_secret_check(const char *secret, const char *field, hookd_error *err)
+{
+    unsigned char raw[HOOKD_SECRET_MAX];
+    char again[HOOKD_SECRET_MAX];
+    size_t len = strlen(secret);
+    long n = -1;
+    if (strncmp(secret, "whsec_", 6) == 0 && len < HOOKD_SECRET_MAX)
+        n = hookd_base64_decode(secret + 6, raw);
+    /* Encoding the bytes again must give the same text: that refuses
+     * whitespace, stray padding and non-zero spare bits, which decoders
+     * treat differently, so every receiver's library reads the same key. */
+    if (n >= HOOKD_SECRET_BYTES_MIN && n <= HOOKD_SECRET_BYTES_MAX) {
+        hookd_base64_encode(raw, (size_t)n, again);
+        if (strcmp(again, secret + 6) != 0)
+            n = -1;
+    }
+    OPENSSL_cleanse(raw, sizeof raw);
+    if (n < HOOKD_SECRET_BYTES_MIN || n > HOOKD_SECRET_BYTES_MAX)
+        return hookd_invalid(err, field,
+                             "%s must be \"whsec_\" followed by the standard base64 (with "
+                             "padding) of %d to %d random bytes",
+                             field, HOOKD_SECRET_BYTES_MIN, HOOKD_SECRET_BYTES_MAX);
     return 0;
 }
 
@@ -522,12 +561,16 @@ int hookd_webhook_apply(hookd_webhook *wh, const json_t *body, bool creating,
 {
     static const char *const ALLOWED[] = {"name",    "url",  "method", "send_activity",
                                           "basic_auth", "headers", "keys", "fields",
-                                          "activities", "connected", NULL};
+                                          "activities", "connected", "secret", NULL};
     const json_t *v;
     const char *s;
     int rc;
     if (!json_is_object(body))
         return hookd_invalid(err, NULL, "the body must be a JSON object");
+    if (!creating && json_object_get(body, "secret"))
+        return hookd_invalid(err, "secret",
+                             "secret cannot be changed by PATCH; POST "
+                             "/api/v1/webhooks/{id}/rotate-secret makes a new one");
     if (hookd_json_only_keys(body, ALLOWED, "", err))
         return HOOKD_EINVAL;
     if (creating && !json_object_get(body, "name"))
@@ -548,6 +591,13 @@ int hookd_webhook_apply(hookd_webhook *wh, const json_t *body, bool creating,
             return HOOKD_EINVAL;
         if (set_str(&wh->url, json_string_value(v)))
             return hookd_error_set(err, 503, "unavailable", NULL, "out of memory");
+    }
+    if ((v = json_object_get(body, "secret"))) {
+        if (!json_is_string(v))
+            return hookd_invalid(err, "secret", "secret must be a string");
+        if (hookd_webhook_secret_check(json_string_value(v), "secret", err))
+            return HOOKD_EINVAL;
+        snprintf(wh->secret, sizeof wh->secret, "%s", json_string_value(v));
     }
     if ((v = json_object_get(body, "method"))) {
         if (!json_is_string(v) || method_parse(json_string_value(v), &wh->method) != 0)
@@ -634,6 +684,9 @@ json_t *hookd_webhook_to_doc(const hookd_webhook *wh)
                                        : json_null());
     json_object_set_new(j, "created_at", json_integer(wh->created_at));
     json_object_set_new(j, "updated_at", json_integer(wh->updated_at));
+    if (wh->secret_prev[0])
+        json_object_set_new(j, "secret_prev", json_string(wh->secret_prev));
+    json_object_set_new(j, "rotated_at", json_integer(wh->rotated_at));
     return j;
 }
 
@@ -654,6 +707,10 @@ hookd_webhook *hookd_webhook_from_doc(const json_t *doc)
         return NULL;
     snprintf(wh->id, sizeof wh->id, "%s", id);
     snprintf(wh->secret, sizeof wh->secret, "%s", secret);
+    /* Docs written before rotation kept a previous secret hold neither. */
+    const char *prev = json_string_value(json_object_get(doc, "secret_prev"));
+    snprintf(wh->secret_prev, sizeof wh->secret_prev, "%s", prev ? prev : "");
+    wh->rotated_at = json_integer_value(json_object_get(doc, "rotated_at"));
     wh->send_activity = send_activity;
     wh->connected = connected;
     wh->created_at = created;

@@ -29,7 +29,9 @@
 #define HOOKD_PAYLOAD_KEY_MAX 100       /* characters */
 #define HOOKD_BASIC_USER_MAX 256        /* bytes */
 #define HOOKD_BASIC_PASS_MAX 1024       /* bytes */
-#define HOOKD_SECRET_MAX 64             /* "whsec_" + base64 of 32 bytes + NUL */
+#define HOOKD_SECRET_BYTES_MIN 24       /* a chosen secret's decoded length, bytes */
+#define HOOKD_SECRET_BYTES_MAX 64
+#define HOOKD_SECRET_MAX 95             /* "whsec_" + base64 of 64 bytes (88) + NUL */
 
 /* Stores keep these numbers: never renumber, only append. */
 typedef enum hookd_method {
@@ -87,6 +89,11 @@ typedef struct hookd_webhook {
      * the webhook is stored. */
     int64_t key;
     uint64_t version;
+    /* The secret before the last rotate-secret, which still signs for the
+     * rotation overlap after rotated_at (ms since the epoch); "" and 0 when
+     * the secret was never rotated. */
+    char secret_prev[HOOKD_SECRET_MAX];
+    int64_t rotated_at;
 } hookd_webhook;
 
 /* Tells whether field_id names an existing person or account field. Returns 1
@@ -112,6 +119,17 @@ int hookd_webhook_apply(hookd_webhook *wh, const json_t *body, bool creating,
 
 /* Replaces the secret with a fresh "whsec_…" one. Returns 0 or -1. */
 int hookd_webhook_new_secret(hookd_webhook *wh) __attribute__((warn_unused_result));
+
+/* rotate-secret: the current secret becomes the previous one (rotated at
+ * now_ms) and a fresh one replaces it. Returns 0, or -1 if the CSPRNG failed
+ * (then wh is unchanged). */
+int hookd_webhook_rotate_secret(hookd_webhook *wh, int64_t now_ms)
+    __attribute__((warn_unused_result));
+
+/* Checks a secret given by the operator: "whsec_" then standard base64, with
+ * the padding base64 needs, of HOOKD_SECRET_BYTES_MIN..MAX bytes. Returns 0,
+ * or HOOKD_EINVAL with err naming field. */
+int hookd_webhook_secret_check(const char *secret, const char *field, hookd_error *err);
 
 /* The public JSON answered by the API (new reference; NULL if out of memory). */
 json_t *hookd_webhook_to_json(const hookd_webhook *wh);

@@ -1,6 +1,7 @@
 /* Unit tests for src/model/webhook.c: the validation rules of SPEC §2
  * Webhooks (URL, headers, keys, fields, activities, duplicate payload keys)
  * and the two JSON forms. */
+#include <openssl/evp.h>
 #include <stdlib.h>
 
 #include "model/fields.h"
@@ -370,4 +371,131 @@ TEST(field_slugs_and_default_keys)
     char *k = hookd_field_default_key("str:cm:job-title");
     CHECK_STR(k, "job_title");
     free(k);
+}
+
+/* "whsec_" + base64 of n bytes, made with OpenSSL directly. */
+static void secret_of(size_t n, unsigned char fill, char *out)
+{
+    unsigned char raw[80];
+    memset(raw, fill, n);
+    memcpy(out, "whsec_", 6);
+    EVP_EncodeBlock((unsigned char *)out + 6, raw, (int)n);
+}
+
+/* Create with this secret: returns the result and, when accepted, whether
+ * the webhook holds exactly that secret. */
+static int create_with_secret(const char *secret, hookd_error *e)
+{
+    char text[256];
+    hookd_webhook *wh = NULL;
+    snprintf(text, sizeof text, "{" BASE ",\"secret\":\"%s\"}", secret);
+    int rc = try_apply(text, true, e, &wh);
+    if (rc == 0) {
+        CHECK_STR(wh->secret, secret);
+        hookd_webhook_free(wh);
+    }
+    return rc;
+}
+
+TEST(chosen_secret_is_24_to_64_bytes_of_canonical_base64)
+{
+    char s[128];
+    hookd_error e;
+    secret_of(23, 0xa5, s);
+    CHECK(create_with_secret(s, &e) != 0);
+    CHECK_STR(e.field, "secret");
+    CHECK(strstr(e.message, "24 to 64") != NULL);
+    secret_of(24, 0xa5, s);
+    CHECK_INT(create_with_secret(s, &e), 0);
+    secret_of(25, 0x01, s); /* needs padding */
+    CHECK_INT(create_with_secret(s, &e), 0);
+    secret_of(64, 0x7f, s);
+    CHECK_INT(strlen(s), HOOKD_SECRET_MAX - 1); /* the longest fits */
+    CHECK_INT(create_with_secret(s, &e), 0);
+    secret_of(65, 0x7f, s);
+    CHECK(create_with_secret(s, &e) != 0);
+    CHECK_STR(e.field, "secret");
+
+    /* Anything but "whsec_" + canonical padded base64 is refused. */
+    secret_of(32, 0x11, s);
+    REFUSED("{" BASE ",\"secret\":\"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8GKYqr\"}", "secret");
+    REFUSED("{" BASE ",\"secret\":\"WHSEC_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8GKYqr\"}",
+            "secret");
+    REFUSED("{" BASE ",\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8GKY*r\"}",
+            "secret");
+    REFUSED("{" BASE ",\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8GKYq\"}",
+            "secret"); /* not a multiple of 4 */
+    REFUSED("{" BASE ",\"secret\":\"whsec_ MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8GKYq\"}",
+            "secret");
+    REFUSED("{" BASE ",\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2La=aSwMfKQ9r8GKYqr\"}",
+            "secret");
+    /* 25 bytes end in "==": "Aw==" is canonical, "Ax==" has spare bits set. */
+    secret_of(25, 0x03, s);
+    CHECK_INT(create_with_secret(s, &e), 0);
+    s[strlen(s) - 3] = 'x';
+    CHECK(create_with_secret(s, &e) != 0);
+    REFUSED("{" BASE ",\"secret\":\"whsec_\"}", "secret");
+    REFUSED("{" BASE ",\"secret\":32}", "secret");
+    REFUSED("{" BASE ",\"secret\":null}", "secret");
+
+    /* PATCH never takes it: rotation is rotate-secret. */
+    hookd_error pe;
+    char text[160];
+    secret_of(32, 0x22, s);
+    snprintf(text, sizeof text, "{\"secret\":\"%s\"}", s);
+    CHECK(try_apply(text, false, &pe, NULL) != 0);
+    CHECK_STR(pe.field, "secret");
+    CHECK(strstr(pe.message, "rotate-secret") != NULL);
+}
+
+TEST(rotation_keeps_the_previous_secret_in_the_doc)
+{
+    hookd_error e;
+    hookd_webhook *wh = NULL;
+    CHECK_INT(try_apply("{" BASE "}", true, &e, &wh), 0);
+    if (!wh)
+        return;
+    CHECK_STR(wh->secret_prev, "");
+    CHECK_INT(wh->rotated_at, 0);
+    char before[HOOKD_SECRET_MAX];
+    memcpy(before, wh->secret, sizeof before);
+    CHECK_INT(hookd_webhook_rotate_secret(wh, 5000), 0);
+    CHECK_STR(wh->secret_prev, before);
+    CHECK(strcmp(wh->secret, before) != 0);
+    CHECK_INT(wh->rotated_at, 5000);
+
+    json_t *doc = hookd_webhook_to_doc(wh);
+    CHECK_STR(json_string_value(json_object_get(doc, "secret_prev")), before);
+    hookd_webhook *copy = hookd_webhook_from_doc(doc);
+    CHECK(copy != NULL);
+    if (copy) {
+        CHECK_STR(copy->secret, wh->secret);
+        CHECK_STR(copy->secret_prev, before);
+        CHECK_INT(copy->rotated_at, 5000);
+        hookd_webhook_free(copy);
+    }
+    /* The public form shows the current secret only. */
+    json_t *pub = hookd_webhook_to_json(wh);
+    CHECK(json_object_get(pub, "secret_prev") == NULL);
+    json_decref(pub);
+
+    /* A doc written before rotation kept the previous secret still loads. */
+    json_object_del(doc, "secret_prev");
+    json_object_del(doc, "rotated_at");
+    copy = hookd_webhook_from_doc(doc);
+    CHECK(copy != NULL);
+    if (copy) {
+        CHECK_STR(copy->secret_prev, "");
+        CHECK_INT(copy->rotated_at, 0);
+        hookd_webhook_free(copy);
+    }
+    json_decref(doc);
+
+    /* A second rotation keeps only the secret it replaced. */
+    char middle[HOOKD_SECRET_MAX];
+    memcpy(middle, wh->secret, sizeof middle);
+    CHECK_INT(hookd_webhook_rotate_secret(wh, 6000), 0);
+    CHECK_STR(wh->secret_prev, middle);
+    CHECK_INT(wh->rotated_at, 6000);
+    hookd_webhook_free(wh);
 }
