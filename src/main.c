@@ -127,7 +127,8 @@ static int serve(int argc, char **argv)
         goto out;
     }
     hookd_send_opts send = {.allow_private = cfg.allow_private_networks,
-                            .timeout_ms = cfg.request_timeout_ms};
+                            .timeout_ms = cfg.request_timeout_ms,
+                            .rotation_overlap_ms = cfg.rotation_overlap_ms};
     hookd_engine_options eopt = {.store = st,
                                  .send = send,
                                  .retry_schedule_ms = cfg.retry_schedule_ms,

@@ -13,19 +13,21 @@
 #include "util/timeutil.h"
 #include "util/utf8.h"
 
-/* The secret's key bytes: base64 after "whsec_" (88 characters decode to at
- * most 66 bytes). Returns the length, or -1 if the secret is not valid. */
-static long secret_key(const char *secret, unsigned char key[96])
+/* The secret's key bytes: base64 after "whsec_" (which decodes to fewer
+ * bytes than its text). Returns the length, or -1 if the secret is not
+ * valid. */
+static long secret_key(const char *secret, unsigned char key[HOOKD_SECRET_MAX])
 {
-    if (strncmp(secret, "whsec_", 6) != 0 || strlen(secret + 6) > 88)
+    if (strncmp(secret, "whsec_", 6) != 0 || strlen(secret) >= HOOKD_SECRET_MAX)
         return -1;
     long n = hookd_base64_decode(secret + 6, key);
     return n > 0 ? n : -1;
 }
 
-/* "v1," + base64 of the MAC of "id.timestamp." followed by the body. */
+/* "v1," + base64 of the MAC of "id.timestamp." followed by the body; out
+ * must hold HOOKD_SIGNATURE_ONE + 1 bytes. */
 static int sign_with(hookd_hmac_key *key, const char *id, int64_t timestamp, const char *body,
-                     size_t body_len, char out[HOOKD_SIGNATURE_MAX])
+                     size_t body_len, char *out)
 {
     unsigned char mac[32];
     char prefix[128];
@@ -39,9 +41,9 @@ static int sign_with(hookd_hmac_key *key, const char *id, int64_t timestamp, con
 }
 
 int hookd_sign(const char *secret, const char *id, int64_t timestamp, const char *body,
-               char out[HOOKD_SIGNATURE_MAX])
+               char out[HOOKD_SIGNATURE_ONE + 1])
 {
-    unsigned char raw[96];
+    unsigned char raw[HOOKD_SECRET_MAX];
     long keylen = secret_key(secret, raw);
     hookd_hmac_key key = {0};
     int rc = -1;
@@ -72,13 +74,19 @@ static int add_tail(void *ctx, const char *name, const char *value, bool redacte
 
 int hookd_request_tpl_init(hookd_request_tpl *t, const hookd_webhook *wh)
 {
-    unsigned char raw[96];
+    unsigned char raw[HOOKD_SECRET_MAX];
     memset(t, 0, sizeof *t);
     t->version = wh->version;
     long keylen = secret_key(wh->secret, raw);
     if (keylen < 0 || hookd_hmac_key_init(&t->key, raw, (size_t)keylen) != 0 ||
         !(t->url = strdup(wh->url)) || hookd_webhook_tail_headers(wh, add_tail, t) != 0)
         return -1;
+    if (wh->rotated_at && wh->secret_prev[0]) {
+        if ((keylen = secret_key(wh->secret_prev, raw)) < 0 ||
+            hookd_hmac_key_init(&t->prev, raw, (size_t)keylen) != 0)
+            return -1;
+        t->rotated_at = wh->rotated_at;
+    }
     /* libcurl's own defaults that the contract does not list. */
     struct curl_slist *l = curl_slist_append(t->tail, "Accept:");
     if (!l || !(t->tail = l) || !(l = curl_slist_append(t->tail, "Expect:")))
@@ -91,6 +99,7 @@ void hookd_request_tpl_clear(hookd_request_tpl *t)
 {
     curl_slist_free_all(t->tail);
     hookd_hmac_key_clear(&t->key);
+    hookd_hmac_key_clear(&t->prev);
     free(t->url);
     memset(t, 0, sizeof *t);
 }
@@ -130,13 +139,22 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 /* The header list of this attempt: its own lines in r->head (no copies;
  * libcurl only reads a list), linked in front of the template's tail. */
 static int build_headers(hookd_request *r, hookd_request_tpl *t, const char *delivery_id,
-                         const char *body, size_t body_len)
+                         const char *body, size_t body_len, int64_t overlap_ms)
 {
     static char CONTENT_TYPE[] = "Content-Type: application/json";
     static char USER_AGENT[] = "User-Agent: hookd/" HOOKD_VERSION;
-    int64_t now_s = hookd_now_ms() / 1000;
+    int64_t now_ms = hookd_now_ms(), now_s = now_ms / 1000;
     if (sign_with(&t->key, delivery_id, now_s, body, body_len, r->signature) != 0)
         return -1;
+    /* During the overlap the previous secret signs too, after the new one,
+     * so receivers not yet updated keep verifying (Standard Webhooks lets a
+     * header hold several signatures). */
+    if (t->rotated_at && now_ms - t->rotated_at < overlap_ms) {
+        char *prev = r->signature + HOOKD_SIGNATURE_ONE;
+        *prev++ = ' ';
+        if (sign_with(&t->prev, delivery_id, now_s, body, body_len, prev) != 0)
+            return -1;
+    }
     snprintf(r->id_line, sizeof r->id_line, "webhook-id: %s", delivery_id);
     snprintf(r->ts_line, sizeof r->ts_line, "webhook-timestamp: %lld", (long long)now_s);
     snprintf(r->sig_line, sizeof r->sig_line, "webhook-signature: %s", r->signature);
@@ -168,7 +186,7 @@ int hookd_request_setup(hookd_request *r, CURL *easy, hookd_request_tpl *t,
     r->easy = easy;
     r->allow_private = opts->allow_private;
     curl_easy_reset(easy);
-    if (build_headers(r, t, delivery_id, body, body_len) != 0)
+    if (build_headers(r, t, delivery_id, body, body_len, opts->rotation_overlap_ms) != 0)
         return -1;
     if (query && !(r->url = hookd_payload_url(t->url, query)))
         return -1;
