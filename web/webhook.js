@@ -258,7 +258,9 @@ export function renderWebhook(root, ctx, {id, tab}) {
   });
   rotateSecret.addEventListener('click', () => busy(rotateSecret, async () => {
     const yes = await ctx.confirm({title: 'Rotate the signing secret?',
-      body: 'hookd signs with a new secret from the next request; receivers must be given it.',
+      body: 'hookd signs with a new secret from the next request, and with the current one too ' +
+        'for the rotation overlap (24 h unless --rotation-overlap says otherwise): give receivers ' +
+        'the new secret within it.',
       confirmLabel: 'Rotate secret'});
     if (!yes) return;
     try {
