@@ -105,6 +105,10 @@ NODE_STAMP := node_modules/.package-lock.json
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 
+# tests/e2e/test_rotation.py verifies signatures with the standardwebhooks
+# library, as receivers do.
+e2e e2e-pg: $(NODE_STAMP)
+
 web-test: $(BUILD)/hookd $(NODE_STAMP)
 	HOOKD_BIN=$(CURDIR)/$(BUILD)/hookd WEB_TEST_OUT=$(CURDIR)/$(BUILD)/web-tests \
 		node --test tests/web/
