@@ -1,7 +1,6 @@
 #include "model/webhook.h"
 
 #include <curl/curl.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,7 +138,6 @@ int hookd_webhook_secret_check(const char *secret, const char *field, hookd_erro
         if (strcmp(again, secret + 6) != 0)
             n = -1;
     }
-    OPENSSL_cleanse(raw, sizeof raw);
     if (n < HOOKD_SECRET_BYTES_MIN || n > HOOKD_SECRET_BYTES_MAX)
         return hookd_invalid(err, field,
                              "%s must be \"whsec_\" followed by the standard base64 (with "
