@@ -18,6 +18,7 @@
 
 #include "util/crypto.h"
 #include "util/error.h"
+#include "util/seal.h"
 
 #define HOOKD_WEBHOOK_NAME_MAX 200      /* characters */
 #define HOOKD_WEBHOOK_URL_MAX 2048      /* bytes */
@@ -29,6 +30,7 @@
 #define HOOKD_PAYLOAD_KEY_MAX 100       /* characters */
 #define HOOKD_BASIC_USER_MAX 256        /* bytes */
 #define HOOKD_BASIC_PASS_MAX 1024       /* bytes */
+#define HOOKD_REDACTED "[redacted]"     /* what answers and logs show for a secret */
 #define HOOKD_SECRET_MAX 64             /* "whsec_" + base64 of 32 bytes + NUL */
 
 /* Stores keep these numbers: never renumber, only append. */
@@ -56,6 +58,7 @@ extern const char *const hookd_locked_key_names[HOOKD_LOCKED_KEYS];
 typedef struct hookd_header {
     char *key;
     char *value;
+    bool secret; /* sealed at rest, "[redacted]" in answers and logs */
 } hookd_header;
 
 typedef struct hookd_webhook_field {
@@ -123,6 +126,17 @@ json_t *hookd_webhook_to_doc(const hookd_webhook *wh);
  * webhook, or NULL if doc is damaged or memory ran out. */
 hookd_webhook *hookd_webhook_from_doc(const json_t *doc);
 
+/* The doc as a store keeps it: hookd_webhook_to_doc with every secret
+ * (signing secrets, the basic-auth password, secret header values) sealed
+ * by sl, each bound to this webhook's id and its field (new reference; NULL
+ * if memory or the CSPRNG failed). The clear doc stays in memory only. */
+json_t *hookd_webhook_to_sealed_doc(const hookd_webhook *wh, const hookd_sealer *sl);
+
+/* Rebuilds a webhook from a sealed doc. Returns NULL if doc is damaged, a
+ * secret is not sealed, or does not open with sl (wrong key, or moved from
+ * another webhook or field). */
+hookd_webhook *hookd_webhook_from_sealed_doc(const json_t *doc, const hookd_sealer *sl);
+
 /* A deep copy (key and version included), or NULL if memory ran out. */
 hookd_webhook *hookd_webhook_clone(const hookd_webhook *wh);
 
@@ -135,8 +149,8 @@ typedef int (*hookd_header_fn)(void *ctx, const char *name, const char *value, b
 int hookd_webhook_tail_headers(const hookd_webhook *wh, hookd_header_fn fn, void *ctx);
 
 /* Those headers as logs show them: a JSON object text, name → value with
- * Authorization values "[redacted]" (new string), or NULL if memory ran
- * out. */
+ * Authorization and secret header values "[redacted]" (new string), or NULL
+ * if memory ran out. */
 char *hookd_webhook_tail_shown(const hookd_webhook *wh);
 
 /* True if the webhook is triggered by the activity field_id. */
