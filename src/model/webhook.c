@@ -309,11 +309,16 @@ static int apply_headers(hookd_webhook *wh, const json_t *v, hookd_error *err)
             goto fail;
         snprintf(field, sizeof field, "headers[%zu].value", i);
         /* A secret header is never shown again, so naming it without a
-         * value keeps the stored one (SPEC §8). */
-        const hookd_header *kept = h[i].secret && !json_object_get(e, "value")
-                                       ? stored_secret_header(wh, key)
-                                       : NULL;
+         * value keeps the stored one (SPEC §8); so does sending back the
+         * "[redacted]" an answer showed, so that a client that PATCHes what
+         * it read does not overwrite the secret with that word. */
+        const json_t *given = json_object_get(e, "value");
+        bool echoed =
+            json_is_string(given) && strcmp(json_string_value(given), HOOKD_REDACTED) == 0;
+        const hookd_header *kept =
+            (h[i].secret && !given) || echoed ? stored_secret_header(wh, key) : NULL;
         if (kept) {
+            h[i].secret = true;
             value = kept->value;
         } else if (!json_object_get(e, "value")) {
             hookd_invalid(err, field, "%s is required", field);

@@ -1,8 +1,10 @@
 /*
  * webhook.h — a webhook's settings (SPEC §2 Webhooks): the in-memory form,
- * validation of API input against every rule of the contract, and the two
- * JSON forms: the public one answered by the API (password never included)
- * and the private "doc" the store keeps (password included).
+ * validation of API input against every rule of the contract, and the JSON
+ * forms: the public one answered by the API (password and secret header
+ * values never included), the private "doc" (every value in clear, for
+ * copies in memory), and the sealed doc the store keeps (its secrets sealed
+ * with the master key, SPEC §8 "Storage").
  *
  * A hookd_webhook owns every string it points to; hookd_webhook_free releases
  * them all. Functions here touch no global state and are safe from any thread
@@ -119,7 +121,8 @@ int hookd_webhook_new_secret(hookd_webhook *wh) __attribute__((warn_unused_resul
 /* The public JSON answered by the API (new reference; NULL if out of memory). */
 json_t *hookd_webhook_to_json(const hookd_webhook *wh);
 
-/* The private JSON kept by the store, password included (new reference). */
+/* The private JSON with every secret in clear (new reference): a copy in
+ * memory only; a store keeps hookd_webhook_to_sealed_doc. */
 json_t *hookd_webhook_to_doc(const hookd_webhook *wh);
 
 /* Rebuilds a webhook from a doc made by hookd_webhook_to_doc. Returns a new

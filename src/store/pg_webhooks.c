@@ -4,7 +4,8 @@
  * stats. The behaviour is sqlite_webhooks.c's; what differs is how it stays
  * true with many threads and processes writing at once.
  *
- * A webhook is one JSON document per row (the model's private "doc" form).
+ * A webhook is one JSON document per row (the model's sealed doc: its
+ * secrets sealed with the master key, the rest readable).
  * Every write makes a new version and a webhook_versions row with what its
  * deliveries are sent with, so a log shows what went out even after the
  * webhook changed.

@@ -2,8 +2,8 @@
  * sqlite_webhooks.c — webhooks in the SQLite backend: their documents and
  * versions, the writer's snapshot of them, and the counters behind stats.
  *
- * A webhook is one JSON document per row (the model's private "doc" form,
- * which holds the basic-auth password the API never returns). Every write
+ * A webhook is one JSON document per row (the model's sealed doc: its
+ * secrets sealed with the master key, the rest readable). Every write
  * makes a new version and a webhook_versions row with what its deliveries
  * are sent with (URL, shown headers), so a log shows what went out even
  * after the webhook changed.

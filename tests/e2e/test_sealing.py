@@ -165,6 +165,12 @@ def test_patch_without_value_keeps_a_secret_header(server, receiver):
     [req] = deliver(api, receiver, "/s", 1)
     assert req.header("x-api-key") == TOKEN, req
     assert req.header("X-Plain") is None
+    # PATCHing back the headers an answer showed keeps the secret too
+    shown = api.fetch(wh["id"])["headers"]
+    r = api.patch(f"/api/v1/webhooks/{wh['id']}", {"headers": shown})
+    assert r.status_code == 200, r.text
+    [_, req] = deliver(api, receiver, "/s", 1, start=1)
+    assert req.header("x-api-key") == TOKEN, req
     # a new secret header needs its value
     r = api.patch(f"/api/v1/webhooks/{wh['id']}",
                   {"headers": [{"key": "x-api-key", "secret": True},
@@ -178,7 +184,7 @@ def test_patch_without_value_keeps_a_secret_header(server, receiver):
     r = api.patch(f"/api/v1/webhooks/{wh['id']}",
                   {"headers": [{"key": "X-Api-Key", "value": "new-token", "secret": True}]})
     assert r.status_code == 200, r.text
-    deliver(api, receiver, "/s", 1, start=1)
+    deliver(api, receiver, "/s", 1, start=2)
     assert receiver.requests("/s")[-1].header("X-Api-Key") == "new-token"
 
 

@@ -84,7 +84,9 @@ TEST(master_key_file_read_and_create)
     CHECK_INT(hookd_master_key_read(path, key, err, sizeof err), 0);
     CHECK_INT(key[1], 0x11);
     CHECK_INT(key[16], 0xff);
-    const char *bad[] = {"", "0011", "00112233445566778899aabbccddeeffFFEEDDCCBBAA998877665544332211",
+    const char *bad[] = {"",
+                         "0011",
+                         "00112233445566778899aabbccddeeffFFEEDDCCBBAA998877665544332211",
                          "00112233445566778899aabbccddeeffFFEEDDCCBBAA99887766554433221100\n\n",
                          "00112233445566778899aabbccddeeffFFEEDDCCBBAA9988776655443322110g",
                          "00112233445566778899aabbccddeeffFFEEDDCCBBAA998877665544332211000"};
@@ -238,6 +240,12 @@ TEST(secret_header_kept_by_patch_without_value)
     /* Same name in another case, no value: the stored one stays. */
     CHECK_INT(patch(wh, "{\"headers\":[{\"key\":\"x-api-key\",\"secret\":true}]}", &err), 0);
     CHECK_INT(wh->n_headers, 1);
+    CHECK_STR(wh->headers[0].value, TOKEN);
+    CHECK(wh->headers[0].secret);
+    /* Sending back what an answer showed keeps it too, still secret. */
+    CHECK_INT(patch(wh, "{\"headers\":[{\"key\":\"X-Api-Key\",\"value\":\"[redacted]\"}]}",
+                    &err),
+              0);
     CHECK_STR(wh->headers[0].value, TOKEN);
     CHECK(wh->headers[0].secret);
     /* A new value replaces it. */
