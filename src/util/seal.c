@@ -149,7 +149,7 @@ int hookd_master_key_read(const char *path, unsigned char key[HOOKD_SEAL_KEY_LEN
     for (size_t i = 0; ok && i < HOOKD_SEAL_KEY_LEN; i++) {
         int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
         ok = hi >= 0 && lo >= 0;
-        key[i] = (unsigned char)(hi << 4 | lo);
+        key[i] = ok ? (unsigned char)(hi << 4 | lo) : 0;
     }
     OPENSSL_cleanse(text, sizeof text);
     if (!ok) {
