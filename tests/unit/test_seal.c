@@ -86,6 +86,7 @@ TEST(master_key_file_read_and_create)
     CHECK_INT(key[16], 0xff);
     const char *bad[] = {"",
                          "0011",
+                         "zz112233445566778899aabbccddeeffFFEEDDCCBBAA99887766554433221100",
                          "00112233445566778899aabbccddeeffFFEEDDCCBBAA998877665544332211",
                          "00112233445566778899aabbccddeeffFFEEDDCCBBAA99887766554433221100\n\n",
                          "00112233445566778899aabbccddeeffFFEEDDCCBBAA9988776655443322110g",
