@@ -7,6 +7,7 @@
  */
 #include <curl/curl.h>
 #include <malloc.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "store/store.h"
 #include "util/crypto.h"
 #include "util/log.h"
+#include "util/seal.h"
 #include "util/version.h"
 
 
@@ -117,7 +119,24 @@ static int serve(int argc, char **argv)
     hookd_store *st = NULL;
     hookd_api *api = NULL;
     hookd_engine *engine = NULL;
-    hookd_store_options sopt = {.db_path = cfg.db_path, .database_url = cfg.database_url};
+    unsigned char master[HOOKD_SEAL_KEY_LEN];
+    char *key_path = NULL;
+    hookd_sealer *sealer = NULL;
+    if (hookd_master_key_load(cfg.master_key_file, cfg.database_url ? NULL : cfg.db_path, master,
+                              &key_path, err, sizeof err) != 0) {
+        fprintf(stderr, "hookd: %s\n", err);
+        goto out;
+    }
+    sealer = hookd_sealer_new(master);
+    OPENSSL_cleanse(master, sizeof master);
+    hookd_store_options sopt = {.db_path = cfg.db_path,
+                                .database_url = cfg.database_url,
+                                .sealer = sealer,
+                                .master_key_file = key_path};
+    if (!sealer) {
+        fprintf(stderr, "hookd: out of memory\n");
+        goto out;
+    }
     if (hookd_store_open(&sopt, &st, err, sizeof err) != 0) {
         fprintf(stderr, "hookd: %s\n", err);
         goto out;
@@ -164,6 +183,8 @@ out:
     hookd_api_stop(api);
     hookd_engine_stop(engine);
     hookd_store_close(st);
+    hookd_sealer_free(sealer);
+    free(key_path);
     hookd_config_free(&cfg);
     if (status == 0)
         hookd_log_info("stopped");

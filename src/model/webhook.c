@@ -1,5 +1,6 @@
 #include "model/webhook.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,9 +284,19 @@ static int apply_basic_auth(hookd_webhook *wh, const json_t *v, hookd_error *err
     return 0;
 }
 
+/* The stored secret header named key (case-insensitive), or NULL. */
+static const hookd_header *stored_secret_header(const hookd_webhook *wh, const char *key)
+{
+    for (size_t i = 0; i < wh->n_headers; i++) {
+        if (wh->headers[i].secret && strcasecmp(wh->headers[i].key, key) == 0)
+            return &wh->headers[i];
+    }
+    return NULL;
+}
+
 static int apply_headers(hookd_webhook *wh, const json_t *v, hookd_error *err)
 {
-    static const char *const ALLOWED[] = {"key", "value", NULL};
+    static const char *const ALLOWED[] = {"key", "value", "secret", NULL};
     char field[64];
     if (!json_is_array(v))
         return hookd_invalid(err, "headers", "headers must be an array of {\"key\",\"value\"}");
@@ -329,14 +340,30 @@ static int apply_headers(hookd_webhook *wh, const json_t *v, hookd_error *err)
             hookd_invalid(err, field, "webhook-* headers are set by hookd and cannot be given");
             goto fail;
         }
+        snprintf(field, sizeof field, "headers[%zu].secret", i);
+        const json_t *sv = json_object_get(e, "secret");
+        if (sv && want_bool(sv, field, &h[i].secret, err))
+            goto fail;
         snprintf(field, sizeof field, "headers[%zu].value", i);
-        if (!json_object_get(e, "value")) {
+        /* A secret header is never shown again, so naming it without a
+         * value keeps the stored one (SPEC §8); so does sending back the
+         * "[redacted]" an answer showed, so that a client that PATCHes what
+         * it read does not overwrite the secret with that word. */
+        const json_t *given = json_object_get(e, "value");
+        bool echoed =
+            json_is_string(given) && strcmp(json_string_value(given), HOOKD_REDACTED) == 0;
+        const hookd_header *kept =
+            (h[i].secret && !given) || echoed ? stored_secret_header(wh, key) : NULL;
+        if (kept) {
+            h[i].secret = true;
+            value = kept->value;
+        } else if (!json_object_get(e, "value")) {
             hookd_invalid(err, field, "%s is required", field);
             goto fail;
-        }
-        if (want_string(json_object_get(e, "value"), field, 0, HOOKD_HEADER_VALUE_MAX, &value,
-                        err))
+        } else if (want_string(json_object_get(e, "value"), field, 0, HOOKD_HEADER_VALUE_MAX,
+                               &value, err)) {
             goto fail;
+        }
         if (strpbrk(value, "\r\n")) {
             hookd_invalid(err, field, "%s must not contain CR or LF", field);
             goto fail;
@@ -637,9 +664,13 @@ static json_t *settings_json(const hookd_webhook *wh)
 {
     json_t *headers = json_array(), *keys = json_object(), *fields = json_array(),
            *acts = json_array();
-    for (size_t i = 0; i < wh->n_headers; i++)
-        json_array_append_new(headers, json_pack("{s:s,s:s}", "key", wh->headers[i].key, "value",
-                                                 wh->headers[i].value));
+    for (size_t i = 0; i < wh->n_headers; i++) {
+        json_t *h = json_pack("{s:s,s:s}", "key", wh->headers[i].key, "value",
+                              wh->headers[i].value);
+        if (h && wh->headers[i].secret)
+            json_object_set_new(h, "secret", json_true());
+        json_array_append_new(headers, h);
+    }
     for (int i = 0; i < HOOKD_LOCKED_KEYS; i++)
         json_object_set_new(keys, hookd_locked_key_names[i], json_string(wh->keys[i]));
     for (size_t i = 0; i < wh->n_fields; i++)
@@ -660,6 +691,13 @@ json_t *hookd_webhook_to_json(const hookd_webhook *wh)
     json_t *j = settings_json(wh);
     if (!j)
         return NULL;
+    /* A secret header's value is never answered again. */
+    json_t *headers = json_object_get(j, "headers");
+    for (size_t i = 0; i < json_array_size(headers); i++) {
+        json_t *h = json_array_get(headers, i);
+        if (json_is_true(json_object_get(h, "secret")))
+            json_object_set_new(h, "value", json_string(HOOKD_REDACTED));
+    }
     hookd_time_format_ms(wh->created_at, created);
     hookd_time_format_ms(wh->updated_at, updated);
     json_object_set_new(j, "basic_auth",
@@ -731,6 +769,7 @@ hookd_webhook *hookd_webhook_from_doc(const json_t *doc)
     for (; wh->n_headers < n; wh->n_headers++) {
         json_t *e = json_array_get(headers, wh->n_headers);
         hookd_header *h = &wh->headers[wh->n_headers];
+        h->secret = json_is_true(json_object_get(e, "secret"));
         if (set_str(&h->key, json_string_value(json_object_get(e, "key"))) ||
             set_str(&h->value, json_string_value(json_object_get(e, "value"))) || !h->key ||
             !h->value) {
@@ -763,6 +802,93 @@ hookd_webhook *hookd_webhook_from_doc(const json_t *doc)
 fail:
     hookd_webhook_free(wh);
     return NULL;
+}
+
+/* ---- the sealed doc ------------------------------------------------------ */
+
+/* The doc's secrets outside the headers, each a path of one or two object
+ * keys. A new secret field of the doc is sealed at rest by adding its line
+ * here (absent or null fields are left alone). */
+static const char *const SEALED_FIELDS[][2] = {
+    {"secret", NULL},
+    {"secret_prev", NULL},
+    {"basic_auth", "password"},
+};
+
+/* Seals (sealing) or opens the string obj[name] in place, bound to aad.
+ * Returns 0, or -1 if it is not a string, does not open, or memory ran
+ * out. */
+static int doc_field_seal(json_t *obj, const char *name, const char *aad, const hookd_sealer *sl,
+                          bool sealing)
+{
+    json_t *v = json_object_get(obj, name);
+    char *out = NULL;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return -1;
+    if (sealing)
+        out = hookd_seal(sl, json_string_value(v), aad);
+    else if (hookd_unseal(sl, json_string_value(v), aad, &out) != 0)
+        return -1;
+    int rc = out ? json_object_set_new(obj, name, json_string(out)) : -1;
+    free(out);
+    return rc;
+}
+
+/* Seals or opens every secret of doc in place; the associated data is
+ * "webhook/<id>/<field>", a header's field "headers/<lower-case name>". */
+static int doc_secrets(json_t *doc, const hookd_sealer *sl, bool sealing)
+{
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    char aad[HOOKD_ID_MAX + HOOKD_HEADER_KEY_MAX + 32];
+    if (!id || strlen(id) >= HOOKD_ID_MAX)
+        return -1;
+    for (size_t i = 0; i < sizeof SEALED_FIELDS / sizeof SEALED_FIELDS[0]; i++) {
+        const char *top = SEALED_FIELDS[i][0], *sub = SEALED_FIELDS[i][1];
+        json_t *obj = sub ? json_object_get(doc, top) : doc;
+        if (!json_is_object(obj))
+            continue;
+        snprintf(aad, sizeof aad, "webhook/%s/%s%s%s", id, top, sub ? "." : "", sub ? sub : "");
+        if (doc_field_seal(obj, sub ? sub : top, aad, sl, sealing) != 0)
+            return -1;
+    }
+    json_t *headers = json_object_get(doc, "headers");
+    for (size_t i = 0; i < json_array_size(headers); i++) {
+        json_t *h = json_array_get(headers, i);
+        const char *key = json_string_value(json_object_get(h, "key"));
+        if (!json_is_true(json_object_get(h, "secret")))
+            continue;
+        if (!key || strlen(key) > HOOKD_HEADER_KEY_MAX)
+            return -1;
+        int n = snprintf(aad, sizeof aad, "webhook/%s/headers/", id);
+        for (const char *k = key; *k; k++)
+            aad[n++] = (char)tolower((unsigned char)*k);
+        aad[n] = '\0';
+        if (doc_field_seal(h, "value", aad, sl, sealing) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+json_t *hookd_webhook_to_sealed_doc(const hookd_webhook *wh, const hookd_sealer *sl)
+{
+    json_t *doc = hookd_webhook_to_doc(wh);
+    if (doc && doc_secrets(doc, sl, true) != 0) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+hookd_webhook *hookd_webhook_from_sealed_doc(const json_t *doc, const hookd_sealer *sl)
+{
+    json_t *clear = json_deep_copy(doc);
+    hookd_webhook *wh = NULL;
+    if (clear && doc_secrets(clear, sl, false) == 0)
+        wh = hookd_webhook_from_doc(clear);
+    json_decref(clear);
+    return wh;
 }
 
 hookd_webhook *hookd_webhook_clone(const hookd_webhook *wh)
@@ -810,7 +936,8 @@ int hookd_webhook_tail_headers(const hookd_webhook *wh, hookd_header_fn fn, void
     for (size_t i = 0; i < wh->n_headers; i++) {
         /* A custom Authorization header (allowed without basic auth) is a
          * credential too. */
-        bool redact = strcasecmp(wh->headers[i].key, "Authorization") == 0;
+        bool redact =
+            wh->headers[i].secret || strcasecmp(wh->headers[i].key, "Authorization") == 0;
         if ((rc = fn(ctx, wh->headers[i].key, wh->headers[i].value, redact)) != 0)
             return rc;
     }
@@ -819,7 +946,7 @@ int hookd_webhook_tail_headers(const hookd_webhook *wh, hookd_header_fn fn, void
 
 static int add_shown(void *ctx, const char *name, const char *value, bool redacted)
 {
-    return json_object_set_new(ctx, name, json_string(redacted ? "[redacted]" : value));
+    return json_object_set_new(ctx, name, json_string(redacted ? HOOKD_REDACTED : value));
 }
 
 char *hookd_webhook_tail_shown(const hookd_webhook *wh)

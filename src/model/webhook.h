@@ -1,8 +1,10 @@
 /*
  * webhook.h — a webhook's settings (SPEC §2 Webhooks): the in-memory form,
- * validation of API input against every rule of the contract, and the two
- * JSON forms: the public one answered by the API (password never included)
- * and the private "doc" the store keeps (password included).
+ * validation of API input against every rule of the contract, and the JSON
+ * forms: the public one answered by the API (password and secret header
+ * values never included), the private "doc" (every value in clear, for
+ * copies in memory), and the sealed doc the store keeps (its secrets sealed
+ * with the master key, SPEC §8 "Storage").
  *
  * A hookd_webhook owns every string it points to; hookd_webhook_free releases
  * them all. Functions here touch no global state and are safe from any thread
@@ -18,6 +20,7 @@
 
 #include "util/crypto.h"
 #include "util/error.h"
+#include "util/seal.h"
 
 #define HOOKD_WEBHOOK_NAME_MAX 200      /* characters */
 #define HOOKD_WEBHOOK_URL_MAX 2048      /* bytes */
@@ -32,6 +35,7 @@
 #define HOOKD_SECRET_BYTES_MIN 24       /* a chosen secret's decoded length, bytes */
 #define HOOKD_SECRET_BYTES_MAX 64
 #define HOOKD_SECRET_MAX 95             /* "whsec_" + base64 of 64 bytes (88) + NUL */
+#define HOOKD_REDACTED "[redacted]"     /* what answers and logs show for a secret */
 
 /* Stores keep these numbers: never renumber, only append. */
 typedef enum hookd_method {
@@ -58,6 +62,7 @@ extern const char *const hookd_locked_key_names[HOOKD_LOCKED_KEYS];
 typedef struct hookd_header {
     char *key;
     char *value;
+    bool secret; /* sealed at rest, "[redacted]" in answers and logs */
 } hookd_header;
 
 typedef struct hookd_webhook_field {
@@ -134,12 +139,24 @@ int hookd_webhook_secret_check(const char *secret, const char *field, hookd_erro
 /* The public JSON answered by the API (new reference; NULL if out of memory). */
 json_t *hookd_webhook_to_json(const hookd_webhook *wh);
 
-/* The private JSON kept by the store, password included (new reference). */
+/* The private JSON with every secret in clear (new reference): a copy in
+ * memory only; a store keeps hookd_webhook_to_sealed_doc. */
 json_t *hookd_webhook_to_doc(const hookd_webhook *wh);
 
 /* Rebuilds a webhook from a doc made by hookd_webhook_to_doc. Returns a new
  * webhook, or NULL if doc is damaged or memory ran out. */
 hookd_webhook *hookd_webhook_from_doc(const json_t *doc);
+
+/* The doc as a store keeps it: hookd_webhook_to_doc with every secret
+ * (signing secrets, the basic-auth password, secret header values) sealed
+ * by sl, each bound to this webhook's id and its field (new reference; NULL
+ * if memory or the CSPRNG failed). The clear doc stays in memory only. */
+json_t *hookd_webhook_to_sealed_doc(const hookd_webhook *wh, const hookd_sealer *sl);
+
+/* Rebuilds a webhook from a sealed doc. Returns NULL if doc is damaged, a
+ * secret is not sealed, or does not open with sl (wrong key, or moved from
+ * another webhook or field). */
+hookd_webhook *hookd_webhook_from_sealed_doc(const json_t *doc, const hookd_sealer *sl);
 
 /* A deep copy (key and version included), or NULL if memory ran out. */
 hookd_webhook *hookd_webhook_clone(const hookd_webhook *wh);
@@ -153,8 +170,8 @@ typedef int (*hookd_header_fn)(void *ctx, const char *name, const char *value, b
 int hookd_webhook_tail_headers(const hookd_webhook *wh, hookd_header_fn fn, void *ctx);
 
 /* Those headers as logs show them: a JSON object text, name → value with
- * Authorization values "[redacted]" (new string), or NULL if memory ran
- * out. */
+ * Authorization and secret header values "[redacted]" (new string), or NULL
+ * if memory ran out. */
 char *hookd_webhook_tail_shown(const hookd_webhook *wh);
 
 /* True if the webhook is triggered by the activity field_id. */

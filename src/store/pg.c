@@ -92,7 +92,14 @@ static const char *const MIGRATIONS[] = {
     "  next_at bigint NOT NULL, owner text, lease_until bigint NOT NULL DEFAULT 0)"
     "  WITH (fillfactor = 70);"
     "CREATE INDEX queue_due ON queue (webhook, next_at, seq);",
+
+    /* 2: secrets sealed at rest. The documents' secrets are sealed by
+     * pg_webhooks_seal_all in the same transaction (SEAL_MIGRATION); meta
+     * keeps the master key's check value. */
+    "ALTER TABLE meta ADD COLUMN seal_check text;",
 };
+/* The migration after which webhook documents hold their secrets sealed. */
+#define SEAL_MIGRATION 2
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
 /* ---- statements ------------------------------------------------------------ */
@@ -471,6 +478,7 @@ static int conn_open(pg_store *s, pg_conn *c, char *err, size_t errlen)
         conn_close(c);
         return HOOKD_EUNAVAIL;
     }
+    c->sealer = s->base.sealer;
     return 0;
 }
 
@@ -597,7 +605,32 @@ int pg_lock_webhooks(pg_conn *c, bool exclusive)
 
 /* ---- migrations ------------------------------------------------------------------ */
 
-static int migrate(pg_conn *c, char *err, size_t errlen)
+/* Checks the master key against the stored check value, or stores one
+ * (under the migration lock, so processes starting together agree). */
+static int check_key(pg_conn *c, const hookd_store_options *opt, char *err, size_t errlen)
+{
+    PGresult *r = NULL;
+    int rc = pg_run(c, "SELECT seal_check FROM meta WHERE id = 1", NULL, &r);
+    if (rc || PQntuples(r) != 1) {
+        PQclear(r);
+        snprintf(err, errlen, "cannot read the master key's check value");
+        return rc ? rc : HOOKD_EUNAVAIL;
+    }
+    char *made = NULL;
+    rc = hookd_seal_check(opt, PQgetisnull(r, 0, 0) ? NULL : PQgetvalue(r, 0, 0), &made, err,
+                          errlen);
+    PQclear(r);
+    if (rc == 0 && made) {
+        pg_params p = {.n = 0};
+        pg_p_text(&p, made);
+        if ((rc = pg_run(c, "UPDATE meta SET seal_check = $1 WHERE id = 1", &p, NULL)) != 0)
+            snprintf(err, errlen, "cannot store the master key's check value");
+        free(made);
+    }
+    return rc;
+}
+
+static int migrate(pg_conn *c, const hookd_store_options *opt, char *err, size_t errlen)
 {
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%lld)", LOCK_MIGRATE);
@@ -621,6 +654,8 @@ static int migrate(pg_conn *c, char *err, size_t errlen)
         rc = pg_exec(c, "BEGIN");
         if (rc == 0)
             rc = pg_exec(c, MIGRATIONS[v - 1]);
+        if (rc == 0 && v == SEAL_MIGRATION)
+            rc = pg_webhooks_seal_all(c, opt->sealer);
         if (rc == 0)
             rc = pg_exec(c, done);
         if (rc == 0)
@@ -632,6 +667,8 @@ static int migrate(pg_conn *c, char *err, size_t errlen)
             hookd_log_info("store: applied schema migration %d", v);
         }
     }
+    if (rc == 0)
+        rc = check_key(c, opt, err, errlen);
     snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%lld)", LOCK_MIGRATE);
     if (c->db && !c->broken)
         pg_exec(c, sql);
@@ -1093,8 +1130,10 @@ static const hookd_store_ops PG_OPS = {
     .delivery_get = pg_delivery_get,
 };
 
-int hookd_store_open_pg(const char *url, hookd_store **out, char *err, size_t errlen)
+int hookd_store_open_pg(const hookd_store_options *opt, hookd_store **out, char *err,
+                        size_t errlen)
 {
+    const char *url = opt->database_url;
     pg_store *s = calloc(1, sizeof *s);
     unsigned char id[8];
     if (!s || !(s->conninfo = strdup(url)) || hookd_random_bytes(id, sizeof id) != 0) {
@@ -1107,6 +1146,7 @@ int hookd_store_open_pg(const char *url, hookd_store **out, char *err, size_t er
     for (size_t i = 0; i < sizeof id; i++)
         snprintf(s->owner + 2 * i, 3, "%02x", id[i]);
     s->base.ops = &PG_OPS;
+    s->base.sealer = opt->sealer;
     s->wake[0] = s->wake[1] = -1;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->freed, NULL);
@@ -1117,7 +1157,7 @@ int hookd_store_open_pg(const char *url, hookd_store **out, char *err, size_t er
     /* The first connection proves the URL and runs the migrations; the
      * others are made when first needed. */
     if (rc == 0 && (rc = conn_open(s, &s->pool[0], err, errlen)) == 0)
-        rc = migrate(&s->pool[0], err, errlen);
+        rc = migrate(&s->pool[0], opt, err, errlen);
     if (rc == 0 && (rc = pg_reclaim_dead(s)) != 0)
         snprintf(err, errlen, "cannot read the claims of earlier processes");
     if (rc) {

@@ -56,6 +56,9 @@ typedef struct pg_conn {
     int nprepared;
     bool broken;            /* the connection failed: dropped when put back */
     char sqlstate[6];       /* of the last error, "" for none */
+    /* Opens webhook documents' secrets: the store's sealer, or NULL while a
+     * migration reads documents from before the schema sealed them. */
+    const hookd_sealer *sealer;
 } pg_conn;
 
 /* The webhooks as of one generation (meta.webhooks_gen), shared by the
@@ -191,6 +194,9 @@ int pg_webhooks_get(pg_store *s, pg_conn *c, pg_webhooks **out);
 void pg_webhooks_put(pg_store *s, pg_webhooks *w);
 /* One webhook by key, for the notice thread. ENOTFOUND if it is gone. */
 int pg_webhook_by_key(pg_conn *c, int64_t key, hookd_webhook **out);
+/* Seals the secrets of every webhook document written before the schema
+ * sealed them (a migration step, inside its transaction). */
+int pg_webhooks_seal_all(pg_conn *c, const hookd_sealer *sl);
 /* Adds to webhooks' counters in one statement: open and skipped deltas of
  * keys[0..n) (sorted by key). */
 int pg_counts_add(pg_conn *c, const int64_t *keys, const int64_t *open, const int64_t *skipped,

@@ -4,7 +4,8 @@
  * stats. The behaviour is sqlite_webhooks.c's; what differs is how it stays
  * true with many threads and processes writing at once.
  *
- * A webhook is one JSON document per row (the model's private "doc" form).
+ * A webhook is one JSON document per row (the model's sealed doc: its
+ * secrets sealed with the master key, the rest readable).
  * Every write makes a new version and a webhook_versions row with what its
  * deliveries are sent with, so a log shows what went out even after the
  * webhook changed.
@@ -42,15 +43,17 @@ static int64_t hour_of(int64_t ms)
 
 /* The webhook in row i (columns WEBHOOK_COLS), or NULL if its document is
  * damaged (logged by pg_json or here) or memory ran out. */
-static hookd_webhook *row_webhook(const PGresult *r, int i)
+static hookd_webhook *row_webhook(const hookd_sealer *sl, const PGresult *r, int i)
 {
     json_t *doc = pg_json(r, i, 2);
     if (!doc)
         return NULL;
-    hookd_webhook *wh = hookd_webhook_from_doc(doc);
+    /* No sealer: a document written before the schema sealed them. */
+    hookd_webhook *wh = sl ? hookd_webhook_from_sealed_doc(doc, sl) : hookd_webhook_from_doc(doc);
     json_decref(doc);
     if (!wh) {
-        hookd_log_error("postgres: webhook %lld: its document is damaged",
+        hookd_log_error("postgres: webhook %lld: its document is damaged or its secrets do not "
+                        "open with the master key",
                         (long long)pg_int(r, i, 0));
         return NULL;
     }
@@ -74,7 +77,7 @@ static int webhooks_read(pg_conn *c, const char *sql, const pg_params *p, hookd_
     if (rows && !list)
         rc = HOOKD_ENOMEM;
     for (size_t i = 0; rc == 0 && i < rows; i++) {
-        if (!(list[i] = row_webhook(r, (int)i)))
+        if (!(list[i] = row_webhook(c->sealer, r, (int)i)))
             rc = HOOKD_ENOMEM;
     }
     PQclear(r);
@@ -104,9 +107,9 @@ static int webhook_one(pg_conn *c, const char *sql, const pg_params *p, hookd_we
 }
 
 /* The document text stored for wh (new string), or NULL if memory ran out. */
-static char *doc_text(const hookd_webhook *wh)
+static char *doc_text(const hookd_sealer *sl, const hookd_webhook *wh)
 {
-    json_t *doc = hookd_webhook_to_doc(wh);
+    json_t *doc = hookd_webhook_to_sealed_doc(wh, sl);
     char *text = doc ? hookd_json_dumps(doc) : NULL;
     json_decref(doc);
     return text;
@@ -221,6 +224,27 @@ void pg_webhooks_put(pg_store *s, pg_webhooks *w)
     pthread_mutex_unlock(&s->lock);
     if (last)
         snapshot_free(w);
+}
+
+int pg_webhooks_seal_all(pg_conn *c, const hookd_sealer *sl)
+{
+    static const char SQL_PUT[] = "UPDATE webhooks SET doc = $1 WHERE key = $2";
+    hookd_webhook **list = NULL;
+    size_t n = 0;
+    const hookd_sealer *conn_sl = c->sealer;
+    c->sealer = NULL; /* the documents are still clear */
+    int rc = webhooks_read(c, "SELECT " WEBHOOK_COLS " FROM webhooks", NULL, &list, &n);
+    c->sealer = conn_sl;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char *doc = doc_text(sl, list[i]);
+        pg_params p = {.n = 0};
+        pg_p_text(&p, doc);
+        pg_p_int(&p, list[i]->key);
+        rc = doc ? pg_run(c, SQL_PUT, &p, NULL) : HOOKD_ENOMEM;
+        free(doc);
+    }
+    hookd_webhook_list_free(list, n);
+    return rc;
 }
 
 int pg_webhook_by_key(pg_conn *c, int64_t key, hookd_webhook **out)
@@ -379,7 +403,7 @@ int pg_webhook_insert(hookd_store *st, hookd_webhook *wh)
     pg_store *s = PG(st);
     /* Made once, outside the transaction, so the webhook lock is held for
      * the statements alone. */
-    webhook_cmd x = {.wh = wh, .doc = doc_text(wh)};
+    webhook_cmd x = {.wh = wh, .doc = doc_text(s->base.sealer, wh)};
     if (!x.doc)
         return HOOKD_ENOMEM;
     int rc = pg_tx(s, insert_tx, &x);
@@ -421,7 +445,7 @@ static int change_tx(pg_store *s, pg_conn *c, void *ctx)
                                  hookd_now_ms(), &due)) != 0)
         goto fail;
     wh->version++;
-    if (!(doc = doc_text(wh))) {
+    if (!(doc = doc_text(s->base.sealer, wh))) {
         rc = HOOKD_ENOMEM;
         goto fail;
     }

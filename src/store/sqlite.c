@@ -7,6 +7,7 @@
  * The file is opened in WAL mode with synchronous=FULL, so a commit that
  * returned is on disk even across power loss: that is what a 2xx promises.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "store/sqlite_int.h"
 #include "util/buf.h"
+#include "util/files.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/lz.h"
@@ -152,7 +154,13 @@ static const char *const MIGRATIONS[] = {
     /* (webhook, state, seq): a log page of one state is one range. */
     "CREATE INDEX delivery_log ON delivery_state(webhook, state);",
 
+    /* 3: secrets sealed at rest. The documents' secrets are sealed by
+     * sq_webhooks_seal_all in the same transaction (SEAL_MIGRATION); meta
+     * keeps the master key's check value. */
+    "CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
 };
+/* The migration after which webhook documents hold their secrets sealed. */
+#define SEAL_MIGRATION 3
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
 /* ---- statements -------------------------------------------------------- */
@@ -703,7 +711,16 @@ static const hookd_store_ops SQLITE_OPS = {
     .delivery_get = sq_delivery_get,
 };
 
-static int migrate(sq_conn *c, char *err, size_t errlen)
+/* Rewrites every page of the file and empties the WAL, so no clear copy of
+ * a secret sealed since (or of a table an earlier migration dropped) stays
+ * in free pages, old WAL frames or the slack of a page. */
+static int scrub(sq_conn *c)
+{
+    return sq_exec(c, "VACUUM") == 0 && sq_exec(c, "PRAGMA wal_checkpoint(TRUNCATE)") == 0 ? 0
+                                                                                      : -1;
+}
+
+static int migrate(sq_conn *c, const hookd_sealer *sl, char *err, size_t errlen)
 {
     sqlite3_stmt *q;
     int version = 0;
@@ -717,6 +734,10 @@ static int migrate(sq_conn *c, char *err, size_t errlen)
                  N_MIGRATIONS);
         return HOOKD_EUNAVAIL;
     }
+    /* Clear secrets are about to be overwritten: zero what is freed. */
+    bool sealing_old = version > 0 && version < SEAL_MIGRATION;
+    if (sealing_old && sq_exec(c, "PRAGMA secure_delete=ON") != 0)
+        goto sqlfail;
     for (int v = version; v < N_MIGRATIONS; v++) {
         char bump[64];
         snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
@@ -728,13 +749,20 @@ static int migrate(sq_conn *c, char *err, size_t errlen)
             return HOOKD_EUNAVAIL;
         }
         /* Rows a migration cannot write in SQL alone (each webhook's
-         * version row, made from its document). */
-        if (sq_webhooks_fix_versions(c) != 0 || sq_exec(c, "COMMIT") != 0) {
+         * version row, made from its document; the sealed secrets). */
+        const hookd_sealer *docs_sl = v + 1 >= SEAL_MIGRATION ? sl : NULL;
+        if ((v + 1 == SEAL_MIGRATION && sq_webhooks_seal_all(c, sl) != 0) ||
+            sq_webhooks_fix_versions(c, docs_sl) != 0 || sq_exec(c, "COMMIT") != 0) {
             snprintf(err, errlen, "schema migration %d failed: %s", v + 1, sqlite3_errmsg(c->db));
             sq_exec(c, "ROLLBACK");
             return HOOKD_EUNAVAIL;
         }
         hookd_log_info("store: applied schema migration %d", v + 1);
+    }
+    if (sealing_old) {
+        if (scrub(c) != 0 || sq_exec(c, "PRAGMA secure_delete=OFF") != 0)
+            goto sqlfail;
+        hookd_log_info("store: sealed the secrets of the existing webhooks");
     }
     return 0;
 sqlfail:
@@ -755,20 +783,78 @@ static int open_conn(sq_conn *c, const char *path, int flags, char *err, size_t 
     return 0;
 }
 
-int hookd_store_open_sqlite(const char *path, hookd_store **out, char *err, size_t errlen)
+/* Checks the master key against the stored check value, or stores one. */
+static int check_key(sq_conn *c, const hookd_store_options *opt, char *err, size_t errlen)
 {
+    static const char SQL_GET[] = "SELECT value FROM meta WHERE name = 'seal_check'";
+    static const char SQL_PUT[] = "INSERT INTO meta(name, value) VALUES('seal_check', ?)";
+    sqlite3_stmt *q = sq_stmt(c, SQL_GET);
+    if (!q)
+        goto sqlfail;
+    char *stored = NULL, *made = NULL;
+    int step = sqlite3_step(q);
+    if (step == SQLITE_ROW && !(stored = sq_column_strdup(q, 0))) {
+        sqlite3_reset(q);
+        snprintf(err, errlen, "out of memory");
+        return HOOKD_ENOMEM;
+    }
+    sqlite3_reset(q);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        goto sqlfail;
+    int rc = hookd_seal_check(opt, stored, &made, err, errlen);
+    free(stored);
+    if (rc || !made)
+        return rc;
+    q = sq_stmt(c, SQL_PUT);
+    if (q)
+        sqlite3_bind_text(q, 1, made, -1, free);
+    else
+        free(made);
+    if (!q || sq_step_done(c, q) != 0)
+        goto sqlfail;
+    return 0;
+sqlfail:
+    snprintf(err, errlen, "cannot read the master key's check value: %s", sqlite3_errmsg(c->db));
+    return HOOKD_EUNAVAIL;
+}
+
+/* Makes the database file mode 0600 before SQLite opens it (SQLite gives
+ * its -wal and -shm the mode of the database file), and warns about
+ * existing files that others may read. */
+static int private_files(const char *path, char *err, size_t errlen)
+{
+    static const char *const SUFFIXES[] = {"", "-wal", "-shm"};
+    char name[4096];
+    for (size_t i = 0; i < sizeof SUFFIXES / sizeof SUFFIXES[0]; i++) {
+        snprintf(name, sizeof name, "%s%s", path, SUFFIXES[i]);
+        hookd_file_warn_loose(name);
+    }
+    if (hookd_file_create_private(path) != 0) {
+        snprintf(err, errlen, "cannot create database %s: %s", path, strerror(errno));
+        return HOOKD_EUNAVAIL;
+    }
+    return 0;
+}
+
+int hookd_store_open_sqlite(const hookd_store_options *opt, hookd_store **out, char *err,
+                            size_t errlen)
+{
+    const char *path = opt->db_path;
     sq_store *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return HOOKD_ENOMEM;
     }
     s->base.ops = &SQLITE_OPS;
+    s->base.sealer = opt->sealer;
     pthread_mutex_init(&s->qlock, NULL);
     pthread_cond_init(&s->qcond, NULL);
     pthread_cond_init(&s->donecond, NULL);
     pthread_mutex_init(&s->rlock, NULL);
     pthread_cond_init(&s->rfree, NULL);
-    int rc = open_conn(&s->w, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err, errlen);
+    int rc = private_files(path, err, errlen);
+    if (rc == 0)
+        rc = open_conn(&s->w, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err, errlen);
     if (rc)
         goto fail;
     /* WAL so readers never block the writer; FULL so a COMMIT that returned
@@ -780,7 +866,8 @@ int hookd_store_open_sqlite(const char *path, hookd_store **out, char *err, size
         rc = HOOKD_EUNAVAIL;
         goto fail;
     }
-    if ((rc = migrate(&s->w, err, errlen)) != 0)
+    if ((rc = migrate(&s->w, opt->sealer, err, errlen)) != 0 ||
+        (rc = check_key(&s->w, opt, err, errlen)) != 0)
         goto fail;
     for (int i = 0; i < SQ_READERS; i++) {
         if ((rc = open_conn(&s->readers[i], path, SQLITE_OPEN_READONLY, err, errlen)) != 0)

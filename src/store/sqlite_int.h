@@ -150,9 +150,15 @@ int sq_counts_add(sq_conn *c, int64_t key, int64_t open, int64_t skipped);
 /* Adds to a webhook's counts of the hour starting at hour_ms. */
 int sq_hours_add(sq_conn *c, int64_t key, int64_t hour_ms, const hookd_hour_counts *add);
 /* Fills the version rows every webhook needs (after a migration). */
-int sq_webhooks_fix_versions(sq_conn *c);
+int sq_webhooks_fix_versions(sq_conn *c, const hookd_sealer *sl);
+/* Seals the secrets of every webhook document written before the schema
+ * sealed them (a migration step, inside its transaction). */
+int sq_webhooks_seal_all(sq_conn *c, const hookd_sealer *sl);
 extern const char SQ_WEBHOOK_COLS[];
-hookd_webhook *sq_row_webhook(sqlite3_stmt *q); /* columns SQ_WEBHOOK_COLS */
+/* The webhook of a row of SQ_WEBHOOK_COLS, its secrets opened with sl (NULL:
+ * a clear document from before the schema sealed them, for migrations
+ * only); NULL if damaged or it does not open (logged). */
+hookd_webhook *sq_row_webhook(const hookd_sealer *sl, sqlite3_stmt *q);
 
 /* ---- sqlite_people.c ---- */
 

@@ -2,8 +2,8 @@
  * sqlite_webhooks.c — webhooks in the SQLite backend: their documents and
  * versions, the writer's snapshot of them, and the counters behind stats.
  *
- * A webhook is one JSON document per row (the model's private "doc" form,
- * which holds the basic-auth password the API never returns). Every write
+ * A webhook is one JSON document per row (the model's sealed doc: its
+ * secrets sealed with the master key, the rest readable). Every write
  * makes a new version and a webhook_versions row with what its deliveries
  * are sent with (URL, shown headers), so a log shows what went out even
  * after the webhook changed.
@@ -14,13 +14,14 @@
 
 #include "store/sqlite_int.h"
 #include "store/tally.h"
+#include "util/buf.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
 const char SQ_WEBHOOK_COLS[] = "key, version, doc";
 
-hookd_webhook *sq_row_webhook(sqlite3_stmt *q)
+hookd_webhook *sq_row_webhook(const hookd_sealer *sl, sqlite3_stmt *q)
 {
     json_error_t jerr;
     json_t *doc = json_loadb((const char *)sqlite3_column_text(q, 2),
@@ -29,8 +30,13 @@ hookd_webhook *sq_row_webhook(sqlite3_stmt *q)
         hookd_log_error("sqlite: webhook document damaged: %s", jerr.text);
         return NULL;
     }
-    hookd_webhook *wh = hookd_webhook_from_doc(doc);
+    /* No sealer: a document written before the schema sealed them. */
+    hookd_webhook *wh = sl ? hookd_webhook_from_sealed_doc(doc, sl) : hookd_webhook_from_doc(doc);
     json_decref(doc);
+    if (!wh)
+        hookd_log_error("sqlite: webhook %lld: its document is damaged or its secrets do not "
+                        "open with the master key",
+                        (long long)sqlite3_column_int64(q, 0));
     if (wh) {
         wh->key = sqlite3_column_int64(q, 0);
         wh->version = (uint64_t)sqlite3_column_int64(q, 1);
@@ -38,19 +44,38 @@ hookd_webhook *sq_row_webhook(sqlite3_stmt *q)
     return wh;
 }
 
-static void *row_webhook_any(sqlite3_stmt *q)
+/* Runs q (columns SQ_WEBHOOK_COLS) to its end, decoding every row into a
+ * new list; an undecodable row fails the read (HOOKD_ENOMEM, as
+ * sq_collect). Resets q. */
+static int collect_webhooks(sq_conn *c, const hookd_sealer *sl, sqlite3_stmt *q,
+                            hookd_webhook ***out, size_t *n)
 {
-    return sq_row_webhook(q);
+    hookd_webhook **list = NULL;
+    size_t count = 0, cap = 0;
+    int rc = 0, step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        if (hookd_array_grow(&list, &cap, count, sizeof *list) != 0 ||
+            !(list[count] = sq_row_webhook(sl, q))) {
+            rc = HOOKD_ENOMEM;
+            break;
+        }
+        count++;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = sq_rc(c->db, step);
+    sqlite3_reset(q);
+    if (rc) {
+        hookd_webhook_list_free(list, count);
+        return rc;
+    }
+    *out = list;
+    *n = count;
+    return 0;
 }
 
-static void free_webhook(void *p)
+static int bind_doc(sqlite3_stmt *q, int idx, const hookd_sealer *sl, const hookd_webhook *wh)
 {
-    hookd_webhook_free(p);
-}
-
-static int bind_doc(sqlite3_stmt *q, int idx, const hookd_webhook *wh)
-{
-    json_t *doc = hookd_webhook_to_doc(wh);
+    json_t *doc = hookd_webhook_to_sealed_doc(wh, sl);
     int rc = doc ? sq_bind_json(q, idx, doc) : HOOKD_ENOMEM;
     json_decref(doc);
     return rc;
@@ -73,7 +98,7 @@ int sq_webhook_version_put(sq_conn *c, const hookd_webhook *wh)
     return sq_step_done(c, q);
 }
 
-int sq_webhooks_fix_versions(sq_conn *c)
+int sq_webhooks_fix_versions(sq_conn *c, const hookd_sealer *sl)
 {
     static const char SQL[] = "SELECT key, version, doc FROM webhooks w WHERE NOT EXISTS "
                               "(SELECT 1 FROM webhook_versions v WHERE v.webhook = w.key AND "
@@ -84,10 +109,34 @@ int sq_webhooks_fix_versions(sq_conn *c)
         return 0;
     hookd_webhook **list = NULL;
     size_t n = 0;
-    int rc = sq_collect(c, q, SIZE_MAX, row_webhook_any, free_webhook, (void ***)&list, &n);
+    int rc = collect_webhooks(c, sl, q, &list, &n);
     sqlite3_finalize(q);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = sq_webhook_version_put(c, list[i]);
+    hookd_webhook_list_free(list, n);
+    return rc;
+}
+
+int sq_webhooks_seal_all(sq_conn *c, const hookd_sealer *sl)
+{
+    static const char SQL_PUT[] = "UPDATE webhooks SET doc = ? WHERE key = ?";
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(c->db, "SELECT key, version, doc FROM webhooks", -1, &q, NULL) !=
+        SQLITE_OK)
+        return sq_rc(c->db, SQLITE_ERROR);
+    hookd_webhook **list = NULL;
+    size_t n = 0;
+    int rc = collect_webhooks(c, NULL, q, &list, &n);
+    sqlite3_finalize(q);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (!(q = sq_stmt(c, SQL_PUT))) {
+            rc = HOOKD_EUNAVAIL;
+            break;
+        }
+        sqlite3_bind_int64(q, 2, list[i]->key);
+        if ((rc = bind_doc(q, 1, sl, list[i])) == 0)
+            rc = sq_step_done(c, q);
+    }
     hookd_webhook_list_free(list, n);
     return rc;
 }
@@ -136,8 +185,7 @@ int sq_webhooks_current(sq_store *s, hookd_webhook *const **list, size_t *n)
         sqlite3_stmt *q = sq_stmt(&s->w, SQL_ALL);
         if (!q)
             return HOOKD_EUNAVAIL;
-        int rc = sq_collect(&s->w, q, SIZE_MAX, row_webhook_any, free_webhook,
-                            (void ***)&s->webhooks, &s->n_webhooks);
+        int rc = collect_webhooks(&s->w, s->base.sealer, q, &s->webhooks, &s->n_webhooks);
         if (rc)
             return rc;
         s->webhooks_valid = true;
@@ -217,7 +265,7 @@ static int insert_run(sq_store *s, sq_cmd *c)
         return HOOKD_EUNAVAIL;
     sqlite3_bind_text(q, 1, wh->id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, wh->created_at);
-    int rc = bind_doc(q, 2, wh);
+    int rc = bind_doc(q, 2, s->base.sealer, wh);
     if (rc || (rc = sq_step_done(&s->w, q)) != 0)
         return rc;
     wh->key = sqlite3_last_insert_rowid(s->w.db);
@@ -245,7 +293,7 @@ int sq_webhook_insert(hookd_store *st, hookd_webhook *wh)
 
 static const char SQL_BY_ID[] = "SELECT key, version, doc FROM webhooks WHERE id = ?";
 
-static int load(sq_conn *c, const char *id, hookd_webhook **out)
+static int load(sq_conn *c, const hookd_sealer *sl, const char *id, hookd_webhook **out)
 {
     sqlite3_stmt *q = sq_stmt(c, SQL_BY_ID);
     if (!q)
@@ -253,7 +301,7 @@ static int load(sq_conn *c, const char *id, hookd_webhook **out)
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     int step = sqlite3_step(q), rc;
     if (step == SQLITE_ROW)
-        rc = (*out = sq_row_webhook(q)) ? 0 : HOOKD_ENOMEM;
+        rc = (*out = sq_row_webhook(sl, q)) ? 0 : HOOKD_ENOMEM;
     else
         rc = step == SQLITE_DONE ? HOOKD_ENOTFOUND : sq_rc(c->db, step);
     sqlite3_reset(q);
@@ -265,7 +313,7 @@ static int change_run(sq_store *s, sq_cmd *cmd)
     static const char SQL_PUT[] = "UPDATE webhooks SET doc = ?, version = ? WHERE key = ?";
     webhook_cmd *c = (webhook_cmd *)cmd;
     hookd_webhook *wh = NULL;
-    int rc = load(&s->w, c->id, &wh);
+    int rc = load(&s->w, s->base.sealer, c->id, &wh);
     if (rc)
         return rc;
     bool was_connected = wh->connected;
@@ -284,7 +332,7 @@ static int change_run(sq_store *s, sq_cmd *cmd)
     }
     sqlite3_bind_int64(q, 2, (sqlite3_int64)wh->version);
     sqlite3_bind_int64(q, 3, wh->key);
-    if ((rc = bind_doc(q, 1, wh)) != 0 || (rc = sq_step_done(&s->w, q)) != 0 ||
+    if ((rc = bind_doc(q, 1, s->base.sealer, wh)) != 0 || (rc = sq_step_done(&s->w, q)) != 0 ||
         (rc = sq_webhook_version_put(&s->w, wh)) != 0)
         goto fail;
     snapshot_set(s, wh->key, wh);
@@ -327,7 +375,7 @@ static int delete_run(sq_store *s, sq_cmd *cmd)
     };
     webhook_cmd *c = (webhook_cmd *)cmd;
     hookd_webhook *wh = NULL;
-    int rc = load(&s->w, c->id, &wh);
+    int rc = load(&s->w, s->base.sealer, c->id, &wh);
     if (rc)
         return rc;
     c->key = wh->key;
@@ -365,7 +413,7 @@ int sq_webhook_get(hookd_store *st, const char *id, hookd_webhook **out)
 {
     sq_store *s = SQ(st);
     sq_conn *c = sq_reader_get(s);
-    int rc = load(c, id, out);
+    int rc = load(c, s->base.sealer, id, out);
     sq_reader_put(s, c);
     return rc;
 }
@@ -383,7 +431,7 @@ int sq_webhook_list(hookd_store *st, int64_t after, int limit, hookd_webhook ***
     if (q) {
         sqlite3_bind_int64(q, 1, after);
         sqlite3_bind_int(q, 2, limit + 1); /* one more tells whether a next page exists */
-        rc = sq_collect(c, q, SIZE_MAX, row_webhook_any, free_webhook, (void ***)out, n);
+        rc = collect_webhooks(c, s->base.sealer, q, out, n);
     }
     sq_reader_put(s, c);
     if (rc == 0 && *n > (size_t)limit) {

@@ -2,6 +2,7 @@
  * store.c — opens the backend the options name and dispatches every public
  * call to it; the small value helpers of store.h live here too.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,9 +11,41 @@
 
 int hookd_store_open(const hookd_store_options *opt, hookd_store **out, char *err, size_t errlen)
 {
+    /* Every process writes sealed documents, so none may run without the
+     * key (SPEC §8 "Storage"). */
+    if (!opt->sealer) {
+        snprintf(err, errlen, "no master key: the store's secrets are sealed with one");
+        return HOOKD_EINVAL;
+    }
     if (opt->database_url)
-        return hookd_store_open_pg(opt->database_url, out, err, errlen);
-    return hookd_store_open_sqlite(opt->db_path, out, err, errlen);
+        return hookd_store_open_pg(opt, out, err, errlen);
+    return hookd_store_open_sqlite(opt, out, err, errlen);
+}
+
+int hookd_seal_check(const hookd_store_options *opt, const char *stored, char **made, char *err,
+                     size_t errlen)
+{
+    if (!stored) {
+        *made = hookd_seal(opt->sealer, HOOKD_SEAL_CHECK_TEXT, HOOKD_SEAL_CHECK_AAD);
+        if (*made)
+            return 0;
+        snprintf(err, errlen, "cannot seal the master key's check value");
+        return HOOKD_ENOMEM;
+    }
+    char *plain = NULL;
+    int rc = hookd_unseal(opt->sealer, stored, HOOKD_SEAL_CHECK_AAD, &plain);
+    bool ok = rc == 0 && strcmp(plain, HOOKD_SEAL_CHECK_TEXT) == 0;
+    free(plain);
+    if (rc == HOOKD_ENOMEM) {
+        snprintf(err, errlen, "out of memory");
+        return rc;
+    }
+    if (!ok) {
+        snprintf(err, errlen, "the master key in %s does not open this database's secrets",
+                 opt->master_key_file ? opt->master_key_file : "(none given)");
+        return HOOKD_EINVAL;
+    }
+    return 0;
 }
 
 void hookd_store_close(hookd_store *st)

@@ -59,6 +59,10 @@ typedef struct hookd_store hookd_store;
 typedef struct hookd_store_options {
     const char *db_path;      /* SQLite file (created with its schema), when no URL */
     const char *database_url; /* postgres://… */
+    /* Seals the secrets in webhook documents (required; borrowed, must
+     * outlive the store), and the file its key came from (for messages). */
+    const hookd_sealer *sealer;
+    const char *master_key_file;
 } hookd_store_options;
 
 /* Opens the backend the options name, applying pending schema migrations.

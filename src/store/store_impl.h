@@ -60,11 +60,24 @@ typedef struct hookd_store_ops {
 struct hookd_store {
     const hookd_store_ops *ops;
     hookd_store_listener listener; /* zeroed until hookd_store_listen */
+    const hookd_sealer *sealer;    /* borrowed from the options: seals webhook docs */
 };
 
 /* Backends. */
-int hookd_store_open_sqlite(const char *path, hookd_store **out, char *err, size_t errlen);
-int hookd_store_open_pg(const char *url, hookd_store **out, char *err, size_t errlen);
+int hookd_store_open_sqlite(const hookd_store_options *opt, hookd_store **out, char *err,
+                            size_t errlen);
+int hookd_store_open_pg(const hookd_store_options *opt, hookd_store **out, char *err,
+                        size_t errlen);
+
+/* The check value every store keeps: a known text sealed with the master
+ * key, so that a wrong key is refused at start rather than when a secret is
+ * first needed. */
+#define HOOKD_SEAL_CHECK_TEXT "hookd master key check"
+#define HOOKD_SEAL_CHECK_AAD "hookd/meta/seal_check"
+/* Checks (stored non-NULL) or makes (*made, new string) the check value.
+ * Returns 0, or HOOKD_EINVAL with the one-line message for a wrong key. */
+int hookd_seal_check(const hookd_store_options *opt, const char *stored, char **made, char *err,
+                     size_t errlen);
 
 /* The job the listener is told of for a delivery just stored at seq: pending,
  * due at once, taking d's query and body (d keeps neither). Every backend

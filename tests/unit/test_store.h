@@ -118,6 +118,9 @@ void store_register_for(const char *backend, const char *name, store_test_fn fn)
  * False (a failure recorded) if it did not open. */
 bool fx_reopen(store_fx *fx);
 
+/* The master key every test store is sealed with. */
+const hookd_sealer *store_test_sealer(void);
+
 /* Runs what follows with stderr sent to /dev/null (a store logging a
  * failure a test provokes on purpose); quiet_end restores it. */
 int quiet_begin(void);

@@ -17,11 +17,22 @@
 
 /* ---- backends --------------------------------------------------------------- */
 
+/* The master key every test store is sealed with (one for all: the suite
+ * reopens stores and must read them back). */
+const hookd_sealer *store_test_sealer(void)
+{
+    static hookd_sealer *sl;
+    static const unsigned char KEY[HOOKD_SEAL_KEY_LEN] = "test master key, 32 bytes long!";
+    if (!sl)
+        sl = hookd_sealer_new(KEY);
+    return sl;
+}
+
 static int sqlite_open(const char *dir, hookd_store **out, char *err, size_t errlen)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/" STORE_SQLITE_FILE, dir);
-    hookd_store_options opt = {.db_path = path};
+    hookd_store_options opt = {.db_path = path, .sealer = store_test_sealer()};
     /* Each open logs the schema migrations it applies: noise, once per test. */
     int q = quiet_begin();
     int rc = hookd_store_open(&opt, out, err, errlen);
@@ -155,7 +166,7 @@ static int pg_open(const char *dir, hookd_store **out, char *err, size_t errlen)
     }
     if (pg_create(name, err, errlen) != 0)
         return HOOKD_EUNAVAIL;
-    hookd_store_options opt = {.database_url = url};
+    hookd_store_options opt = {.database_url = url, .sealer = store_test_sealer()};
     /* As for SQLite: the schema it makes on a first open is noise. */
     int q = quiet_begin();
     int rc = hookd_store_open(&opt, out, err, errlen);
