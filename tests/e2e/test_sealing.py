@@ -136,6 +136,25 @@ def test_secrets_are_sealed_in_every_file_and_still_sent(servers, receiver):
     assert signature_ok(last, secret)
 
 
+def test_previous_secret_after_a_rotation_is_sealed_too(servers, receiver):
+    """Rotation keeps the old secret to sign with during the overlap: it
+    must be stored as sealed as the current one."""
+    h = servers.start()
+    api = h.client()
+    wh = make_secret_hook(api, receiver)
+    old = wh["secret"]
+    r = api.post(f"/api/v1/webhooks/{wh['id']}/rotate-secret")
+    assert r.status_code == 200, r.text
+    new = r.json()["secret"]
+    assert new != old
+    reqs = deliver(api, receiver, "/s", 1)
+    # both signatures are sent, so both secrets are really in use
+    assert signature_ok(reqs[0], old) and signature_ok(reqs[0], new), reqs[0]
+    h.stop()
+    assert_no_secret_in_store(h.db, old)
+    assert_no_secret_in_store(h.db, new)
+
+
 def test_secret_header_is_redacted_in_answers_and_logs(server, receiver):
     api = server.client()
     wh = make_secret_hook(api, receiver)
