@@ -6,6 +6,7 @@
  * main thread, so no other thread is ever interrupted by them.
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,7 +37,7 @@ static const char USAGE[] =
     "  --allow-private-networks   HOOKD_ALLOW_PRIVATE_NETWORKS=1\n"
     "  --allow-networks CIDRS     HOOKD_ALLOW_NETWORKS  e.g. 10.1.0.0/16,fd00::/8\n"
     "  --https-only               HOOKD_HTTPS_ONLY=1\n"
-    "  --proxy URL                HOOKD_PROXY           outbound proxy (never from http_proxy)\n"
+    "  --proxy URL                HOOKD_PROXY           http(s) outbound proxy (never from http_proxy)\n"
     "  --ca-file FILE             HOOKD_CA_FILE         CAs for https endpoints\n"
     "  --tls-cert FILE            HOOKD_TLS_CERT        serve the API over TLS\n"
     "  --tls-key FILE             HOOKD_TLS_KEY\n"
@@ -117,6 +118,7 @@ static int serve(int argc, char **argv)
     hookd_store *st = NULL;
     hookd_api *api = NULL;
     hookd_engine *engine = NULL;
+    hookd_netlist allow_networks = {0};
     hookd_store_options sopt = {.db_path = cfg.db_path, .database_url = cfg.database_url};
     if (hookd_store_open(&sopt, &st, err, sizeof err) != 0) {
         fprintf(stderr, "hookd: %s\n", err);
@@ -126,8 +128,18 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "hookd: cannot store the first API key\n");
         goto out;
     }
+    /* Checked at parse time: only memory can fail here. */
+    if (cfg.allow_networks &&
+        hookd_netlist_parse(cfg.allow_networks, &allow_networks, err, sizeof err) != 0) {
+        fprintf(stderr, "hookd: --allow-networks: %s\n", errno == ENOMEM ? "out of memory" : err);
+        goto out;
+    }
     hookd_send_opts send = {.allow_private = cfg.allow_private_networks,
-                            .timeout_ms = cfg.request_timeout_ms};
+                            .timeout_ms = cfg.request_timeout_ms,
+                            .allow_networks = &allow_networks,
+                            .https_only = cfg.https_only,
+                            .proxy = cfg.proxy,
+                            .ca_file = cfg.ca_file};
     hookd_engine_options eopt = {.store = st,
                                  .send = send,
                                  .retry_schedule_ms = cfg.retry_schedule_ms,
@@ -163,6 +175,7 @@ out:
     hookd_api_stop(api);
     hookd_engine_stop(engine);
     hookd_store_close(st);
+    hookd_netlist_free(&allow_networks);
     hookd_config_free(&cfg);
     if (status == 0)
         hookd_log_info("stopped");
