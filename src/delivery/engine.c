@@ -30,6 +30,7 @@
 #include "delivery/engine.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,7 @@ struct hookd_engine {
     msg *stop;    /* made at start, so stopping cannot fail */
     atomic_llong known_seq;  /* the highest seq the listener told of */
     atomic_size_t memory;    /* bytes of deliveries in memory */
+    atomic_int notifying;    /* resolver threads that may still touch the engine */
     bool shared;             /* the store has claims (see the top comment) */
 
     /* engine thread only */
@@ -732,7 +734,10 @@ static void start_failed(hookd_engine *e, wstate *w, jnode *n, xfer *x, hookd_re
 static void on_resolved(void *ctx)
 {
     xfer *x = ctx;
-    post(x->w->engine, x->resolved);
+    hookd_engine *e = x->w->engine;
+    post(e, x->resolved);
+    /* The last touch of e: a stop frees it only once no thread is here. */
+    atomic_fetch_sub(&e->notifying, 1);
 }
 
 /* Starts w's oldest queued delivery. Through a proxy its host is resolved
@@ -775,7 +780,10 @@ static void start_one(hookd_engine *e, wstate *w)
     w->in_flight++;
     w->owed++;
     e->in_flight++;
+    if (resolve)
+        atomic_fetch_add(&e->notifying, 1);
     if (resolve && hookd_request_resolve_start(r, on_resolved, x) != 0) {
+        atomic_fetch_sub(&e->notifying, 1);
         /* Not started: the attempt fails as a DNS failure, and is retried. */
         post(e, x->resolved);
     }
@@ -1322,5 +1330,9 @@ void hookd_engine_stop(hookd_engine *e)
     e->stop = NULL;
     pthread_join(e->worker, NULL);
     hookd_store_listen(e->opt.store, &(hookd_store_listener){0});
+    /* Every attempt has ended, but a resolver thread may still be returning
+     * from its post (curl_multi_wakeup): wait it out before freeing. */
+    while (atomic_load(&e->notifying) > 0)
+        sched_yield();
     engine_free(e);
 }

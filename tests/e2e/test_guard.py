@@ -350,6 +350,13 @@ def test_proxy_carries_allowed_deliveries_pinned(servers, listener, proxy):
         proxy.requests
     # Host stays the webhook's
     assert {h for _, p, h in listener.requests if p == "/via"} == {f"localhost:{listener.port}"}
+    # many at once: each is resolved off the engine's thread, then sent
+    cid = person(api)
+    ids = ingest(api, [act(cid, f"proxy-many-{i}") for i in range(40)])
+    wait_for(lambda: all((entry_of(api, wh["id"], a) or {}).get("state") == "succeeded"
+                         for a in ids), timeout=20,
+             what=lambda: [entry_of(api, wh["id"], a) for a in ids])
+    assert len([r for r in listener.requests if r[1] == "/via"]) >= 42
 
 
 def test_proxy_unresolvable_host_is_retried_without_the_proxy(servers, proxy):
