@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "delivery/guard.h"
 #include "util/duration.h"
 
 #define MAX_RETRIES_LIMIT 1000
@@ -254,20 +255,29 @@ static int apply(hookd_config *cfg, enum opt_id id, const char *v, const char *s
         return set_path(&cfg->tls_cert, v, true, src, err, errlen);
     case OPT_TLS_KEY:
         return set_path(&cfg->tls_key, v, true, src, err, errlen);
-    case OPT_ALLOW_NETWORKS:
-        if (*v == '\0')
-            goto bad;
+    case OPT_ALLOW_NETWORKS: {
+        /* Checked here so a typo stops hookd at start instead of leaving a
+         * network closed; main.c parses it again into the guard's list. */
+        hookd_netlist l;
+        char why[160];
+        if (hookd_netlist_parse(v, &l, why, sizeof why) != 0) {
+            if (errno == ENOMEM)
+                return -1;
+            snprintf(err, errlen, "%s: %s", src, why);
+            return -1;
+        }
+        hookd_netlist_free(&l);
         return (cfg->allow_networks = strdup(v)) ? 0 : -1;
+    }
     case OPT_HTTPS_ONLY:
         if (parse_bool_env(v, &cfg->https_only) != 0)
             goto bad;
         return 0;
     case OPT_PROXY:
-        if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0 &&
-            strncmp(v, "socks5://", 9) != 0 && strncmp(v, "socks5h://", 10) != 0) {
-            snprintf(err, errlen,
-                     "%s: invalid proxy '%s' (expected an http://, https://, socks5:// or "
-                     "socks5h:// URL)",
+        /* http(s) proxies only: hookd pins each connection with a CONNECT
+         * tunnel to the address it checked (see delivery/request.h). */
+        if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+            snprintf(err, errlen, "%s: invalid proxy '%s' (expected an http:// or https:// URL)",
                      src, v);
             return -1;
         }

@@ -6,6 +6,7 @@
  * main thread, so no other thread is ever interrupted by them.
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <malloc.h>
 #include <openssl/crypto.h>
 #include <signal.h>
@@ -38,7 +39,7 @@ static const char USAGE[] =
     "  --allow-private-networks   HOOKD_ALLOW_PRIVATE_NETWORKS=1\n"
     "  --allow-networks CIDRS     HOOKD_ALLOW_NETWORKS  e.g. 10.1.0.0/16,fd00::/8\n"
     "  --https-only               HOOKD_HTTPS_ONLY=1\n"
-    "  --proxy URL                HOOKD_PROXY           outbound proxy (never from http_proxy)\n"
+    "  --proxy URL                HOOKD_PROXY           http(s) outbound proxy (never from http_proxy)\n"
     "  --ca-file FILE             HOOKD_CA_FILE         CAs for https endpoints\n"
     "  --tls-cert FILE            HOOKD_TLS_CERT        serve the API over TLS\n"
     "  --tls-key FILE             HOOKD_TLS_KEY\n"
@@ -119,6 +120,7 @@ static int serve(int argc, char **argv)
     hookd_store *st = NULL;
     hookd_api *api = NULL;
     hookd_engine *engine = NULL;
+    hookd_netlist allow_networks = {0};
     unsigned char master[HOOKD_SEAL_KEY_LEN];
     char *key_path = NULL;
     hookd_sealer *sealer = NULL;
@@ -145,8 +147,18 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "hookd: cannot store the first API key\n");
         goto out;
     }
+    /* Checked at parse time: only memory can fail here. */
+    if (cfg.allow_networks &&
+        hookd_netlist_parse(cfg.allow_networks, &allow_networks, err, sizeof err) != 0) {
+        fprintf(stderr, "hookd: --allow-networks: %s\n", errno == ENOMEM ? "out of memory" : err);
+        goto out;
+    }
     hookd_send_opts send = {.allow_private = cfg.allow_private_networks,
                             .timeout_ms = cfg.request_timeout_ms,
+                            .allow_networks = &allow_networks,
+                            .https_only = cfg.https_only,
+                            .proxy = cfg.proxy,
+                            .ca_file = cfg.ca_file,
                             .rotation_overlap_ms = cfg.rotation_overlap_ms};
     hookd_engine_options eopt = {.store = st,
                                  .send = send,
@@ -185,6 +197,7 @@ out:
     hookd_store_close(st);
     hookd_sealer_free(sealer);
     free(key_path);
+    hookd_netlist_free(&allow_networks);
     hookd_config_free(&cfg);
     if (status == 0)
         hookd_log_info("stopped");

@@ -4,6 +4,7 @@
  * happen in one transaction: a refused change leaves nothing behind.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "api/handlers.h"
 #include "delivery/testsend.h"
@@ -56,6 +57,17 @@ int hookd_api_load_webhook(hookd_api_ctx *ctx, const char *id, hookd_webhook **w
     return rc ? hookd_error_from_rc(err, rc, "webhook") : 0;
 }
 
+/* --https-only: an http URL is refused where one is given (create, the
+ * unsaved test, a PATCH that sets url); a stored one fails at delivery. */
+static int check_https_only(const hookd_api_ctx *ctx, const json_t *body,
+                            const hookd_webhook *wh, hookd_error *err)
+{
+    if (!ctx->send.https_only || !json_object_get(body, "url") ||
+        strncasecmp(wh->url, "https:", 6) == 0)
+        return 0;
+    return hookd_invalid(err, "url", "url must be an https:// URL: hookd runs with --https-only");
+}
+
 int hookd_h_webhook_create(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
                            hookd_error *err)
 {
@@ -63,6 +75,8 @@ int hookd_h_webhook_create(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp 
     if (!wh)
         return hookd_error_from_rc(err, HOOKD_ENOMEM, "webhook");
     int rc = hookd_webhook_apply(wh, req->body, true, hookd_api_field_lookup, ctx, err);
+    if (rc == 0)
+        rc = check_https_only(ctx, req->body, wh, err);
     if (rc == 0 && (rc = hookd_store_webhook_insert(ctx->store, wh)) != 0)
         hookd_error_from_rc(err, rc, "webhook");
     if (rc) {
@@ -102,6 +116,8 @@ int hookd_h_webhook_test_unsaved(hookd_api_ctx *ctx, const hookd_req *req, hookd
     if (!wh)
         return hookd_error_from_rc(err, HOOKD_ENOMEM, "webhook");
     int rc = hookd_webhook_apply(wh, req->body, true, hookd_api_field_lookup, ctx, err);
+    if (rc == 0)
+        rc = check_https_only(ctx, req->body, wh, err);
     if (rc) {
         hookd_webhook_free(wh);
         return rc;
@@ -237,6 +253,8 @@ static int apply_change(hookd_webhook *wh, void *vctx)
     switch (c->what) {
     case CHANGE_PATCH:
         rc = hookd_webhook_apply(wh, c->body, false, hookd_api_field_lookup, c->api, c->err);
+        if (rc == 0)
+            rc = check_https_only(c->api, c->body, wh, c->err);
         break;
     case CHANGE_CONNECT:
         wh->connected = true;

@@ -30,6 +30,7 @@
 #include "delivery/engine.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,11 +86,13 @@ typedef struct xfer {
     int stored_state;     /* the state the store moved it to */
     char *response, *error;
     char signature[HOOKD_SIGNATURE_MAX];
+    struct msg *resolved;  /* made at start: posted when the host is resolved */
     struct xfer *next;
 } xfer;
 
 /* One webhook as the engine sees it. */
 struct wstate {
+    hookd_engine *engine;
     int64_t key;
     bool connected, gone;
     tplref *tpl;           /* NULL when the webhook cannot be sent to */
@@ -121,6 +124,7 @@ enum msg_kind {
     M_PRUNE,    /* task/result */
     M_RELEASE,  /* task/result: give up the claims of seqs (a shared store) */
     M_RENEW,    /* task/result: renew the claims of seqs (a shared store) */
+    M_RESOLVED, /* a resolver thread: an attempt's host is resolved (xfers) */
     M_STOP,     /* task: the worker ends */
 };
 
@@ -159,6 +163,7 @@ struct hookd_engine {
     msg *stop;    /* made at start, so stopping cannot fail */
     atomic_llong known_seq;  /* the highest seq the listener told of */
     atomic_size_t memory;    /* bytes of deliveries in memory */
+    atomic_int notifying;    /* resolver threads that may still touch the engine */
     bool shared;             /* the store has claims (see the top comment) */
 
     /* engine thread only */
@@ -594,6 +599,7 @@ static void webhook_set(hookd_engine *e, int64_t key, hookd_webhook *wh)
             return;
         }
         w->key = key;
+        w->engine = e;
     }
     if (!w)
         return;
@@ -702,7 +708,41 @@ static void xfer_free(hookd_engine *e, xfer *x)
     free(x);
 }
 
-/* Starts w's oldest queued delivery. */
+/* An attempt that could not start stays waiting in the store; its webhook
+ * reads it again later. */
+static void start_failed(hookd_engine *e, wstate *w, jnode *n, xfer *x, hookd_request *r,
+                         CURL *easy)
+{
+    hookd_log_error("engine: cannot start delivery %s (out of memory)", n->j.id);
+    if (r && easy)
+        hookd_request_cleanup(r);
+    if (easy)
+        easy_put(e, easy);
+    free(r);
+    if (x)
+        free(x->resolved);
+    free(x);
+    hookd_intmap_del(&e->held, n->j.seq);
+    let_go(e, n->j.seq);
+    job_free(e, n);
+    w->scan_after = hookd_now_ms() + STORE_RETRY_MS;
+    backlog(e, w);
+}
+
+/* Runs on a resolver thread (glibc's): the answer is read on the engine
+ * thread, which owns the attempt. */
+static void on_resolved(void *ctx)
+{
+    xfer *x = ctx;
+    hookd_engine *e = x->w->engine;
+    post(e, x->resolved);
+    /* The last touch of e: a stop frees it only once no thread is here. */
+    atomic_fetch_sub(&e->notifying, 1);
+}
+
+/* Starts w's oldest queued delivery. Through a proxy its host is resolved
+ * first, off this thread, and libcurl gets it once the answer is in (see
+ * resolved()). */
 static void start_one(hookd_engine *e, wstate *w)
 {
     jnode *n = w->head;
@@ -716,21 +756,19 @@ static void start_one(hookd_engine *e, wstate *w)
     CURL *easy = r ? easy_get(e) : NULL;
     if (!easy || hookd_request_setup(r, easy, &w->tpl->t, n->j.id, n->j.method, n->j.query,
                                      n->j.body, n->j.body_len, &e->opt.send) != 0 ||
-        curl_easy_setopt(easy, CURLOPT_PRIVATE, x) != CURLE_OK ||
-        curl_multi_add_handle(e->multi, easy) != CURLM_OK) {
-        /* It stays waiting in the store; read it again later. */
-        hookd_log_error("engine: cannot start delivery %s (out of memory)", n->j.id);
-        if (r && easy)
-            hookd_request_cleanup(r);
-        if (easy)
-            easy_put(e, easy);
-        free(r);
-        free(x);
-        hookd_intmap_del(&e->held, n->j.seq);
-        let_go(e, n->j.seq);
-        job_free(e, n);
-        w->scan_after = hookd_now_ms() + STORE_RETRY_MS;
-        backlog(e, w);
+        curl_easy_setopt(easy, CURLOPT_PRIVATE, x) != CURLE_OK) {
+        start_failed(e, w, n, x, r, easy);
+        return;
+    }
+    bool resolve = hookd_request_needs_resolve(r);
+    if (resolve) {
+        if (!(x->resolved = msg_new(M_RESOLVED, 0))) {
+            start_failed(e, w, n, x, r, easy);
+            return;
+        }
+        x->resolved->xfers = x;
+    } else if (curl_multi_add_handle(e->multi, easy) != CURLM_OK) {
+        start_failed(e, w, n, x, r, easy);
         return;
     }
     x->req = r;
@@ -742,6 +780,42 @@ static void start_one(hookd_engine *e, wstate *w)
     w->in_flight++;
     w->owed++;
     e->in_flight++;
+    if (resolve)
+        atomic_fetch_add(&e->notifying, 1);
+    if (resolve && hookd_request_resolve_start(r, on_resolved, x) != 0) {
+        atomic_fetch_sub(&e->notifying, 1);
+        /* Not started: the attempt fails as a DNS failure, and is retried. */
+        post(e, x->resolved);
+    }
+}
+
+/* An attempt's host is resolved: pin it (or block it) and let libcurl run
+ * it. Blocked ones run too, failing without a connection, so every attempt
+ * ends in finish(). */
+static void resolved(hookd_engine *e, msg *m)
+{
+    xfer *x = m->xfers;
+    x->resolved = NULL; /* it is m, freed by the caller */
+    hookd_request_resolve_finish(x->req);
+    if (curl_multi_add_handle(e->multi, x->req->easy) != CURLM_OK) {
+        /* Cannot run it: give it back to the store like a failed start. */
+        hookd_log_error("engine: cannot start delivery %s (out of memory)", x->job->j.id);
+        wstate *w = x->w;
+        hookd_request_cleanup(x->req);
+        easy_put(e, x->req->easy);
+        free(x->req);
+        x->req = NULL;
+        hookd_intmap_del(&e->held, x->o.seq);
+        let_go(e, x->o.seq);
+        w->in_flight--;
+        w->owed--;
+        e->in_flight--;
+        w->scan_after = hookd_now_ms() + STORE_RETRY_MS;
+        backlog(e, w);
+        xfer_free(e, x);
+        ring_add(e, w);
+        maybe_forget(e, w);
+    }
 }
 
 /* Webhooks take turns, one attempt each, until the overall cap. */
@@ -1031,6 +1105,9 @@ static void handle(hookd_engine *e, msg *m)
         if (m->rc != 0)
             hookd_log_warn("engine: cannot renew %zu claims (%d)", m->n, m->rc);
         break;
+    case M_RESOLVED:
+        resolved(e, m);
+        break;
     case M_STOP:
         break;
     }
@@ -1253,5 +1330,9 @@ void hookd_engine_stop(hookd_engine *e)
     e->stop = NULL;
     pthread_join(e->worker, NULL);
     hookd_store_listen(e->opt.store, &(hookd_store_listener){0});
+    /* Every attempt has ended, but a resolver thread may still be returning
+     * from its post (curl_multi_wakeup): wait it out before freeing. */
+    while (atomic_load(&e->notifying) > 0)
+        sched_yield();
     engine_free(e);
 }

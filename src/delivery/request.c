@@ -3,10 +3,15 @@
  */
 #include "delivery/request.h"
 
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "delivery/guard.h"
 #include "model/payload.h"
@@ -107,16 +112,31 @@ void hookd_request_tpl_clear(hookd_request_tpl *t)
 /* ---- one attempt ----------------------------------------------------------- */
 
 /* Libcurl asks us to open each socket: judge the resolved address first, so
- * whatever spelling or DNS answer led here, loopback and private ranges stay
- * closed unless allowed. */
+ * whatever spelling or DNS answer led here, the refused ranges stay closed
+ * unless allowed. Each address libcurl tries is judged on its own: a refused
+ * one is skipped and libcurl goes on to the next, and the attempt is refused
+ * only if no socket was opened at all (see hookd_request_finish). */
 static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 {
     hookd_request *r = clientp;
     (void)purpose;
-    if (!hookd_guard_allowed(&a->addr, a->addrlen, r->allow_private, r->why, sizeof r->why)) {
-        r->refused = true;
+    if (r->blocked) {
+        r->n_refused++;
         return CURL_SOCKET_BAD;
     }
+    /* Through a proxy the only socket is the proxy's, an address the
+     * operator chose; the webhook's own was judged on hookd's resolution. */
+    if (!r->opts->proxy) {
+        hookd_guard_policy p = {.allow_private = r->allow_private,
+                                .allow = r->opts->allow_networks};
+        char why[sizeof r->why];
+        if (!hookd_guard_check(&a->addr, a->addrlen, &p, why, sizeof why)) {
+            if (r->n_refused++ == 0)
+                memcpy(r->why, why, sizeof why); /* the first refusal tells why */
+            return CURL_SOCKET_BAD;
+        }
+    }
+    r->n_opened++;
     return socket(a->family, a->socktype, a->protocol);
 }
 
@@ -175,6 +195,196 @@ static int build_headers(hookd_request *r, hookd_request_tpl *t, const char *del
 
 #define SETOPT(easy, opt, val) (curl_easy_setopt(easy, opt, val) != CURLE_OK)
 
+/* ---- decided before libcurl runs -------------------------------------------- */
+
+/* hookd's own resolution of the webhook's host (with a proxy). */
+struct hookd_resolve {
+    struct gaicb cb;
+    struct addrinfo hints;
+    struct sigevent ev;
+    char host[256];
+    char port[8];
+    int rc;          /* getaddrinfo's answer when run synchronously */
+    bool started;    /* getaddrinfo_a runs it: its answer is in cb */
+    void (*done)(void *ctx);
+    void *ctx;
+};
+
+/* The attempt fails without a connection: every socket is refused (so not
+ * even a proxy is contacted) and no cached connection is reused. final: the
+ * guard refused it, for good; else it is retried (a DNS failure). */
+__attribute__((format(printf, 3, 4))) static void block(hookd_request *r, bool final,
+                                                        const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->why, sizeof r->why, fmt, ap);
+    va_end(ap);
+    r->blocked = true;
+    r->blocked_final = final;
+}
+
+/* Where the bytes go and how they are trusted: on every handle, so nothing
+ * comes from the environment or from the handle's previous use. */
+static int set_transport(hookd_request *r, CURL *easy, const hookd_send_opts *opts)
+{
+    /* "" is "no proxy" even when http_proxy/https_proxy/all_proxy are set;
+     * NOPROXY "" keeps no_proxy from sending around --proxy. */
+    int bad = SETOPT(easy, CURLOPT_PROXY, opts->proxy ? opts->proxy : "") ||
+              SETOPT(easy, CURLOPT_NOPROXY, "") ||
+              SETOPT(easy, CURLOPT_SSL_VERIFYPEER, 1L) ||
+              SETOPT(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (opts->ca_file)
+        bad = bad || SETOPT(easy, CURLOPT_CAINFO, opts->ca_file) ||
+              SETOPT(easy, CURLOPT_PROXY_CAINFO, opts->ca_file);
+    if (opts->proxy) {
+        /* Always a tunnel, so the proxy connects to the checked address
+         * (CONNECT_TO names it) and never resolves the host on its own. */
+        bad = bad || SETOPT(easy, CURLOPT_HTTPPROXYTUNNEL, 1L);
+    }
+    if (r->blocked)
+        bad = bad || SETOPT(easy, CURLOPT_FRESH_CONNECT, 1L) ||
+              SETOPT(easy, CURLOPT_FORBID_REUSE, 1L);
+    return bad;
+}
+
+/* Reads host and port of url the way libcurl will. Returns 0, or -1 if
+ * memory ran out; a URL it cannot read blocks the attempt. */
+static int resolve_prepare(hookd_request *r, const char *url)
+{
+    struct hookd_resolve *rs = calloc(1, sizeof *rs);
+    if (!rs)
+        return -1;
+    r->resolve = rs;
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL;
+    if (!u)
+        return -1;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+        block(r, true, "address not allowed: cannot read the host of the URL");
+    } else {
+        /* "[::1]" is the URL's spelling; getaddrinfo takes "::1". */
+        size_t n = strlen(host);
+        const char *h = host;
+        if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+            h = host + 1;
+            n -= 2;
+        }
+        if (n >= sizeof rs->host || strlen(port) >= sizeof rs->port) {
+            block(r, true, "address not allowed: the URL's host is too long");
+        } else {
+            memcpy(rs->host, h, n);
+            rs->host[n] = '\0';
+            memcpy(rs->port, port, strlen(port) + 1);
+        }
+    }
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    rs->hints.ai_family = AF_UNSPEC;
+    rs->hints.ai_socktype = SOCK_STREAM;
+    rs->hints.ai_flags = AI_NUMERICSERV;
+    rs->cb.ar_name = rs->host;
+    rs->cb.ar_service = rs->port;
+    rs->cb.ar_request = &rs->hints;
+    return 0;
+}
+
+bool hookd_request_needs_resolve(const hookd_request *r)
+{
+    return r->resolve && !r->blocked;
+}
+
+static void resolved(union sigval v)
+{
+    struct hookd_resolve *rs = v.sival_ptr;
+    rs->done(rs->ctx);
+}
+
+int hookd_request_resolve_start(hookd_request *r, void (*done)(void *ctx), void *ctx)
+{
+    struct hookd_resolve *rs = r->resolve;
+    struct gaicb *list[1] = {&rs->cb};
+    rs->done = done;
+    rs->ctx = ctx;
+    rs->ev.sigev_notify = SIGEV_THREAD;
+    rs->ev.sigev_notify_function = resolved;
+    rs->ev.sigev_value.sival_ptr = rs;
+    rs->started = true;
+    int rc = getaddrinfo_a(GAI_NOWAIT, list, 1, &rs->ev);
+    if (rc != 0) {
+        rs->started = false;
+        rs->rc = rc;
+        return -1;
+    }
+    return 0;
+}
+
+void hookd_request_resolve_finish(hookd_request *r)
+{
+    struct hookd_resolve *rs = r->resolve;
+    if (!rs || r->blocked)
+        return;
+    int rc = rs->started ? gai_error(&rs->cb) : rs->rc;
+    struct addrinfo *res = rs->cb.ar_result;
+    rs->cb.ar_result = NULL;
+    if (rc != 0) {
+        block(r, false, "could not resolve host %s: %s", rs->host,
+              rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+    } else {
+        hookd_guard_policy p = {.allow_private = r->allow_private,
+                                .allow = r->opts->allow_networks};
+        char why[sizeof r->why] = "";
+        const struct addrinfo *pick = NULL;
+        for (const struct addrinfo *ai = res; ai && !pick; ai = ai->ai_next) {
+            if (hookd_guard_check(ai->ai_addr, ai->ai_addrlen, &p, why[0] ? NULL : why,
+                                  sizeof why))
+                pick = ai;
+        }
+        char text[INET6_ADDRSTRLEN] = "";
+        if (pick) {
+            const void *a = pick->ai_family == AF_INET6
+                                ? (const void *)&((struct sockaddr_in6 *)pick->ai_addr)->sin6_addr
+                                : (const void *)&((struct sockaddr_in *)pick->ai_addr)->sin_addr;
+            if (!inet_ntop(pick->ai_family, a, text, sizeof text))
+                text[0] = '\0';
+        }
+        if (!pick && why[0]) {
+            block(r, true, "%s", why);
+        } else if (!text[0]) {
+            block(r, false, "could not resolve host %s: no usable address", rs->host);
+        } else {
+            /* Any host and port of the request goes to the checked address. */
+            bool v6 = pick->ai_family == AF_INET6;
+            snprintf(r->connect_to_line, sizeof r->connect_to_line, "::%s%s%s:%s", v6 ? "[" : "",
+                     text, v6 ? "]" : "", rs->port);
+            r->connect_to.data = r->connect_to_line;
+            r->connect_to.next = NULL;
+            if (SETOPT(r->easy, CURLOPT_CONNECT_TO, &r->connect_to))
+                block(r, false, "could not pin the connection to %s", text);
+        }
+    }
+    if (res)
+        freeaddrinfo(res);
+    if (r->blocked) {
+        curl_easy_setopt(r->easy, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(r->easy, CURLOPT_FORBID_REUSE, 1L);
+    }
+}
+
+void hookd_request_resolve_sync(hookd_request *r)
+{
+    struct hookd_resolve *rs = r->resolve;
+    if (!rs || r->blocked)
+        return;
+    rs->rc = getaddrinfo(rs->host, rs->port, &rs->hints, &rs->cb.ar_result);
+    if (rs->rc == EAI_SYSTEM && errno == 0)
+        errno = EIO;
+    hookd_request_resolve_finish(r);
+}
+
 int hookd_request_setup(hookd_request *r, CURL *easy, hookd_request_tpl *t,
                         const char *delivery_id, hookd_method method, const char *query,
                         const char *body, size_t body_len, const hookd_send_opts *opts)
@@ -185,13 +395,23 @@ int hookd_request_setup(hookd_request *r, CURL *easy, hookd_request_tpl *t,
     r->why[0] = r->errbuf[0] = '\0';
     r->easy = easy;
     r->allow_private = opts->allow_private;
+    r->opts = opts;
+    r->n_refused = r->n_opened = 0;
+    r->blocked = r->blocked_final = false;
+    r->resolve = NULL;
+    r->connect_to_line[0] = '\0';
     curl_easy_reset(easy);
     if (build_headers(r, t, delivery_id, body, body_len, opts->rotation_overlap_ms) != 0)
         return -1;
     if (query && !(r->url = hookd_payload_url(t->url, query)))
         return -1;
+    bool https = strncasecmp(t->url, "https:", 6) == 0;
+    if (opts->https_only && !https)
+        block(r, true, "%s", "http URL not allowed: https only (hookd runs with --https-only)");
+    else if (opts->proxy && resolve_prepare(r, t->url) != 0)
+        return -1;
     int bad = SETOPT(easy, CURLOPT_URL, r->url ? r->url : t->url) ||
-              SETOPT(easy, CURLOPT_PROTOCOLS_STR, "http,https") ||
+              SETOPT(easy, CURLOPT_PROTOCOLS_STR, opts->https_only ? "https" : "http,https") ||
               SETOPT(easy, CURLOPT_FOLLOWLOCATION, 0L) || SETOPT(easy, CURLOPT_NOSIGNAL, 1L) ||
               SETOPT(easy, CURLOPT_TIMEOUT_MS, (long)opts->timeout_ms) ||
               SETOPT(easy, CURLOPT_HTTPHEADER, r->head) ||
@@ -199,6 +419,7 @@ int hookd_request_setup(hookd_request *r, CURL *easy, hookd_request_tpl *t,
               SETOPT(easy, CURLOPT_OPENSOCKETDATA, r) ||
               SETOPT(easy, CURLOPT_WRITEFUNCTION, on_body) || SETOPT(easy, CURLOPT_WRITEDATA, r) ||
               SETOPT(easy, CURLOPT_ERRORBUFFER, r->errbuf) || SETOPT(easy, CURLOPT_PRIVATE, r);
+    bad = bad || set_transport(r, easy, opts);
     if (method == HOOKD_METHOD_GET) {
         bad = bad || SETOPT(easy, CURLOPT_HTTPGET, 1L);
     } else {
@@ -224,9 +445,16 @@ void hookd_request_finish(hookd_request *r, CURLcode code, hookd_attempt_result 
     out->status_code = (int)status;
     out->duration_ms = total_us / 1000;
     out->started_ms = r->started_ms;
+    /* Refused only when no address was connected to: an attempt that reached
+     * an allowed address is judged by its answer. */
+    r->refused = r->blocked ? r->blocked_final : r->n_refused > 0 && r->n_opened == 0;
     out->refused = r->refused;
     out->body = status ? r->response : NULL;
-    if (r->refused) {
+    if (r->blocked) {
+        out->status_code = 0;
+        out->error = r->why;
+        out->body = NULL;
+    } else if (r->refused) {
         out->status_code = 0;
         out->error = r->why;
     } else if (code != CURLE_OK && !(status && code == CURLE_WRITE_ERROR)) {
@@ -244,4 +472,8 @@ void hookd_request_cleanup(hookd_request *r)
 {
     free(r->url);
     r->url = NULL;
+    if (r->resolve && r->resolve->cb.ar_result)
+        freeaddrinfo(r->resolve->cb.ar_result);
+    free(r->resolve);
+    r->resolve = NULL;
 }

@@ -4,7 +4,16 @@
  * webhook-id, webhook-timestamp, webhook-signature, Authorization, custom
  * headers); http/https only, redirects never followed, the request timeout,
  * the address guard on the address actually connected to, and at most 4 KiB
- * of the answer kept.
+ * of the answer kept. No proxy is ever taken from the environment
+ * (http_proxy, https_proxy, all_proxy, no_proxy): only --proxy.
+ *
+ * With a proxy, libcurl connects only to the proxy, so the guard cannot see
+ * the webhook's address on a socket. hookd then resolves the webhook's host
+ * itself (hookd_request_resolve_*), judges those addresses, and pins the
+ * connection to the first allowed one: the proxy is always asked for a
+ * CONNECT tunnel to that address (CURLOPT_HTTPPROXYTUNNEL and
+ * CURLOPT_CONNECT_TO), while Host and the TLS name stay the webhook's host.
+ * A later DNS answer (rebinding) cannot change where the tunnel goes.
  *
  * What a webhook version sends with every attempt is made once, in a
  * hookd_request_tpl: the header lines after the signature and the signing
@@ -24,10 +33,12 @@
 #ifndef HOOKD_DELIVERY_REQUEST_H
 #define HOOKD_DELIVERY_REQUEST_H
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "delivery/guard.h"
 #include "model/webhook.h"
 #include "util/crypto.h"
 #include "util/version.h"
@@ -42,6 +53,10 @@
 typedef struct hookd_send_opts {
     bool allow_private;
     int64_t timeout_ms;
+    const hookd_netlist *allow_networks; /* --allow-networks, or NULL (borrowed) */
+    bool https_only;                     /* http URLs fail for good, "not allowed" */
+    const char *proxy;                   /* http:// or https:// proxy, or NULL */
+    const char *ca_file;                 /* CA bundle, or NULL: the system's */
     int64_t rotation_overlap_ms; /* the previous secret signs this long after a rotation */
 } hookd_send_opts;
 
@@ -75,6 +90,17 @@ typedef struct hookd_request {
     char errbuf[CURL_ERROR_SIZE];
     int64_t started_ms;
     bool allow_private;
+    /* Judged per connection attempt: refused only when every socket libcurl
+     * asked for was refused and none was opened. */
+    const hookd_send_opts *opts;      /* borrowed; outlives the request */
+    int n_refused, n_opened;
+    /* Decided before libcurl runs (a scheme refused by --https-only, or
+     * hookd's own resolution with a proxy): every socket is then refused,
+     * so nothing — not even the proxy — is contacted. */
+    bool blocked, blocked_final;
+    struct hookd_resolve *resolve;    /* with a proxy: hookd's own DNS (owned) */
+    struct curl_slist connect_to;     /* the pinned address, one line */
+    char connect_to_line[INET6_ADDRSTRLEN + 16];
 } hookd_request;
 
 /* What an attempt came to. Strings point into the request (valid until
@@ -98,6 +124,26 @@ int hookd_request_setup(hookd_request *r, CURL *easy, hookd_request_tpl *t,
                         const char *delivery_id, hookd_method method, const char *query,
                         const char *body, size_t body_len, const hookd_send_opts *opts)
     __attribute__((warn_unused_result));
+
+/* True when r goes through a proxy and hookd must resolve its host before
+ * libcurl may run it (call after setup). */
+bool hookd_request_needs_resolve(const hookd_request *r);
+
+/* Starts resolving r's host without blocking (glibc getaddrinfo_a); done(ctx)
+ * is called once, on another thread, when the answer is there. Then call
+ * hookd_request_resolve_finish on the thread that runs r, before handing r's
+ * handle to libcurl. Returns 0, or -1 if it could not start (then
+ * resolve_finish may still be called: the attempt fails and is retried). */
+int hookd_request_resolve_start(hookd_request *r, void (*done)(void *ctx), void *ctx)
+    __attribute__((warn_unused_result));
+
+/* Judges the resolved addresses and pins r to the first allowed one; when
+ * none is allowed (or resolution failed) r is blocked and fails without any
+ * connection, refused for good ("not allowed") or retried (DNS failure). */
+void hookd_request_resolve_finish(hookd_request *r);
+
+/* Both steps, blocking the calling thread (test sends). */
+void hookd_request_resolve_sync(hookd_request *r);
 
 /* Reads the result after libcurl finished with code. */
 void hookd_request_finish(hookd_request *r, CURLcode code, hookd_attempt_result *out);

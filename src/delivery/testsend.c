@@ -85,6 +85,10 @@ json_t *hookd_test_send(const hookd_webhook *wh, const hookd_send_opts *opts, ho
         hookd_request_tpl_init(&tpl, wh) != 0 ||
         hookd_request_setup(&r, easy, &tpl, did, wh->method, query, body, strlen(body), opts) != 0)
         goto out;
+    /* Through a proxy, hookd resolves and judges the host itself; a handler
+     * thread may wait for DNS. */
+    if (hookd_request_needs_resolve(&r))
+        hookd_request_resolve_sync(&r);
     CURLcode code = curl_easy_perform(easy);
     hookd_attempt_result res;
     hookd_request_finish(&r, code, &res);

@@ -2,7 +2,8 @@
  * testsend.h — the test payload of SPEC §5, sent once, never retried: on
  * creation, by /webhooks/{id}/test, and for an unsaved webhook by
  * /webhooks/test. Runs on the calling (API) thread with a blocking libcurl
- * easy perform, bounded by the request timeout.
+ * easy perform, bounded by the request timeout (through a proxy, the host is
+ * first resolved on this thread too, see request.h).
  */
 #ifndef HOOKD_DELIVERY_TESTSEND_H
 #define HOOKD_DELIVERY_TESTSEND_H

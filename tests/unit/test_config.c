@@ -119,6 +119,13 @@ TEST(config_refusals_name_the_option)
         {{"--ca-file", "/nonexistent/ca.pem"}, 2, "--ca-file"},
         {{"--api-key-file", "/nonexistent/key"}, 2, "--api-key-file"},
         {{"--proxy", "ftp://x"}, 2, "--proxy"},
+        {{"--proxy", "socks5://127.0.0.1:1080"}, 2, "--proxy"},
+        {{"--proxy", "socks5h://127.0.0.1:1080"}, 2, "--proxy"},
+        {{"--allow-networks", "10.0.0.0/33"}, 2, "10.0.0.0/33"},
+        {{"--allow-networks", "10.1.0.0/16,bogus"}, 2, "bogus"},
+        {{"--allow-networks", "10.1.2.3/16"}, 2, "--allow-networks"},
+        {{"--allow-networks", "10.0.0.0/8,"}, 2, "--allow-networks"},
+        {{"--allow-networks", "0x0a.0.0.0/8"}, 2, "0x0a.0.0.0/8"},
         {{"--rotation-overlap", "1.5h"}, 2, "--rotation-overlap"},
         {{"--api-rate-limit", "0"}, 2, "--api-rate-limit"},
         {{"--api-rate-limit", "ten"}, 2, "--api-rate-limit"},
@@ -138,6 +145,22 @@ TEST(config_refusals_name_the_option)
         if (strchr(err, '\n'))
             unit_fail(__FILE__, __LINE__, "error '%s' is not one line", err);
     }
+}
+
+/* A bad --allow-networks item stops hookd with a message naming the option
+ * and the item; good lists, with spaces and both families, pass as given. */
+TEST(config_allow_networks_checked)
+{
+    hookd_config cfg;
+    char err[256] = "";
+    const char *bad[] = {"--allow-networks", "10.1.0.0/16, fd00::/8,192.168.1.1/24"};
+    CHECK(parse(&cfg, NULL, 2, bad, err) != 0);
+    CHECK(strstr(err, "--allow-networks") != NULL);
+    CHECK(strstr(err, "'192.168.1.1/24'") != NULL);
+    const char *good[] = {"--allow-networks", "10.1.0.0/16, fd00::/8,127.0.0.1"};
+    CHECK_INT(parse(&cfg, NULL, 2, good, err), 0);
+    CHECK_STR(cfg.allow_networks, "10.1.0.0/16, fd00::/8,127.0.0.1");
+    hookd_config_free(&cfg);
 }
 
 /* SPEC §8's options: defaults, values, and the key read from a file
