@@ -28,12 +28,13 @@ typedef struct keys_opts {
 
 /* ---- options ---------------------------------------------------------------- */
 
+/* A usage error: the reason, then where the usage is (it is long). */
 static int usage_error(const char *usage, const char *fmt, const char *arg)
 {
+    (void)usage;
     fprintf(stderr, "hookd keys: ");
     fprintf(stderr, fmt, arg);
-    fputs("\n\n", stderr);
-    fputs(usage, stderr);
+    fputs(" (hookd --help shows the usage)\n", stderr);
     return 2;
 }
 
