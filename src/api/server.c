@@ -111,6 +111,10 @@ struct hookd_api {
     key_slot *keys;
     size_t n_keys;
     int64_t keys_read_ms;
+    /* Reads of the store run without the lock; each takes a ticket, and one
+     * that finishes after a later one started is dropped, so a read begun
+     * before a revoke cannot bring the revoked key back. */
+    uint64_t keys_ticket, keys_installed;
     const char *admin_key;
     uint16_t port;
     pool pool;
@@ -280,13 +284,17 @@ static int check_key(hookd_api *api, struct MHD_Connection *c, hookd_key_scope *
     hookd_key_hash(key, strlen(key), hash);
     char touch[HOOKD_ID_MAX] = "";
     int64_t now = hookd_now_ms();
+    /* Stale keys are read again first, so a key made or revoked elsewhere
+     * counts within KEYS_REREAD_MS. One request reads; the others go on
+     * with the keys as they were. */
     pthread_mutex_lock(&api->keys_lock);
-    /* Stale keys are read again first, so a key revoked elsewhere stops
-     * working within KEYS_REREAD_MS. */
-    if (now - api->keys_read_ms >= KEYS_REREAD_MS) {
+    bool stale = now - api->keys_read_ms >= KEYS_REREAD_MS;
+    if (stale)
         api->keys_read_ms = now;
+    pthread_mutex_unlock(&api->keys_lock);
+    if (stale)
         (void)load_keys(api); /* on failure the keys read before stay */
-    }
+    pthread_mutex_lock(&api->keys_lock);
     long i = key_find(api, hash);
     if (i >= 0) {
         key_slot *k = &api->keys[i];
@@ -310,11 +318,8 @@ static int check_key(hookd_api *api, struct MHD_Connection *c, hookd_key_scope *
 static void keys_reload(void *ctx)
 {
     hookd_api *api = ctx;
-    pthread_mutex_lock(&api->keys_lock);
-    api->keys_read_ms = hookd_now_ms();
     if (load_keys(api) != 0)
         hookd_log_warn("api: cannot read the API keys again");
-    pthread_mutex_unlock(&api->keys_lock);
 }
 
 static int64_t key_last_used(void *ctx, const char *id)
@@ -731,22 +736,14 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- lifecycle --------------------------------------------------------- */
 
-/* (Re)reads the accepted keys; on failure the old ones stay. What this
- * process knows of each key's use is carried over. Called with keys_lock
- * held (or before other threads run). */
-static int load_keys(hookd_api *api)
+/* Makes stored[0..n) and the key given by option the accepted keys,
+ * carrying over what this process knows of each key's use. keys_lock held. */
+static int install_keys(hookd_api *api, const hookd_key_entry *stored, size_t n)
 {
-    hookd_key_entry *stored = NULL;
-    size_t n = 0;
-    int rc = hookd_store_key_entries(api->ctx.store, &stored, &n);
-    if (rc)
-        return rc;
     size_t total = n + (api->admin_key ? 1 : 0);
     key_slot *keys = calloc(total ? total : 1, sizeof *keys);
-    if (!keys) {
-        free(stored);
+    if (!keys)
         return HOOKD_ENOMEM;
-    }
     for (size_t i = 0; i < n; i++) {
         memcpy(keys[i].hash, stored[i].hash, HOOKD_KEY_HASH_LEN);
         keys[i].scope = stored[i].scope;
@@ -763,11 +760,33 @@ static int load_keys(hookd_api *api)
         hookd_key_hash(api->admin_key, strlen(api->admin_key), keys[n].hash);
         keys[n].scope = HOOKD_SCOPE_ADMIN;
     }
-    free(stored);
     free(api->keys);
     api->keys = keys;
     api->n_keys = total;
     return 0;
+}
+
+/* (Re)reads the accepted keys, the store read without keys_lock held (a
+ * slow store holds up no other request); on failure the old ones stay. */
+static int load_keys(hookd_api *api)
+{
+    pthread_mutex_lock(&api->keys_lock);
+    uint64_t ticket = ++api->keys_ticket;
+    pthread_mutex_unlock(&api->keys_lock);
+    hookd_key_entry *stored = NULL;
+    size_t n = 0;
+    int rc = hookd_store_key_entries(api->ctx.store, &stored, &n);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&api->keys_lock);
+    if (ticket > api->keys_installed) {
+        rc = install_keys(api, stored, n);
+        if (rc == 0)
+            api->keys_installed = ticket;
+    }
+    pthread_mutex_unlock(&api->keys_lock);
+    free(stored);
+    return rc;
 }
 
 /* Writes the last use of every key used since its last write, so a stop
