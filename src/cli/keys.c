@@ -334,7 +334,7 @@ int hookd_cli_keys(int argc, char **argv, hookd_getenv_fn getenv_fn, const char 
             o.api_key_file = getenv_fn("HOOKD_API_KEY_FILE");
         }
     }
-    if (o.api_key && o.api_key_file && argc) {
+    if (o.api_key && o.api_key_file) {
         /* Both flags given: the same rule as serve's. */
         return usage_error(usage, "%s", "give --api-key or --api-key-file, not both");
     }
