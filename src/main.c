@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "cli/keys.h"
 #include "config.h"
 #include "delivery/engine.h"
 #include "store/store.h"
@@ -27,6 +28,9 @@
 
 static const char USAGE[] =
     "usage: hookd serve [options]\n"
+    "       hookd keys create --name NAME --scope admin|ingest [key options]\n"
+    "       hookd keys list [key options]\n"
+    "       hookd keys revoke ID [key options]\n"
     "       hookd version\n"
     "\n"
     "options (each also an environment variable):\n"
@@ -48,38 +52,36 @@ static const char USAGE[] =
     "  --retry-schedule LIST      HOOKD_RETRY_SCHEDULE  5m,15m,1h,5h,1d\n"
     "  --max-retries N            HOOKD_MAX_RETRIES     12\n"
     "  --request-timeout DUR      HOOKD_REQUEST_TIMEOUT 30s\n"
-    "  --log-retention DUR        HOOKD_LOG_RETENTION   30d\n";
+    "  --log-retention DUR        HOOKD_LOG_RETENTION   30d\n"
+    "\n"
+    "key options: talk to a running server, or write to the store directly\n"
+    "  --url URL                  HOOKD_URL             http://127.0.0.1:8080\n"
+    "  --api-key KEY              HOOKD_API_KEY         an admin key of that server\n"
+    "  --api-key-file FILE        HOOKD_API_KEY_FILE    the same, read from a file\n"
+    "  --db FILE                  the SQLite file: no server or key needed\n"
+    "  --database-url URL         PostgreSQL, likewise (with --master-key-file FILE)\n";
 
 static const char *env_lookup(const char *name)
 {
     return getenv(name);
 }
 
-/* With no key given and none stored, makes one, stores its hash and prints
- * the key once: it is never shown again. */
+/* With no key given and none stored, makes one, stores it as an admin key
+ * named "initial" and prints it once: it is never shown again (it is listed
+ * and can be revoked like any other). */
 static int ensure_api_key(hookd_store *st, const hookd_config *cfg)
 {
-    unsigned char *hashes = NULL;
+    hookd_key_entry *stored = NULL;
     size_t n = 0;
-    int rc = hookd_store_api_key_hashes(st, &hashes, &n);
-    free(hashes);
+    int rc = hookd_store_key_entries(st, &stored, &n);
+    free(stored);
     if (rc)
         return rc;
     if (n > 0 || cfg->api_key)
         return 0;
-    unsigned char raw[32], hash[32];
-    char b64[48], key[64];
-    if (hookd_random_bytes(raw, sizeof raw) != 0)
-        return HOOKD_EUNAVAIL;
-    hookd_base64_encode(raw, sizeof raw, b64);
-    /* URL-safe alphabet, no padding: easy to paste into a shell. */
-    size_t k = 0;
-    for (const char *p = b64; *p && *p != '='; p++)
-        b64[k++] = *p == '+' ? '-' : *p == '/' ? '_' : *p;
-    b64[k] = '\0';
-    snprintf(key, sizeof key, "hk_%s", b64);
-    hookd_sha256(key, strlen(key), hash);
-    if ((rc = hookd_store_api_key_add(st, hash)) != 0)
+    char key[HOOKD_KEY_TEXT_MAX];
+    if ((rc = hookd_store_key_create(st, HOOKD_KEY_INITIAL_NAME, HOOKD_SCOPE_ADMIN, key, NULL)) !=
+        0)
         return rc;
     printf("api key: %s\n", key);
     fflush(stdout);
@@ -121,24 +123,17 @@ static int serve(int argc, char **argv)
     hookd_api *api = NULL;
     hookd_engine *engine = NULL;
     hookd_netlist allow_networks = {0};
-    unsigned char master[HOOKD_SEAL_KEY_LEN];
     char *key_path = NULL;
-    hookd_sealer *sealer = NULL;
-    if (hookd_master_key_load(cfg.master_key_file, cfg.database_url ? NULL : cfg.db_path, master,
-                              &key_path, err, sizeof err) != 0) {
+    hookd_sealer *sealer = hookd_sealer_load(
+        cfg.master_key_file, cfg.database_url ? NULL : cfg.db_path, &key_path, err, sizeof err);
+    if (!sealer) {
         fprintf(stderr, "hookd: %s\n", err);
         goto out;
     }
-    sealer = hookd_sealer_new(master);
-    OPENSSL_cleanse(master, sizeof master);
     hookd_store_options sopt = {.db_path = cfg.db_path,
                                 .database_url = cfg.database_url,
                                 .sealer = sealer,
                                 .master_key_file = key_path};
-    if (!sealer) {
-        fprintf(stderr, "hookd: out of memory\n");
-        goto out;
-    }
     if (hookd_store_open(&sopt, &st, err, sizeof err) != 0) {
         fprintf(stderr, "hookd: %s\n", err);
         goto out;
@@ -228,6 +223,8 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return serve(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "keys") == 0)
+        return hookd_cli_keys(argc - 2, argv + 2, env_lookup, USAGE);
     if (argc >= 2 && (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)) {
         printf("hookd %s\n", HOOKD_VERSION);
         return 0;

@@ -28,6 +28,12 @@
 typedef struct hookd_api_ctx {
     hookd_store *store;
     hookd_send_opts send; /* for test sends */
+    /* The server's cache of accepted keys, for the keys handlers: read the
+     * keys again at once (after one was made or revoked), and the latest use
+     * of a stored key this process knows (ms, 0 for none). */
+    void *keys;
+    void (*keys_reload)(void *keys);
+    int64_t (*key_last_used)(void *keys, const char *id);
 } hookd_api_ctx;
 
 typedef struct hookd_req {
@@ -96,6 +102,9 @@ int hookd_h_catalog_attributes(hookd_api_ctx *, const hookd_req *, hookd_resp *,
 int hookd_h_webhook_stats(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_web_index(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_web_asset(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_keys_create(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_keys_list(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_keys_revoke(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 
 /* Query parameters (query.c). An integer in [min, max], dflt when absent;
  * a cursor (0 when absent); a string (NULL when absent or empty); and a

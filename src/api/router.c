@@ -37,6 +37,9 @@ static const hookd_route ROUTES[] = {
     {"POST", "/api/v1/fields", hookd_h_fields_create, ROUTE_BODY},
     {"GET", "/api/v1/catalog/activities", hookd_h_catalog_activities, 0},
     {"GET", "/api/v1/catalog/attributes", hookd_h_catalog_attributes, 0},
+    {"POST", "/api/v1/keys", hookd_h_keys_create, ROUTE_BODY},
+    {"GET", "/api/v1/keys", hookd_h_keys_list, 0},
+    {"DELETE", "/api/v1/keys/*", hookd_h_keys_revoke, 0},
 };
 
 /* Matches path against pattern; on success fills params from scratch. */

@@ -32,6 +32,7 @@
 
 #include "api/api.h"
 #include "api/handlers.h"
+#include "model/apikey.h"
 #include "util/json.h"
 #include "util/crypto.h"
 #include "util/log.h"
@@ -43,7 +44,24 @@
 #define PATH_MAX_LEN 2048
 #define CONNECTION_LIMIT 4096
 #define IDLE_TIMEOUT_S 60
-#define KEYS_REREAD_MS 1000 /* a shared store: unknown keys re-read at most this often */
+/* The keys are read again from the store at most this often, when a
+ * request comes: a key made or revoked elsewhere (another process on a shared
+ * store, or `hookd keys … --db` beside a running server) counts within about
+ * this long. One small read a second costs nothing beside the requests. */
+#define KEYS_REREAD_MS 1000
+/* A key's last use is written to the store at most this often: writing on
+ * every request would add a write to each ingest call. */
+#define KEY_TOUCH_MS 60000
+
+/* One accepted key: a stored one (id set) or the one given by option (id
+ * ""). used_ms is the latest request with it this process saw, written_ms
+ * when that was last written to the store. */
+typedef struct key_slot {
+    unsigned char hash[HOOKD_KEY_HASH_LEN];
+    hookd_key_scope scope;
+    char id[HOOKD_ID_MAX];
+    int64_t used_ms, written_ms;
+} key_slot;
 
 /* Per-request state, from the first callback to MHD's completion notice. */
 typedef struct req_state {
@@ -87,14 +105,16 @@ struct hookd_api {
      * libmicrohttpd defect; CI hit it about once in 900 stops). */
     atomic_bool quiesced;
     hookd_api_ctx ctx;
-    /* The keys accepted: n_keys * 32 bytes of hashes, the stored ones and
-     * the one given by option. In a shared store another process may store
-     * a key, so a key not found makes them be read again (keys_lock, at
-     * most once per KEYS_REREAD_MS). */
+    /* The keys accepted: the stored ones and the one given by option,
+     * read again at most once per KEYS_REREAD_MS (keys_lock guards them). */
     pthread_mutex_t keys_lock;
-    unsigned char *key_hashes;
+    key_slot *keys;
     size_t n_keys;
     int64_t keys_read_ms;
+    /* Reads of the store run without the lock; each takes a ticket, and one
+     * that finishes after a later one started is dropped, so a read begun
+     * before a revoke cannot bring the revoked key back. */
+    uint64_t keys_ticket, keys_installed;
     const char *admin_key;
     uint16_t port;
     pool pool;
@@ -237,16 +257,22 @@ static enum MHD_Result send_error(struct MHD_Connection *c, const hookd_error *i
 
 static int load_keys(hookd_api *api);
 
-static bool key_known(const hookd_api *api, const unsigned char hash[32])
+/* The slot of the key whose hash is hash, or -1. Compares against every key
+ * in constant time, so timing tells nothing about how close a guess came. */
+static long key_find(const hookd_api *api, const unsigned char hash[HOOKD_KEY_HASH_LEN])
 {
-    int ok = 0;
-    /* Compare against every key in constant time so timing tells nothing. */
-    for (size_t i = 0; i < api->n_keys; i++)
-        ok |= CRYPTO_memcmp(hash, api->key_hashes + i * 32, 32) == 0;
-    return ok;
+    long found = -1;
+    for (size_t i = 0; i < api->n_keys; i++) {
+        long eq = CRYPTO_memcmp(hash, api->keys[i].hash, HOOKD_KEY_HASH_LEN) == 0;
+        found = (found & (eq - 1)) | ((long)i & -eq);
+    }
+    return found;
 }
 
-static int check_key(hookd_api *api, struct MHD_Connection *c)
+/* Checks the request's key: 0 with its scope, or -1 if there is none or it
+ * is not (or no longer) accepted. Records the key's use, writing it to the
+ * store at most once per KEY_TOUCH_MS. */
+static int check_key(hookd_api *api, struct MHD_Connection *c, hookd_key_scope *scope)
 {
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (!h || strncasecmp(h, "Bearer ", 7) != 0)
@@ -254,17 +280,59 @@ static int check_key(hookd_api *api, struct MHD_Connection *c)
     const char *key = h + 7;
     while (*key == ' ')
         key++;
-    unsigned char hash[32];
-    hookd_sha256(key, strlen(key), hash);
-    pthread_mutex_lock(&api->keys_lock);
-    bool ok = key_known(api, hash);
+    unsigned char hash[HOOKD_KEY_HASH_LEN];
+    hookd_key_hash(key, strlen(key), hash);
+    char touch[HOOKD_ID_MAX] = "";
     int64_t now = hookd_now_ms();
-    if (!ok && hookd_store_shared(api->ctx.store) && now - api->keys_read_ms >= KEYS_REREAD_MS) {
+    /* Stale keys are read again first, so a key made or revoked elsewhere
+     * counts within KEYS_REREAD_MS. One request reads; the others go on
+     * with the keys as they were. */
+    pthread_mutex_lock(&api->keys_lock);
+    bool stale = now - api->keys_read_ms >= KEYS_REREAD_MS;
+    if (stale)
         api->keys_read_ms = now;
-        ok = load_keys(api) == 0 && key_known(api, hash);
+    pthread_mutex_unlock(&api->keys_lock);
+    if (stale)
+        (void)load_keys(api); /* on failure the keys read before stay */
+    pthread_mutex_lock(&api->keys_lock);
+    long i = key_find(api, hash);
+    if (i >= 0) {
+        key_slot *k = &api->keys[i];
+        *scope = k->scope;
+        k->used_ms = now;
+        if (k->id[0] && now - k->written_ms >= KEY_TOUCH_MS) {
+            k->written_ms = now;
+            memcpy(touch, k->id, HOOKD_ID_MAX);
+        }
     }
     pthread_mutex_unlock(&api->keys_lock);
-    return ok ? 0 : -1;
+    /* Outside the lock: other requests need not wait for this write. A
+     * failed write is only a last-use time lost. */
+    if (touch[0] && hookd_store_key_touch(api->ctx.store, touch, now) != 0)
+        hookd_log_warn("api: cannot record the last use of key %s", touch);
+    return i >= 0 ? 0 : -1;
+}
+
+/* The keys handlers' view of the cache (hookd_api_ctx): read the keys again
+ * now (after one was made or revoked here), and the latest use of a key. */
+static void keys_reload(void *ctx)
+{
+    hookd_api *api = ctx;
+    if (load_keys(api) != 0)
+        hookd_log_warn("api: cannot read the API keys again");
+}
+
+static int64_t key_last_used(void *ctx, const char *id)
+{
+    hookd_api *api = ctx;
+    int64_t used = 0;
+    pthread_mutex_lock(&api->keys_lock);
+    for (size_t i = 0; i < api->n_keys; i++) {
+        if (strcmp(api->keys[i].id, id) == 0)
+            used = api->keys[i].used_ms;
+    }
+    pthread_mutex_unlock(&api->keys_lock);
+    return used;
 }
 
 /* "application/json", optionally with "; charset=utf-8" (any case, quoted or not). */
@@ -293,6 +361,15 @@ static int is_json_type(const char *ct)
     return strncasecmp(p, "\"utf-8\"", 7) == 0 && p[7] == '\0';
 }
 
+/* 403 for a key whose scope does not cover the call. */
+static int forbidden(hookd_error *err, hookd_key_scope scope)
+{
+    return hookd_error_set(err, 403, "forbidden", NULL,
+                           "this call needs an admin key; an %s key may call only "
+                           "/api/v1/people…, /api/v1/accounts… and /api/v1/activities",
+                           hookd_key_scope_name(scope));
+}
+
 /* Runs every check that needs only the headers. Returns 0 to go on reading
  * the body, or non-zero with err filled. */
 static int check_headers(hookd_api *api, struct MHD_Connection *c, const char *url,
@@ -303,9 +380,12 @@ static int check_headers(hookd_api *api, struct MHD_Connection *c, const char *u
     int is_api = strncmp(url, "/api/", 5) == 0;
     if (ulen > PATH_MAX_LEN)
         return hookd_error_set(err, 404, "not_found", NULL, "no such path");
-    if (is_api && check_key(api, c) != 0)
+    hookd_key_scope scope = HOOKD_SCOPE_INVALID;
+    if (is_api && check_key(api, c, &scope) != 0)
         return hookd_error_set(err, 401, "unauthorized", NULL,
                                "a valid API key is required: Authorization: Bearer <key>");
+    if (is_api && !hookd_key_scope_allows(scope, url))
+        return forbidden(err, scope);
     if (!(rs->scratch = malloc(ulen + 1)))
         return hookd_error_set(err, 503, "unavailable", NULL, "out of memory");
     rs->route = hookd_route_find(method, url, &rs->req, rs->scratch, &status);
@@ -314,8 +394,12 @@ static int check_headers(hookd_api *api, struct MHD_Connection *c, const char *u
                                "%s is not allowed on %s", method, url);
     if (!rs->route)
         return hookd_error_set(err, 404, "not_found", NULL, "no such path: %s", url);
-    if (!is_api && !(rs->route->flags & ROUTE_PUBLIC) && check_key(api, c) != 0)
-        return hookd_error_set(err, 401, "unauthorized", NULL, "a valid API key is required");
+    if (!is_api && !(rs->route->flags & ROUTE_PUBLIC)) {
+        if (check_key(api, c, &scope) != 0)
+            return hookd_error_set(err, 401, "unauthorized", NULL, "a valid API key is required");
+        if (!hookd_key_scope_allows(scope, url))
+            return forbidden(err, scope);
+    }
 
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
@@ -652,29 +736,69 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- lifecycle --------------------------------------------------------- */
 
-/* (Re)reads the accepted keys; on failure the old ones stay. */
+/* Makes stored[0..n) and the key given by option the accepted keys,
+ * carrying over what this process knows of each key's use. keys_lock held. */
+static int install_keys(hookd_api *api, const hookd_key_entry *stored, size_t n)
+{
+    size_t total = n + (api->admin_key ? 1 : 0);
+    key_slot *keys = calloc(total ? total : 1, sizeof *keys);
+    if (!keys)
+        return HOOKD_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(keys[i].hash, stored[i].hash, HOOKD_KEY_HASH_LEN);
+        keys[i].scope = stored[i].scope;
+        memcpy(keys[i].id, stored[i].id, HOOKD_ID_MAX);
+        for (size_t j = 0; j < api->n_keys; j++) {
+            if (strcmp(api->keys[j].id, keys[i].id) == 0) {
+                keys[i].used_ms = api->keys[j].used_ms;
+                keys[i].written_ms = api->keys[j].written_ms;
+            }
+        }
+    }
+    /* The key given by option: admin, never stored. */
+    if (api->admin_key) {
+        hookd_key_hash(api->admin_key, strlen(api->admin_key), keys[n].hash);
+        keys[n].scope = HOOKD_SCOPE_ADMIN;
+    }
+    free(api->keys);
+    api->keys = keys;
+    api->n_keys = total;
+    return 0;
+}
+
+/* (Re)reads the accepted keys, the store read without keys_lock held (a
+ * slow store holds up no other request); on failure the old ones stay. */
 static int load_keys(hookd_api *api)
 {
-    unsigned char *stored = NULL;
+    pthread_mutex_lock(&api->keys_lock);
+    uint64_t ticket = ++api->keys_ticket;
+    pthread_mutex_unlock(&api->keys_lock);
+    hookd_key_entry *stored = NULL;
     size_t n = 0;
-    int rc = hookd_store_api_key_hashes(api->ctx.store, &stored, &n);
+    int rc = hookd_store_key_entries(api->ctx.store, &stored, &n);
     if (rc)
         return rc;
-    size_t total = n + (api->admin_key ? 1 : 0);
-    unsigned char *hashes = malloc(total ? total * 32 : 1);
-    if (!hashes) {
-        free(stored);
-        return HOOKD_ENOMEM;
+    pthread_mutex_lock(&api->keys_lock);
+    if (ticket > api->keys_installed) {
+        rc = install_keys(api, stored, n);
+        if (rc == 0)
+            api->keys_installed = ticket;
     }
-    if (n)
-        memcpy(hashes, stored, n * 32);
-    if (api->admin_key)
-        hookd_sha256(api->admin_key, strlen(api->admin_key), hashes + n * 32);
-    free(api->key_hashes);
-    api->key_hashes = hashes;
-    api->n_keys = total;
+    pthread_mutex_unlock(&api->keys_lock);
     free(stored);
-    return 0;
+    return rc;
+}
+
+/* Writes the last use of every key used since its last write, so a stop
+ * loses none. */
+static void keys_flush_use(hookd_api *api)
+{
+    for (size_t i = 0; i < api->n_keys; i++) {
+        const key_slot *k = &api->keys[i];
+        if (k->id[0] && k->used_ms > k->written_ms &&
+            hookd_store_key_touch(api->ctx.store, k->id, k->used_ms) != 0)
+            hookd_log_warn("api: cannot record the last use of key %s", k->id);
+    }
 }
 
 int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, size_t errlen)
@@ -698,6 +822,9 @@ int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, si
     api->ctx.store = opt->store;
     api->ctx.send = opt->send;
     api->admin_key = opt->admin_key;
+    api->ctx.keys = api;
+    api->ctx.keys_reload = keys_reload;
+    api->ctx.key_last_used = key_last_used;
     pthread_mutex_init(&api->keys_lock, NULL);
     api->keys_read_ms = hookd_now_ms();
     if (load_keys(api) != 0) {
@@ -709,7 +836,7 @@ int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, si
     if (pool_start(api, opt->threads ? opt->threads : 8, opt->io_threads + 1) != 0) {
         freeaddrinfo(ai);
         pool_stop(api);
-        free(api->key_hashes);
+        free(api->keys);
         free(api);
         snprintf(err, errlen, "cannot start the API's handler threads");
         return HOOKD_ENOMEM;
@@ -728,7 +855,7 @@ int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, si
         snprintf(err, errlen, "cannot listen on %s:%u (address in use or not available)",
                  opt->host, opt->port);
         pool_stop(api);
-        free(api->key_hashes);
+        free(api->keys);
         free(api);
         return HOOKD_EUNAVAIL;
     }
@@ -758,7 +885,8 @@ void hookd_api_stop(hookd_api *api)
     pthread_mutex_destroy(&api->pool.lock);
     pthread_cond_destroy(&api->pool.cond);
     pthread_cond_destroy(&api->pool.heavy_free);
+    keys_flush_use(api);
     pthread_mutex_destroy(&api->keys_lock);
-    free(api->key_hashes);
+    free(api->keys);
     free(api);
 }

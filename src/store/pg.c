@@ -1,8 +1,8 @@
 /*
  * pg.c — the PostgreSQL backend's frame (see pg_int.h): the schema and its
  * migrations, the pool of connections, statements and COPY, transactions,
- * notices between processes, API keys and custom fields, and the table of
- * commands.
+ * notices between processes, custom fields, and the table of commands
+ * (API keys: pg_keys.c).
  */
 #include <endian.h>
 #include <errno.h>
@@ -93,13 +93,28 @@ static const char *const MIGRATIONS[] = {
     "  WITH (fillfactor = 70);"
     "CREATE INDEX queue_due ON queue (webhook, next_at, seq);",
 
-    /* 2: secrets sealed at rest. The documents' secrets are sealed by
+    /* 2: keys with names and scopes (model/apikey.h numbers the scopes). The
+     * keys stored before had only a hash and a time: each was the key made
+     * at first start, so each becomes an admin key named "initial", its id
+     * a UUIDv7 of its creation time (as hookd_id_new makes). */
+    "CREATE TABLE api_keys2(id text PRIMARY KEY, name text NOT NULL, scope smallint NOT NULL,"
+    "  hash bytea NOT NULL UNIQUE, created_at bigint NOT NULL, last_used_at bigint);"
+    "INSERT INTO api_keys2(id, name, scope, hash, created_at) SELECT"
+    "  substr(t, 1, 8) || '-' || substr(t, 9, 4) || '-7' || substr(md5(random()::text), 1, 3)"
+    "  || '-' || substr('89ab', 1 + floor(random() * 4)::int, 1)"
+    "  || substr(md5(random()::text), 1, 3) || '-' || substr(md5(random()::text), 1, 12),"
+    "  'initial', 0, hash, created_at"
+    "  FROM (SELECT hash, created_at, lpad(to_hex(created_at), 12, '0') AS t FROM api_keys) k;"
+    "DROP TABLE api_keys;"
+    "ALTER TABLE api_keys2 RENAME TO api_keys;",
+
+    /* 3: secrets sealed at rest. The documents' secrets are sealed by
      * pg_webhooks_seal_all in the same transaction (SEAL_MIGRATION); meta
      * keeps the master key's check value. */
     "ALTER TABLE meta ADD COLUMN seal_check text;",
 };
 /* The migration after which webhook documents hold their secrets sealed. */
-#define SEAL_MIGRATION 2
+#define SEAL_MIGRATION 3
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
 /* ---- statements ------------------------------------------------------------ */
@@ -901,70 +916,6 @@ static void pg_listen(hookd_store *st, const hookd_store_listener *l)
     }
 }
 
-/* ---- API keys ---------------------------------------------------------------- */
-
-typedef struct key_ctx {
-    const unsigned char *hash;
-    unsigned char *out;
-    size_t n;
-} key_ctx;
-
-static int key_add_run(pg_store *s, pg_conn *c, void *ctx)
-{
-    (void)s;
-    static const char SQL[] = "INSERT INTO api_keys(hash, created_at) VALUES ($1, $2) "
-                              "ON CONFLICT (hash) DO NOTHING";
-    pg_params p = {.n = 0};
-    pg_p_bytes(&p, ((key_ctx *)ctx)->hash, HOOKD_KEY_HASH_LEN);
-    pg_p_int(&p, hookd_now_ms());
-    return pg_run(c, SQL, &p, NULL);
-}
-
-static int pg_api_key_add(hookd_store *st, const unsigned char hash[HOOKD_KEY_HASH_LEN])
-{
-    key_ctx k = {.hash = hash};
-    return pg_tx(PG(st), key_add_run, &k);
-}
-
-static int key_list_run(pg_store *s, pg_conn *c, void *ctx)
-{
-    (void)s;
-    key_ctx *k = ctx;
-    PGresult *r;
-    int rc = pg_run(c, "SELECT hash FROM api_keys", NULL, &r);
-    if (rc)
-        return rc;
-    int rows = PQntuples(r);
-    k->out = malloc((size_t)(rows ? rows : 1) * HOOKD_KEY_HASH_LEN);
-    k->n = 0;
-    for (int i = 0; k->out && i < rows; i++) {
-        size_t len;
-        unsigned char *h = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 0), &len);
-        if (h && len == HOOKD_KEY_HASH_LEN)
-            memcpy(k->out + HOOKD_KEY_HASH_LEN * k->n++, h, HOOKD_KEY_HASH_LEN);
-        PQfreemem(h);
-    }
-    PQclear(r);
-    return k->out ? 0 : HOOKD_ENOMEM;
-}
-
-static int pg_api_key_hashes(hookd_store *st, unsigned char **hashes, size_t *n)
-{
-    key_ctx k = {0};
-    int rc = pg_once(PG(st), key_list_run, &k);
-    if (rc) {
-        free(k.out);
-        return rc;
-    }
-    if (k.n == 0) {
-        free(k.out);
-        k.out = NULL;
-    }
-    *hashes = k.out;
-    *n = k.n;
-    return 0;
-}
-
 /* ---- custom fields ------------------------------------------------------------ */
 
 #define FIELD_COLS "id, name, type, object, created_at"
@@ -1100,8 +1051,11 @@ static void pg_close(hookd_store *st)
 static const hookd_store_ops PG_OPS = {
     .close = pg_close,
     .listen = pg_listen,
-    .api_key_add = pg_api_key_add,
-    .api_key_hashes = pg_api_key_hashes,
+    .key_add = pg_key_add,
+    .key_list = pg_key_list,
+    .key_entries = pg_key_entries,
+    .key_revoke = pg_key_revoke,
+    .key_touch = pg_key_touch,
     .webhook_insert = pg_webhook_insert,
     .webhook_change = pg_webhook_change,
     .webhook_get = pg_webhook_get,

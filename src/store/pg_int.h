@@ -186,6 +186,14 @@ int pg_notify(pg_conn *c, pg_store *s, char kind, int64_t key);
  * a concurrent change is moving. Held to the end of the transaction. */
 int pg_lock_webhooks(pg_conn *c, bool exclusive);
 
+/* ---- pg_keys.c ---- */
+
+int pg_key_add(hookd_store *st, const hookd_key *k, const unsigned char hash[HOOKD_KEY_HASH_LEN]);
+int pg_key_list(hookd_store *st, hookd_key **out, size_t *n);
+int pg_key_entries(hookd_store *st, hookd_key_entry **out, size_t *n);
+int pg_key_revoke(hookd_store *st, const char *id);
+int pg_key_touch(hookd_store *st, const char *id, int64_t used_ms);
+
 /* ---- pg_webhooks.c ---- */
 
 /* The webhooks as the current transaction sees them (after

@@ -1,8 +1,8 @@
 /*
  * sqlite.c — the SQLite backend's frame: schema migrations, connections and
  * their statement caches, the reader pool, the writer thread (group commit),
- * API keys and custom fields. The other commands live in sqlite_webhooks.c,
- * sqlite_people.c and sqlite_deliveries.c; sqlite_int.h says how they fit.
+ * and custom fields. The other commands live in sqlite_webhooks.c,
+ * sqlite_people.c, sqlite_deliveries.c and sqlite_keys.c; sqlite_int.h says how they fit.
  *
  * The file is opened in WAL mode with synchronous=FULL, so a commit that
  * returned is on disk even across power loss: that is what a 2xx promises.
@@ -154,13 +154,27 @@ static const char *const MIGRATIONS[] = {
     /* (webhook, state, seq): a log page of one state is one range. */
     "CREATE INDEX delivery_log ON delivery_state(webhook, state);",
 
-    /* 3: secrets sealed at rest. The documents' secrets are sealed by
+    /* 3: keys with names and scopes (model/apikey.h numbers the scopes). The
+     * keys stored before had only a hash and a time: each was the key made
+     * at first start, so each becomes an admin key named "initial", its id
+     * a UUIDv7 of its creation time (as hookd_id_new makes). */
+    "CREATE TABLE api_keys3(id TEXT PRIMARY KEY, name TEXT NOT NULL, scope INTEGER NOT NULL,"
+    "  hash BLOB NOT NULL UNIQUE, created_at INTEGER NOT NULL, last_used_at INTEGER);"
+    "INSERT INTO api_keys3(id, name, scope, hash, created_at) SELECT"
+    "  printf('%08x-%04x-7%s-%s%s-%s', created_at >> 16, created_at & 65535,"
+    "  substr(lower(hex(randomblob(2))), 1, 3), substr('89ab', 1 + abs(random() % 4), 1),"
+    "  substr(lower(hex(randomblob(2))), 1, 3), lower(hex(randomblob(6)))),"
+    "  'initial', 0, hash, created_at FROM api_keys;"
+    "DROP TABLE api_keys;"
+    "ALTER TABLE api_keys3 RENAME TO api_keys;",
+
+    /* 4: secrets sealed at rest. The documents' secrets are sealed by
      * sq_webhooks_seal_all in the same transaction (SEAL_MIGRATION); meta
      * keeps the master key's check value. */
     "CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
 };
 /* The migration after which webhook documents hold their secrets sealed. */
-#define SEAL_MIGRATION 3
+#define SEAL_MIGRATION 4
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
 /* ---- statements -------------------------------------------------------- */
@@ -512,63 +526,6 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* ---- api keys ---------------------------------------------------------- */
-
-typedef struct key_cmd {
-    sq_cmd base;
-    const unsigned char *hash;
-} key_cmd;
-
-static int key_add_run(sq_store *s, sq_cmd *c)
-{
-    static const char SQL[] = "INSERT OR IGNORE INTO api_keys(hash, created_at) VALUES(?, ?)";
-    sqlite3_stmt *q = sq_stmt(&s->w, SQL);
-    if (!q)
-        return HOOKD_EUNAVAIL;
-    sqlite3_bind_blob(q, 1, ((key_cmd *)c)->hash, HOOKD_KEY_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, hookd_now_ms());
-    return sq_step_done(&s->w, q);
-}
-
-static int sq_api_key_add(hookd_store *st, const unsigned char hash[HOOKD_KEY_HASH_LEN])
-{
-    key_cmd c = {.base.run = key_add_run, .hash = hash};
-    return sq_submit(SQ(st), &c.base);
-}
-
-static int sq_api_key_hashes(hookd_store *st, unsigned char **hashes, size_t *n)
-{
-    static const char SQL[] = "SELECT hash FROM api_keys";
-    sq_store *s = SQ(st);
-    sq_conn *c = sq_reader_get(s);
-    sqlite3_stmt *q = sq_stmt(c, SQL);
-    unsigned char *out = NULL;
-    size_t count = 0;
-    int rc = q ? 0 : HOOKD_EUNAVAIL, step = SQLITE_DONE;
-    while (q && (step = sqlite3_step(q)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(q, 0) != HOOKD_KEY_HASH_LEN)
-            continue;
-        unsigned char *grown = realloc(out, (count + 1) * HOOKD_KEY_HASH_LEN);
-        if (!grown) {
-            rc = HOOKD_ENOMEM;
-            break;
-        }
-        out = grown;
-        memcpy(out + count * HOOKD_KEY_HASH_LEN, sqlite3_column_blob(q, 0), HOOKD_KEY_HASH_LEN);
-        count++;
-    }
-    if (q && rc == 0 && step != SQLITE_DONE)
-        rc = sq_rc(c->db, step);
-    sq_reader_put(s, c);
-    if (rc) {
-        free(out);
-        return rc;
-    }
-    *hashes = out;
-    *n = count;
-    return 0;
-}
-
 /* ---- custom fields ----------------------------------------------------- */
 
 typedef struct field_cmd {
@@ -683,8 +640,11 @@ static void sq_close(hookd_store *st)
 
 static const hookd_store_ops SQLITE_OPS = {
     .close = sq_close,
-    .api_key_add = sq_api_key_add,
-    .api_key_hashes = sq_api_key_hashes,
+    .key_add = sq_key_add,
+    .key_list = sq_key_list,
+    .key_entries = sq_key_entries,
+    .key_revoke = sq_key_revoke,
+    .key_touch = sq_key_touch,
     .webhook_insert = sq_webhook_insert,
     .webhook_change = sq_webhook_change,
     .webhook_get = sq_webhook_get,

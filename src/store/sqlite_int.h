@@ -173,6 +173,11 @@ void sq_contacts_drop(sq_store *s);
 
 /* ---- ops of each file, gathered into the table by sqlite.c ---- */
 
+int sq_key_add(hookd_store *st, const hookd_key *k, const unsigned char hash[HOOKD_KEY_HASH_LEN]);
+int sq_key_list(hookd_store *st, hookd_key **out, size_t *n);
+int sq_key_entries(hookd_store *st, hookd_key_entry **out, size_t *n);
+int sq_key_revoke(hookd_store *st, const char *id);
+int sq_key_touch(hookd_store *st, const char *id, int64_t used_ms);
 int sq_webhook_insert(hookd_store *st, hookd_webhook *wh);
 int sq_webhook_change(hookd_store *st, const char *id, hookd_webhook_change_fn fn, void *ctx,
                       hookd_webhook **out);

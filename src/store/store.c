@@ -8,6 +8,8 @@
 
 #include "store/store_impl.h"
 #include "util/buf.h"
+#include "util/crypto.h"
+#include "util/timeutil.h"
 
 int hookd_store_open(const hookd_store_options *opt, hookd_store **out, char *err, size_t errlen)
 {
@@ -103,6 +105,13 @@ void hookd_webhook_list_free(hookd_webhook **list, size_t n)
     free(list);
 }
 
+void hookd_key_list_free(hookd_key *keys, size_t n)
+{
+    for (size_t i = 0; keys && i < n; i++)
+        free(keys[i].name);
+    free(keys);
+}
+
 void hookd_custom_field_free(hookd_custom_field *f)
 {
     if (!f)
@@ -139,14 +148,48 @@ void hookd_attempts_free(hookd_attempt *a, size_t n)
 
 /* ---- dispatch ---------------------------------------------------------- */
 
-int hookd_store_api_key_add(hookd_store *st, const unsigned char hash[HOOKD_KEY_HASH_LEN])
+int hookd_store_key_add(hookd_store *st, const hookd_key *k,
+                        const unsigned char hash[HOOKD_KEY_HASH_LEN])
 {
-    return st->ops->api_key_add(st, hash);
+    return st->ops->key_add(st, k, hash);
 }
 
-int hookd_store_api_key_hashes(hookd_store *st, unsigned char **hashes, size_t *n)
+int hookd_store_key_create(hookd_store *st, const char *name, hookd_key_scope scope,
+                           char text[HOOKD_KEY_TEXT_MAX], hookd_key *out)
 {
-    return st->ops->api_key_hashes(st, hashes, n);
+    unsigned char hash[HOOKD_KEY_HASH_LEN];
+    hookd_key k = {.name = (char *)name, .scope = scope, .created_at = hookd_now_ms()};
+    if (hookd_key_new(text) != 0 || hookd_id_new(k.id) != 0)
+        return HOOKD_EUNAVAIL;
+    hookd_key_hash(text, strlen(text), hash);
+    int rc = st->ops->key_add(st, &k, hash);
+    if (rc) {
+        memset(text, 0, HOOKD_KEY_TEXT_MAX);
+        return rc;
+    }
+    if (out)
+        *out = k;
+    return 0;
+}
+
+int hookd_store_key_list(hookd_store *st, hookd_key **out, size_t *n)
+{
+    return st->ops->key_list(st, out, n);
+}
+
+int hookd_store_key_entries(hookd_store *st, hookd_key_entry **out, size_t *n)
+{
+    return st->ops->key_entries(st, out, n);
+}
+
+int hookd_store_key_revoke(hookd_store *st, const char *id)
+{
+    return st->ops->key_revoke(st, id);
+}
+
+int hookd_store_key_touch(hookd_store *st, const char *id, int64_t used_ms)
+{
+    return st->ops->key_touch(st, id, used_ms);
 }
 
 int hookd_store_webhook_insert(hookd_store *st, hookd_webhook *wh)

@@ -46,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/apikey.h"
 #include "model/delivery_state.h"
 #include "model/fields.h"
 #include "model/payload.h"
@@ -115,11 +116,49 @@ void hookd_store_listen(hookd_store *st, const hookd_store_listener *l);
 
 /* ---- API keys: only SHA-256 hashes are stored ---------------------------- */
 
-#define HOOKD_KEY_HASH_LEN 32
-int hookd_store_api_key_add(hookd_store *st, const unsigned char hash[HOOKD_KEY_HASH_LEN])
+/* A stored key as the keys API lists it. */
+typedef struct hookd_key {
+    char id[HOOKD_ID_MAX];
+    char *name;
+    hookd_key_scope scope;
+    int64_t created_at;   /* ms */
+    int64_t last_used_at; /* ms, 0 for never (as last written: see touch) */
+} hookd_key;
+
+void hookd_key_list_free(hookd_key *keys, size_t n);
+
+/* What the API's cache of accepted keys needs of one. */
+typedef struct hookd_key_entry {
+    unsigned char hash[HOOKD_KEY_HASH_LEN];
+    hookd_key_scope scope;
+    char id[HOOKD_ID_MAX];
+} hookd_key_entry;
+
+/* Stores a new key (k->last_used_at is ignored) with the hash of its text.
+ * ECONFLICT if the id or the hash is stored already. */
+int hookd_store_key_add(hookd_store *st, const hookd_key *k,
+                        const unsigned char hash[HOOKD_KEY_HASH_LEN])
     __attribute__((warn_unused_result));
-/* All stored hashes as one new array of n*32 bytes (NULL when n is 0). */
-int hookd_store_api_key_hashes(hookd_store *st, unsigned char **hashes, size_t *n)
+/* Makes a new key (model/apikey.h) with name and scope and stores it (the
+ * hash only): text receives the key, to be shown once; *out (if not NULL)
+ * what is stored of it, its name borrowed from name. HOOKD_EUNAVAIL if the
+ * CSPRNG failed. */
+int hookd_store_key_create(hookd_store *st, const char *name, hookd_key_scope scope,
+                           char text[HOOKD_KEY_TEXT_MAX], hookd_key *out)
+    __attribute__((warn_unused_result));
+/* Every stored key, oldest first, without hashes. Free with
+ * hookd_key_list_free. */
+int hookd_store_key_list(hookd_store *st, hookd_key **out, size_t *n)
+    __attribute__((warn_unused_result));
+/* Every stored key's hash, scope and id as one new array (NULL when n is 0). */
+int hookd_store_key_entries(hookd_store *st, hookd_key_entry **out, size_t *n)
+    __attribute__((warn_unused_result));
+/* Deletes a key: ENOTFOUND if there is none with this id. */
+int hookd_store_key_revoke(hookd_store *st, const char *id) __attribute__((warn_unused_result));
+/* Records that the key id was used at used_ms (never moving it back). A key
+ * revoked meanwhile is no error. Callers write this rarely (see server.c):
+ * it is a write, and a key may be used thousands of times a second. */
+int hookd_store_key_touch(hookd_store *st, const char *id, int64_t used_ms)
     __attribute__((warn_unused_result));
 
 /* ---- webhooks --------------------------------------------------------------- */

@@ -13,8 +13,11 @@ typedef struct hookd_store_ops {
     void (*close)(hookd_store *st);
     /* Takes a new listener (NULL: store.c copies it into the handle). */
     void (*listen)(hookd_store *st, const hookd_store_listener *l);
-    int (*api_key_add)(hookd_store *st, const unsigned char hash[HOOKD_KEY_HASH_LEN]);
-    int (*api_key_hashes)(hookd_store *st, unsigned char **hashes, size_t *n);
+    int (*key_add)(hookd_store *st, const hookd_key *k, const unsigned char hash[HOOKD_KEY_HASH_LEN]);
+    int (*key_list)(hookd_store *st, hookd_key **out, size_t *n);
+    int (*key_entries)(hookd_store *st, hookd_key_entry **out, size_t *n);
+    int (*key_revoke)(hookd_store *st, const char *id);
+    int (*key_touch)(hookd_store *st, const char *id, int64_t used_ms);
     int (*webhook_insert)(hookd_store *st, hookd_webhook *wh);
     int (*webhook_change)(hookd_store *st, const char *id, hookd_webhook_change_fn fn, void *ctx,
                           hookd_webhook **out);

@@ -220,3 +220,19 @@ int hookd_master_key_load(const char *key_file, const char *db_path,
     *path_used = path;
     return 0;
 }
+
+hookd_sealer *hookd_sealer_load(const char *key_file, const char *db_path, char **path_used,
+                                char *err, size_t errlen)
+{
+    unsigned char key[HOOKD_SEAL_KEY_LEN];
+    if (hookd_master_key_load(key_file, db_path, key, path_used, err, errlen) != 0)
+        return NULL;
+    hookd_sealer *sl = hookd_sealer_new(key);
+    OPENSSL_cleanse(key, sizeof key);
+    if (!sl) {
+        snprintf(err, errlen, "out of memory");
+        free(*path_used);
+        *path_used = NULL;
+    }
+    return sl;
+}

@@ -64,4 +64,10 @@ int hookd_master_key_load(const char *key_file, const char *db_path,
                           unsigned char key[HOOKD_SEAL_KEY_LEN], char **path_used, char *err,
                           size_t errlen) __attribute__((warn_unused_result));
 
+/* hookd_master_key_load made into a sealer, the key bytes wiped from the
+ * stack: what every command that opens the store starts with. Returns the
+ * sealer (free with hookd_sealer_free), or NULL with a reason in err. */
+hookd_sealer *hookd_sealer_load(const char *key_file, const char *db_path, char **path_used,
+                                char *err, size_t errlen);
+
 #endif

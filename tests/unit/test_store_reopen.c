@@ -107,18 +107,21 @@ static json_t *fields_json(store_fx *fx)
     return out;
 }
 
-/* The API keys as a sorted list of hex strings (the seam gives no order). */
+/* The API keys as a sorted list of "hash id scope" strings (the seam gives
+ * no order), and the keys as listed (ordered by the seam). */
 static json_t *keys_json(store_fx *fx)
 {
-    unsigned char *all = NULL;
+    hookd_key_entry *all = NULL;
     size_t n = 0;
-    CHECK_INT(hookd_store_api_key_hashes(fx->st, &all, &n), 0);
+    CHECK_INT(hookd_store_key_entries(fx->st, &all, &n), 0);
     json_t *out = json_array();
     for (size_t i = 0; i < n; i++) {
-        char hex[2 * HOOKD_KEY_HASH_LEN + 1];
+        char text[2 * HOOKD_KEY_HASH_LEN + HOOKD_ID_MAX + 16];
         for (int b = 0; b < HOOKD_KEY_HASH_LEN; b++)
-            snprintf(hex + 2 * b, 3, "%02x", all[i * HOOKD_KEY_HASH_LEN + b]);
-        json_array_append_new(out, json_string(hex));
+            snprintf(text + 2 * b, 3, "%02x", all[i].hash[b]);
+        snprintf(text + 2 * HOOKD_KEY_HASH_LEN, sizeof text - 2 * HOOKD_KEY_HASH_LEN, " %s %d",
+                 all[i].id, (int)all[i].scope);
+        json_array_append_new(out, json_string(text));
     }
     free(all);
     size_t n_out = json_array_size(out);
@@ -132,7 +135,16 @@ static json_t *keys_json(store_fx *fx)
             json_array_set_new(out, j, x);
         }
     }
-    return out;
+    hookd_key *keys = NULL;
+    CHECK_INT(hookd_store_key_list(fx->st, &keys, &n), 0);
+    json_t *listed = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(listed, json_pack("{s:s,s:s,s:i,s:I,s:I}", "id", keys[i].id, "name",
+                                                keys[i].name, "scope", (int)keys[i].scope,
+                                                "created", (json_int_t)keys[i].created_at, "used",
+                                                (json_int_t)keys[i].last_used_at));
+    hookd_key_list_free(keys, n);
+    return json_pack("{s:o,s:o}", "entries", out, "listed", listed);
 }
 
 static json_t *person_json(store_fx *fx, const char *id)
@@ -206,11 +218,11 @@ static bool build(store_fx *fx, world *w, hookd_webhook **deleted_out)
                             .object = HOOKD_OBJ_PERSON,
                             .created_at = T0};
     CHECK_INT(hookd_store_field_insert(fx->st, &f), 0);
-    unsigned char h[HOOKD_KEY_HASH_LEN];
-    memset(h, 7, sizeof h);
-    CHECK_INT(hookd_store_api_key_add(fx->st, h), 0);
-    memset(h, 9, sizeof h);
-    CHECK_INT(hookd_store_api_key_add(fx->st, h), 0);
+    char text[HOOKD_KEY_TEXT_MAX];
+    hookd_key k;
+    CHECK_INT(hookd_store_key_create(fx->st, "one", HOOKD_SCOPE_ADMIN, text, &k), 0);
+    CHECK_INT(hookd_store_key_touch(fx->st, k.id, T0), 0);
+    CHECK_INT(hookd_store_key_create(fx->st, "two", HOOKD_SCOPE_INGEST, text, NULL), 0);
     hookd_merge_person m[2] = {mp_make("{\"str::email\":\"p@example.com\",\"str:cm:team\":\"red\"}",
                                        "{\"str:o:name\":\"Acme\"}", NULL, 0),
                                mp_make("{\"str::email\":\"q@example.com\"}", NULL, NULL, 0)};
