@@ -13,15 +13,21 @@
 
 typedef struct bucket {
     unsigned char key[16];
-    int64_t last_ms; /* 0: never used */
+    int64_t last_ms; /* when tokens was last brought up to date */
     double tokens;
+    uint32_t used;   /* the set's tick at its last use; 0: never used */
 } bucket;
+
+typedef struct bucket_set {
+    uint32_t tick; /* counts uses, so "least recently used" needs no clock */
+    bucket ways[RATELIMIT_WAYS];
+} bucket_set;
 
 struct hookd_ratelimit {
     double rate, burst;
     uint64_t seed[2];
     pthread_mutex_t locks[LOCK_STRIPES];
-    bucket sets[RATELIMIT_SETS][RATELIMIT_WAYS];
+    bucket_set sets[RATELIMIT_SETS];
 };
 
 /* The address a bucket belongs to: IPv4 as its IPv4-mapped IPv6 form (so a
@@ -77,19 +83,29 @@ int hookd_ratelimit_new(double rate, hookd_ratelimit **out)
 
 /* The bucket of key in its set: found, or the least recently used one made
  * over to key, full. */
-static bucket *find_bucket(bucket set[RATELIMIT_WAYS], const unsigned char key[16], double burst)
+static bucket *find_bucket(bucket_set *set, const unsigned char key[16], double burst)
 {
-    bucket *lru = &set[0];
-    for (int w = 0; w < RATELIMIT_WAYS; w++) {
-        if (set[w].last_ms && memcmp(set[w].key, key, 16) == 0)
-            return &set[w];
-        if (set[w].last_ms < lru->last_ms)
-            lru = &set[w];
+    bucket *b = NULL, *lru = &set->ways[0];
+    for (int w = 0; w < RATELIMIT_WAYS && !b; w++) {
+        bucket *x = &set->ways[w];
+        if (x->used && memcmp(x->key, key, 16) == 0)
+            b = x;
+        else if (x->used < lru->used)
+            lru = x;
     }
-    memcpy(lru->key, key, 16);
-    lru->last_ms = 0;
-    lru->tokens = burst;
-    return lru;
+    if (!b) {
+        b = lru;
+        memcpy(b->key, key, 16);
+        b->last_ms = 0;
+        b->tokens = burst;
+    }
+    if (++set->tick == 0) { /* wrapped: start the set's order afresh */
+        for (int w = 0; w < RATELIMIT_WAYS; w++)
+            set->ways[w].used = set->ways[w].used ? 1 : 0;
+        set->tick = 2;
+    }
+    b->used = set->tick;
+    return b;
 }
 
 unsigned hookd_ratelimit_take(hookd_ratelimit *rl, const struct sockaddr *addr, int64_t now_ms)
@@ -99,7 +115,7 @@ unsigned hookd_ratelimit_take(hookd_ratelimit *rl, const struct sockaddr *addr, 
     unsigned s = set_of(rl, key);
     pthread_mutex_t *lock = &rl->locks[s % LOCK_STRIPES];
     pthread_mutex_lock(lock);
-    bucket *b = find_bucket(rl->sets[s], key, rl->burst);
+    bucket *b = find_bucket(&rl->sets[s], key, rl->burst);
     if (b->last_ms && now_ms > b->last_ms) {
         b->tokens += (double)(now_ms - b->last_ms) * rl->rate / 1000.0;
         if (b->tokens > rl->burst)
