@@ -124,6 +124,13 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "hookd: %s\n", err);
         return 2;
     }
+    /* Bad TLS files are a bad option: refused (status 2) before the store
+     * is opened or created. */
+    if (cfg.tls_cert && hookd_api_check_tls(cfg.tls_cert, cfg.tls_key, err, sizeof err) != 0) {
+        fprintf(stderr, "hookd: %s\n", err);
+        hookd_config_free(&cfg);
+        return 2;
+    }
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);

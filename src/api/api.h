@@ -46,6 +46,13 @@ typedef struct hookd_api_options {
 int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/* Checks that the files of --tls-cert and --tls-key are a PEM certificate
+ * and its unencrypted PEM key, as hookd_api_start will; for a check at start
+ * before anything else is opened. Returns 0, or HOOKD_EINVAL with a
+ * one-line reason naming the option in err. */
+int hookd_api_check_tls(const char *cert_path, const char *key_path, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
 /* The port actually bound (useful with port 0). */
 uint16_t hookd_api_port(const hookd_api *api);
 

@@ -25,7 +25,6 @@
  * address past it is answered 429 before anything else is looked at.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -888,7 +887,8 @@ static int no_password(char *buf, int size, int rwflag, void *u)
  * files hold a PEM certificate and an unencrypted PEM key that belong
  * together. err names the option at fault. */
 static int check_tls_pem(const char *cert_pem, size_t cert_len, const char *key_pem,
-                         size_t key_len, const hookd_api_options *opt, char *err, size_t errlen)
+                         size_t key_len, const char *cert_path, const char *key_path, char *err,
+                         size_t errlen)
 {
     BIO *cb = BIO_new_mem_buf(cert_pem, (int)cert_len);
     BIO *kb = BIO_new_mem_buf(key_pem, (int)key_len);
@@ -896,19 +896,62 @@ static int check_tls_pem(const char *cert_pem, size_t cert_len, const char *key_
     EVP_PKEY *key = kb ? PEM_read_bio_PrivateKey(kb, NULL, no_password, NULL) : NULL;
     int rc = HOOKD_EINVAL;
     if (!cert)
-        snprintf(err, errlen, "--tls-cert: %s holds no PEM certificate", opt->tls_cert);
+        snprintf(err, errlen, "--tls-cert: %s holds no PEM certificate", cert_path);
     else if (!key)
         snprintf(err, errlen, "--tls-key: %s holds no PEM private key (an encrypted key is not "
-                 "supported)", opt->tls_key);
+                 "supported)", key_path);
     else if (X509_check_private_key(cert, key) != 1)
-        snprintf(err, errlen, "--tls-key: %s is not the key of the certificate in %s",
-                 opt->tls_key, opt->tls_cert);
+        snprintf(err, errlen, "--tls-key: %s is not the key of the certificate in %s", key_path,
+                 cert_path);
     else
         rc = 0;
     EVP_PKEY_free(key);
     X509_free(cert);
     BIO_free(kb);
     BIO_free(cb);
+    return rc;
+}
+
+/* Reads the files of --tls-cert and --tls-key into new buffers and checks
+ * them. On failure nothing is left allocated. */
+static int read_tls(const char *cert_path, const char *key_path, char **cert_pem, char **key_pem,
+                    char *err, size_t errlen)
+{
+    size_t cert_len = 0, key_len = 0;
+    *cert_pem = *key_pem = NULL;
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(err, errlen, "--tls-cert: this libmicrohttpd was built without TLS");
+        return HOOKD_EINVAL;
+    }
+    int rc = HOOKD_EINVAL;
+    if (!(*cert_pem = read_small_file(cert_path, &cert_len)))
+        snprintf(err, errlen, "--tls-cert: cannot read %s (or it is empty or over %d bytes)",
+                 cert_path, TLS_FILE_MAX);
+    else if (!(*key_pem = read_small_file(key_path, &key_len)))
+        snprintf(err, errlen, "--tls-key: cannot read %s (or it is empty or over %d bytes)",
+                 key_path, TLS_FILE_MAX);
+    else
+        rc = check_tls_pem(*cert_pem, cert_len, *key_pem, key_len, cert_path, key_path, err,
+                           errlen);
+    if (rc) {
+        free(*cert_pem);
+        if (*key_pem)
+            OPENSSL_cleanse(*key_pem, key_len);
+        free(*key_pem);
+        *cert_pem = *key_pem = NULL;
+    }
+    return rc;
+}
+
+int hookd_api_check_tls(const char *cert_path, const char *key_path, char *err, size_t errlen)
+{
+    char *cert, *key;
+    int rc = read_tls(cert_path, key_path, &cert, &key, err, errlen);
+    if (rc == 0) {
+        free(cert);
+        OPENSSL_cleanse(key, strlen(key));
+        free(key);
+    }
     return rc;
 }
 
@@ -922,23 +965,8 @@ static int load_tls(hookd_api *api, const hookd_api_options *opt, char *err, siz
         snprintf(err, errlen, "--tls-cert and --tls-key go together: give both or neither");
         return HOOKD_EINVAL;
     }
-    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-        snprintf(err, errlen, "--tls-cert: this libmicrohttpd was built without TLS");
-        return HOOKD_EINVAL;
-    }
-    size_t cert_len = 0, key_len = 0;
-    if (!(api->tls_cert_pem = read_small_file(opt->tls_cert, &cert_len))) {
-        snprintf(err, errlen, "--tls-cert: cannot read %s (or it is empty or over %d bytes)",
-                 opt->tls_cert, TLS_FILE_MAX);
-        return HOOKD_EINVAL;
-    }
-    if (!(api->tls_key_pem = read_small_file(opt->tls_key, &key_len))) {
-        snprintf(err, errlen, "--tls-key: cannot read %s (or it is empty or over %d bytes)",
-                 opt->tls_key, TLS_FILE_MAX);
-        return HOOKD_EINVAL;
-    }
-    return check_tls_pem(api->tls_cert_pem, cert_len, api->tls_key_pem, key_len, opt, err,
-                         errlen);
+    return read_tls(opt->tls_cert, opt->tls_key, &api->tls_cert_pem, &api->tls_key_pem, err,
+                    errlen);
 }
 
 /* The request deadline; hookd_api_options requires one, this guards a
