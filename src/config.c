@@ -68,7 +68,7 @@ static const struct {
     [OPT_API_KEY_FILE] = {"--api-key-file", "HOOKD_API_KEY_FILE", NULL, true},
     [OPT_API_RATE_LIMIT] = {"--api-rate-limit", "HOOKD_API_RATE_LIMIT", NULL, true},
     [OPT_API_CONNECTIONS_PER_CLIENT] = {"--api-connections-per-client",
-                                        "HOOKD_API_CONNECTIONS_PER_CLIENT", "64", true},
+                                        "HOOKD_API_CONNECTIONS_PER_CLIENT", "128", true},
     [OPT_API_REQUEST_DEADLINE] = {"--api-request-deadline", "HOOKD_API_REQUEST_DEADLINE", "60s",
                                   true},
 };

@@ -44,7 +44,7 @@ static const char USAGE[] =
     "  --tls-key FILE             HOOKD_TLS_KEY\n"
     "  --rotation-overlap DUR     HOOKD_ROTATION_OVERLAP 24h\n"
     "  --api-rate-limit N         HOOKD_API_RATE_LIMIT  requests/s per client (off)\n"
-    "  --api-connections-per-client N  HOOKD_API_CONNECTIONS_PER_CLIENT  64\n"
+    "  --api-connections-per-client N  HOOKD_API_CONNECTIONS_PER_CLIENT  128\n"
     "  --api-request-deadline DUR HOOKD_API_REQUEST_DEADLINE 60s\n"
     "  --retry-schedule LIST      HOOKD_RETRY_SCHEDULE  5m,15m,1h,5h,1d\n"
     "  --max-retries N            HOOKD_MAX_RETRIES     12\n"

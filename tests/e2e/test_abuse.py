@@ -25,7 +25,7 @@ import requests
 from conftest import BACKEND, Hookd, assert_error, run_hookd
 
 ATTACKERS = 4200          # the figure: more than the old global cap of 4,096
-PER_CLIENT_DEFAULT = 64   # --api-connections-per-client's default
+PER_CLIENT_DEFAULT = 128  # --api-connections-per-client's default
 HEAD_DEADLINE_S = 10      # the head is due within min(10 s, --api-request-deadline)
 TRICKLE_S = 15            # the attacker sends a byte every 15 s
 OTHER = "127.0.0.2"       # the other client's address
@@ -187,11 +187,13 @@ def test_slow_flood_from_one_address_leaves_the_api_to_others(servers):
     # and the time it took to open them), though it kept sending.
     assert left == 0, (left, held)
     # Memory: what one client can hold is the per-client cap of connections,
-    # each with libmicrohttpd's pool (32 KiB) and a little of hookd's; 16 MiB
-    # over the warm baseline leaves room for allocator slack and is far below
-    # what 4,200 held connections would cost (4,200 x 32 KiB = 131 MiB).
+    # each with libmicrohttpd's pool (32 KiB) and a little of hookd's: 4 MiB.
+    # Measured growth over the warm baseline: 0.4 MiB, 9 MiB under ASan
+    # (whose quarantine keeps what the test's ~170 requests freed). 24 MiB
+    # leaves room for that and is far below what 4,200 held connections
+    # would cost (4,200 x 32 KiB = 131 MiB of pools alone).
     grown_mib = (peak_rss - base_rss) / 1024
-    assert grown_mib < 16, f"VmRSS grew by {grown_mib:.1f} MiB (opened in {opened_s:.1f} s)"
+    assert grown_mib < 24, f"VmRSS grew by {grown_mib:.1f} MiB (opened in {opened_s:.1f} s)"
 
 
 def slow_socket(port):

@@ -215,7 +215,7 @@ TEST(config_api_limits)
     hookd_config cfg;
     char err[256];
     CHECK_INT(parse(&cfg, NULL, 0, NULL, err), 0);
-    CHECK_INT(cfg.api_connections_per_client, 64);
+    CHECK_INT(cfg.api_connections_per_client, 128);
     CHECK_INT(cfg.api_request_deadline_ms, 60000);
     hookd_config_free(&cfg);
 
