@@ -131,6 +131,7 @@ static int serve(int argc, char **argv)
         hookd_config_free(&cfg);
         return 2;
     }
+    raise_fd_limit();
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
@@ -171,7 +172,6 @@ static int serve(int argc, char **argv)
                              .request_deadline_ms = cfg.api_request_deadline_ms,
                              .rate_limit = cfg.api_rate_limit,
                              .tls_cert = cfg.tls_cert, .tls_key = cfg.tls_key};
-    raise_fd_limit();
     if (hookd_api_start(&opt, &api, err, sizeof err) != 0) {
         fprintf(stderr, "hookd: %s\n", err);
         goto out;

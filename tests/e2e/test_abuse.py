@@ -425,3 +425,21 @@ def test_tls_files_that_are_not_pem_stop_hookd_with_a_clear_message(servers, tmp
         assert "listening on" not in r.stderr
         if BACKEND == "sqlite":
             assert not db.exists()
+
+
+def test_open_file_limit_raised_to_the_hard_limit(servers):
+    """hookd raises its soft open-file limit to the hard one at start, so its
+    connection cap (half the limit, at most 4,096) is not held at 512 by a
+    soft limit of 1024."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard <= 1024:
+        pytest.skip(f"the hard open-file limit is {hard}: nothing to raise")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+    try:
+        s = servers.start()  # inherits the soft limit of 1024
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    with open(f"/proc/{s.proc.pid}/limits") as f:
+        line = next(ln for ln in f if ln.startswith("Max open files"))
+    got_soft, got_hard = line.split()[3:5]
+    assert got_soft == got_hard, line
