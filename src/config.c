@@ -11,6 +11,8 @@
 #include "util/duration.h"
 
 #define MAX_RETRIES_LIMIT 1000
+#define CONNECTIONS_PER_CLIENT_MAX 100000
+#define REQUEST_DEADLINE_MAX_MS (3600 * 1000)
 
 /* Every option, its variable, and whether it takes a value. Order is the
  * order of SPEC §1. */
@@ -35,6 +37,9 @@ enum opt_id {
     OPT_ROTATION_OVERLAP,
     OPT_API_KEY_FILE,
     OPT_API_RATE_LIMIT,
+    /* abuse limits of the API (docs/security.md) */
+    OPT_API_CONNECTIONS_PER_CLIENT,
+    OPT_API_REQUEST_DEADLINE,
     OPT_COUNT
 };
 
@@ -63,6 +68,10 @@ static const struct {
     [OPT_ROTATION_OVERLAP] = {"--rotation-overlap", "HOOKD_ROTATION_OVERLAP", "24h", true},
     [OPT_API_KEY_FILE] = {"--api-key-file", "HOOKD_API_KEY_FILE", NULL, true},
     [OPT_API_RATE_LIMIT] = {"--api-rate-limit", "HOOKD_API_RATE_LIMIT", NULL, true},
+    [OPT_API_CONNECTIONS_PER_CLIENT] = {"--api-connections-per-client",
+                                        "HOOKD_API_CONNECTIONS_PER_CLIENT", "128", true},
+    [OPT_API_REQUEST_DEADLINE] = {"--api-request-deadline", "HOOKD_API_REQUEST_DEADLINE", "60s",
+                                  true},
 };
 
 int hookd_parse_listen(const char *s, char **host, uint16_t *port)
@@ -294,6 +303,26 @@ static int apply(hookd_config *cfg, enum opt_id id, const char *v, const char *s
         return 0;
     case OPT_API_RATE_LIMIT:
         return parse_rate(v, &cfg->api_rate_limit, src, err, errlen);
+    case OPT_API_CONNECTIONS_PER_CLIENT: {
+        int n;
+        if (parse_int(v, 0, CONNECTIONS_PER_CLIENT_MAX, &n) != 0) {
+            snprintf(err, errlen, "%s: invalid value '%s' (expected an integer 0–%d; 0: no cap)",
+                     src, v, CONNECTIONS_PER_CLIENT_MAX);
+            return -1;
+        }
+        cfg->api_connections_per_client = (unsigned)n;
+        return 0;
+    }
+    case OPT_API_REQUEST_DEADLINE:
+        if (hookd_duration_parse(v, &ms) != 0 || ms < 1000 || ms > REQUEST_DEADLINE_MAX_MS) {
+            snprintf(err, errlen,
+                     "%s: invalid duration '%s' (expected 1s to 1h: an integer and ms, s, m or "
+                     "h, like 60s)",
+                     src, v);
+            return -1;
+        }
+        cfg->api_request_deadline_ms = ms;
+        return 0;
     case OPT_ALLOW_PRIVATE:
         if (parse_bool_env(v, &cfg->allow_private_networks) != 0)
             goto bad;

@@ -36,6 +36,9 @@ typedef struct hookd_config {
     int max_retries;
     int64_t request_timeout_ms;
     int64_t log_retention_ms;
+    unsigned api_connections_per_client; /* open connections per client address; 0: no cap */
+    int64_t api_request_deadline_ms;  /* whole request head and body, an answer's
+                                       * reading, an idle keep-alive wait */
 } hookd_config;
 
 /* Looks up an environment variable; NULL if unset. Tests pass their own. */

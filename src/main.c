@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -49,6 +50,8 @@ static const char USAGE[] =
     "  --tls-key FILE             HOOKD_TLS_KEY\n"
     "  --rotation-overlap DUR     HOOKD_ROTATION_OVERLAP 24h\n"
     "  --api-rate-limit N         HOOKD_API_RATE_LIMIT  requests/s per client (off)\n"
+    "  --api-connections-per-client N  HOOKD_API_CONNECTIONS_PER_CLIENT  128\n"
+    "  --api-request-deadline DUR HOOKD_API_REQUEST_DEADLINE 60s\n"
     "  --retry-schedule LIST      HOOKD_RETRY_SCHEDULE  5m,15m,1h,5h,1d\n"
     "  --max-retries N            HOOKD_MAX_RETRIES     12\n"
     "  --request-timeout DUR      HOOKD_REQUEST_TIMEOUT 30s\n"
@@ -96,6 +99,20 @@ static unsigned thread_count(void)
     return n < 8 ? 8 : n > 32 ? 32 : (unsigned)n;
 }
 
+/* Every connection the API holds is a file descriptor: the soft limit
+ * (often 1024) goes up to the hard one so the API's connection cap, which
+ * keeps to half the limit, is not lower than it need be. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        hookd_log_warn("cannot raise the open-file limit to %llu: %s",
+                       (unsigned long long)rl.rlim_max, strerror(errno));
+}
+
 /* libmicrohttpd's threads only move bytes: one per core. */
 static unsigned io_thread_count(void)
 {
@@ -111,6 +128,14 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "hookd: %s\n", err);
         return 2;
     }
+    /* Bad TLS files are a bad option: refused (status 2) before the store
+     * is opened or created. */
+    if (cfg.tls_cert && hookd_api_check_tls(cfg.tls_cert, cfg.tls_key, err, sizeof err) != 0) {
+        fprintf(stderr, "hookd: %s\n", err);
+        hookd_config_free(&cfg);
+        return 2;
+    }
+    raise_fd_limit();
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
@@ -168,15 +193,20 @@ static int serve(int argc, char **argv)
     hookd_api_options opt = {.host = cfg.listen_host, .port = cfg.listen_port,
                              .io_threads = io_thread_count(), .threads = thread_count(),
                              .store = st, .admin_key = cfg.api_key,
-                             .send = send};
+                             .send = send,
+                             .connections_per_client = cfg.api_connections_per_client,
+                             .request_deadline_ms = cfg.api_request_deadline_ms,
+                             .rate_limit = cfg.api_rate_limit,
+                             .tls_cert = cfg.tls_cert, .tls_key = cfg.tls_key};
     if (hookd_api_start(&opt, &api, err, sizeof err) != 0) {
         fprintf(stderr, "hookd: %s\n", err);
         goto out;
     }
     /* The URL is not echoed: it may hold a password. */
-    hookd_log_info("hookd %s listening on %s%s%s:%u (%s%s)", HOOKD_VERSION,
+    hookd_log_info("hookd %s listening on %s%s%s:%u (%s, %s%s)", HOOKD_VERSION,
                    strchr(cfg.listen_host, ':') ? "[" : "", cfg.listen_host,
                    strchr(cfg.listen_host, ':') ? "]" : "", hookd_api_port(api),
+                   cfg.tls_cert ? "https" : "http",
                    cfg.database_url ? "postgres" : "db ", cfg.database_url ? "" : cfg.db_path);
 
     int sig = 0;

@@ -6,6 +6,11 @@
  * their handlers (which may wait on the store).
  * The caller owns the store and must keep it open until hookd_api_stop
  * returns. hookd_api_stop waits for requests in flight to finish.
+ *
+ * Against abusive clients it caps connections (in all and per client
+ * address), puts deadlines on slow clients (api/deadline.h), caps the
+ * request head, the body and its JSON nesting, and optionally rate-limits
+ * each client address (api/ratelimit.h).
  */
 #ifndef HOOKD_API_API_H
 #define HOOKD_API_API_H
@@ -26,11 +31,26 @@ typedef struct hookd_api_options {
     hookd_store *store;     /* borrowed */
     const char *admin_key;  /* --api-key, or NULL; copied */
     hookd_send_opts send;   /* for test sends */
+    /* Abuse limits and TLS (docs/security.md). */
+    unsigned connections_per_client; /* open connections per client address; 0: no cap */
+    int64_t request_deadline_ms; /* a request's head and body, an answer's reading and
+                                  * an idle wait each within this; the head alone within
+                                  * min(10 s, this). > 0 */
+    double rate_limit;           /* requests per second per client address; 0: off */
+    const char *tls_cert;        /* PEM files: serve over TLS; both or neither */
+    const char *tls_key;
 } hookd_api_options;
 
 /* Starts serving. Returns 0 and sets *out, or a negative code with a one-line
  * reason in err. */
 int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Checks that the files of --tls-cert and --tls-key are a PEM certificate
+ * and its unencrypted PEM key, as hookd_api_start will; for a check at start
+ * before anything else is opened. Returns 0, or HOOKD_EINVAL with a
+ * one-line reason naming the option in err. */
+int hookd_api_check_tls(const char *cert_path, const char *key_path, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
 /* The port actually bound (useful with port 0). */

@@ -16,6 +16,13 @@
  * the other connections libmicrohttpd serves on the same thread: with
  * handlers run in place, four clients sharing one of its threads were
  * parsed, stored and answered one after the other.
+ *
+ * Abuse limits (docs/security.md): connections are capped in all (below the
+ * file-descriptor limit) and per client address; slow clients meet the
+ * deadlines of api/deadline.h, fed from libmicrohttpd's connection, URI-log
+ * and completion notices; a head over HEAD_MAX is answered 431, a body
+ * nesting deeper than JSON_DEPTH_MAX 400; with a rate limit set, a client
+ * address past it is answered 429 before anything else is looked at.
  */
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -24,16 +31,24 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/deadline.h"
 #include "api/handlers.h"
 #include "model/apikey.h"
+#include "api/ratelimit.h"
 #include "util/json.h"
+#include "util/json_depth.h"
 #include "util/crypto.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -42,8 +57,9 @@
 #define BODY_MAX (1024 * 1024)
 #define HEAVY_BODY (64 * 1024) /* a body past this is parsed a few at a time */
 #define PATH_MAX_LEN 2048
+/* Connections in all, at most: fewer when half the file-descriptor limit
+ * is lower (the other half is for deliveries, the store and the log). */
 #define CONNECTION_LIMIT 4096
-#define IDLE_TIMEOUT_S 60
 /* The keys are read again from the store at most this often, when a
  * request comes: a key made or revoked elsewhere (another process on a shared
  * store, or `hookd keys … --db` beside a running server) counts within about
@@ -62,6 +78,20 @@ typedef struct key_slot {
     char id[HOOKD_ID_MAX];
     int64_t used_ms, written_ms;
 } key_slot;
+/* A request head (request line and header fields) past this is answered
+ * 431. libmicrohttpd holds the head in a per-connection pool of
+ * CONNECTION_MEMORY bytes; a head too big for the pool never reaches hookd,
+ * and libmicrohttpd itself answers 431 (414 when the request line alone
+ * does not fit) with a short HTML body and closes the connection. */
+#define HEAD_MAX (16 * 1024)
+#define CONNECTION_MEMORY (32 * 1024)
+/* Arrays and objects nested deeper than this are refused before parsing
+ * (jansson's own limit is 2048); hookd's bodies need fewer than ten. */
+#define JSON_DEPTH_MAX 64
+#define HEAD_DEADLINE_MS 10000 /* the head alone, unless the request deadline is shorter */
+#define TLS_FILE_MAX (1024 * 1024)
+/* gnutls priorities: TLS 1.2 and 1.3 only. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 /* Per-request state, from the first callback to MHD's completion notice. */
 typedef struct req_state {
@@ -79,6 +109,7 @@ typedef struct req_state {
     int rc;
     hookd_resp resp;
     hookd_error err;
+    hookd_conn_clock *clock; /* the connection's deadlines, or NULL */
 } req_state;
 
 /* The handler threads and the requests waiting for one. */
@@ -118,6 +149,10 @@ struct hookd_api {
     const char *admin_key;
     uint16_t port;
     pool pool;
+    hookd_deadlines *deadlines;
+    hookd_ratelimit *ratelimit; /* NULL: no rate limit */
+    double rate;
+    char *tls_cert_pem, *tls_key_pem; /* kept until the daemon stops; the key wiped */
 };
 
 /* ---- answers ----------------------------------------------------------- */
@@ -199,8 +234,10 @@ static void resp_release(hookd_resp *resp)
 }
 
 /* Queues resp, or a 304 without a body when the client holds its ETag
- * already, and releases what resp holds whatever happens. */
-static enum MHD_Result send_resp(struct MHD_Connection *c, hookd_resp *resp)
+ * already, and releases what resp holds whatever happens. retry_after: the
+ * seconds of a Retry-After header, 0 for none. */
+static enum MHD_Result queue_resp(struct MHD_Connection *c, hookd_resp *resp,
+                                  unsigned retry_after)
 {
     int status = resp->status;
     if (resp->etag) {
@@ -222,6 +259,11 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, hookd_resp *resp)
                             resp->cache ? resp->cache : "no-store");
     if (resp->etag)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, resp->etag);
+    if (retry_after) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%u", retry_after);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    }
     for (size_t i = 0; i < sizeof COMMON_HEADERS / sizeof COMMON_HEADERS[0]; i++)
         MHD_add_response_header(r, COMMON_HEADERS[i][0], COMMON_HEADERS[i][1]);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
@@ -229,14 +271,14 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, hookd_resp *resp)
     return ret;
 }
 
-/* A JSON answer; takes the reference to j (NULL: no body). */
-static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *j)
+static enum MHD_Result send_resp(struct MHD_Connection *c, hookd_resp *resp)
 {
-    hookd_resp resp = {.status = status, .json = j};
-    return send_resp(c, &resp);
+    return queue_resp(c, resp, 0);
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, const hookd_error *in)
+/* The error answer of SPEC §2, with a Retry-After when retry_after > 0. */
+static enum MHD_Result send_error_retry(struct MHD_Connection *c, const hookd_error *in,
+                                        unsigned retry_after)
 {
     /* Messages may quote request bytes or a character cut by a bounded
      * format: make them valid UTF-8 so the answer can always be built. */
@@ -250,7 +292,14 @@ static enum MHD_Result send_error(struct MHD_Connection *c, const hookd_error *i
         return MHD_NO;
     if (err->field[0])
         json_object_set_new(e, "field", json_string(err->field));
-    return send_json(c, err->status ? err->status : 503, json_pack("{s:o}", "error", e));
+    hookd_resp resp = {.status = err->status ? err->status : 503,
+                       .json = json_pack("{s:o}", "error", e)};
+    return queue_resp(c, &resp, retry_after);
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, const hookd_error *in)
+{
+    return send_error_retry(c, in, 0);
 }
 
 /* ---- header checks ----------------------------------------------------- */
@@ -368,6 +417,53 @@ static int forbidden(hookd_error *err, hookd_key_scope scope)
                            "this call needs an admin key; an %s key may call only "
                            "/api/v1/people…, /api/v1/accounts… and /api/v1/activities",
                            hookd_key_scope_name(scope));
+}
+
+/* ---- abuse limits ------------------------------------------------------ */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The refusals that come before the key and the route: a client address
+ * past its rate (429; *retry_after set) and a head over HEAD_MAX (431).
+ * /healthz is never rate-limited and spends nothing: a load balancer's
+ * health checks (which behind a proxy share the proxy's address with every
+ * client) must not fail because clients are throttled. */
+static int check_limits(hookd_api *api, struct MHD_Connection *c, const char *url,
+                        unsigned *retry_after, hookd_error *err)
+{
+    if (api->ratelimit && strcmp(url, "/healthz") != 0) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        unsigned wait =
+            hookd_ratelimit_take(api->ratelimit, ci ? ci->client_addr : NULL, mono_ms());
+        if (wait) {
+            *retry_after = wait;
+            return hookd_error_set(err, 429, "rate_limited", NULL,
+                                   "more than %g requests per second from this address; "
+                                   "retry in %u s",
+                                   api->rate, wait);
+        }
+    }
+    const union MHD_ConnectionInfo *head =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    if (head && head->header_size > HEAD_MAX)
+        return hookd_error_set(err, 431, "too_large", NULL,
+                               "the request line and headers are larger than %d bytes",
+                               HEAD_MAX);
+    return 0;
+}
+
+/* The deadlines of c's connection (set when it was accepted), or NULL. */
+static hookd_conn_clock *conn_clock(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
 }
 
 /* Runs every check that needs only the headers. Returns 0 to go on reading
@@ -522,6 +618,14 @@ static void run_request(hookd_api *api, req_state *rs)
     }
     if (rs->route->flags & ROUTE_BODY) {
         json_error_t jerr;
+        int line, column;
+        if (hookd_json_too_deep(rs->body ? rs->body : "", rs->len, JSON_DEPTH_MAX, &line,
+                                &column)) {
+            hookd_error_set(err, 400, "malformed_json", NULL,
+                            "line %d, column %d: arrays and objects nest deeper than %d levels",
+                            line, column, JSON_DEPTH_MAX);
+            return;
+        }
         /* DECODE_ANY so a scalar body is "not an object" (invalid) rather than
          * malformed; ALLOW_NUL so a "\u0000" can be refused by its path. */
         body = json_loadb(rs->body ? rs->body : "", rs->len,
@@ -683,10 +787,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!(rs = calloc(1, sizeof *rs)))
             return MHD_NO;
         *con_cls = rs;
+        rs->clock = conn_clock(c);
+        hookd_deadlines_head_done(api->deadlines, rs->clock);
         hookd_error err = {0};
-        if (check_headers(api, c, url, method, rs, &err) != 0) {
+        unsigned retry_after = 0;
+        if (check_limits(api, c, url, &retry_after, &err) != 0 ||
+            check_headers(api, c, url, method, rs, &err) != 0) {
             rs->answered = 1;
-            return send_error(c, &err);
+            hookd_deadlines_answering(api->deadlines, rs->clock);
+            return send_error_retry(c, &err, retry_after);
         }
         return MHD_YES;
     }
@@ -696,23 +805,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (rs->ready)
+    if (rs->ready) {
+        hookd_deadlines_answering(api->deadlines, rs->clock);
         return answer(c, rs);
+    }
     if (rs->answered)
         return MHD_YES;
     rs->answered = 1;
+    hookd_deadlines_handling(api->deadlines, rs->clock);
     if (pool_push(api, c, rs))
         return MHD_YES;
     run_request(api, rs);
+    hookd_deadlines_answering(api->deadlines, rs->clock);
     return answer(c, rs);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
+    hookd_api *api = cls;
     (void)toe;
+    hookd_deadlines_idle(api->deadlines, conn_clock(c));
     req_state *rs = *con_cls;
     if (!rs)
         return;
@@ -723,15 +836,72 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
+/* A connection accepted (its deadlines start) or about to be closed (they
+ * are forgotten; libmicrohttpd sends this before it closes the socket,
+ * which is what makes the reaper's shutdown safe: see deadline.c). */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    hookd_api *api = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        hookd_deadlines_remove(api->deadlines, *socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci)
+        return;
+    *socket_context = hookd_deadlines_add(api->deadlines, ci->connect_fd);
+    if (!*socket_context) /* out of memory: no deadline could guard it */
+        shutdown(ci->connect_fd, SHUT_RDWR);
+}
+
+/* The request line arrived (the head may still be coming). Returns the
+ * request's first context: NULL, as on_request expects. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)uri;
+    hookd_deadlines_request_line(((hookd_api *)cls)->deadlines, conn_clock(c));
+    return NULL;
+}
+
+/* libmicrohttpd's own messages, at most MHD_LOG_PER_S a second: a flood of
+ * refused connections ("reached connection limit") must not flood the log.
+ * What is dropped is counted in the next line written. */
+#define MHD_LOG_PER_S 5
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static int64_t window;
+    static unsigned written, dropped;
     char msg[512];
     (void)cls;
+    int64_t now_s = mono_ms() / 1000;
+    pthread_mutex_lock(&lock);
+    if (now_s != window) {
+        window = now_s;
+        written = 0;
+    }
+    bool write = written < MHD_LOG_PER_S;
+    unsigned before = write ? dropped : 0;
+    if (write) {
+        written++;
+        dropped = 0;
+    } else {
+        dropped++;
+    }
+    pthread_mutex_unlock(&lock);
+    if (!write)
+        return;
     vsnprintf(msg, sizeof msg, fmt, ap);
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
-    hookd_log_warn("http: %s", msg);
+    if (before)
+        hookd_log_warn("http: %s (%u messages of libmicrohttpd dropped before this one)", msg, before);
+    else
+        hookd_log_warn("http: %s", msg);
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -801,6 +971,167 @@ static void keys_flush_use(hookd_api *api)
     }
 }
 
+/* The connection cap: CONNECTION_LIMIT, or half the file-descriptor limit
+ * when that is lower (main raises the soft limit to the hard one first). */
+static unsigned connection_cap(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return CONNECTION_LIMIT;
+    rlim_t half = rl.rlim_cur / 2;
+    return half >= CONNECTION_LIMIT ? CONNECTION_LIMIT : half < 16 ? 16 : (unsigned)half;
+}
+
+/* Reads a whole file of at most TLS_FILE_MAX bytes into a new NUL-ended
+ * buffer. */
+static char *read_small_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = malloc(TLS_FILE_MAX + 1);
+    size_t n = buf ? fread(buf, 1, TLS_FILE_MAX + 1, f) : 0;
+    fclose(f);
+    if (!buf || n == 0 || n > TLS_FILE_MAX) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf, (void)size, (void)rwflag, (void)u;
+    return 0; /* an encrypted key is refused rather than asked for */
+}
+
+/* Checks with OpenSSL what gnutls would only refuse as "cannot start": the
+ * files hold a PEM certificate and an unencrypted PEM key that belong
+ * together. err names the option at fault. */
+static int check_tls_pem(const char *cert_pem, size_t cert_len, const char *key_pem,
+                         size_t key_len, const char *cert_path, const char *key_path, char *err,
+                         size_t errlen)
+{
+    BIO *cb = BIO_new_mem_buf(cert_pem, (int)cert_len);
+    BIO *kb = BIO_new_mem_buf(key_pem, (int)key_len);
+    X509 *cert = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *key = kb ? PEM_read_bio_PrivateKey(kb, NULL, no_password, NULL) : NULL;
+    int rc = HOOKD_EINVAL;
+    if (!cert)
+        snprintf(err, errlen, "--tls-cert: %s holds no PEM certificate", cert_path);
+    else if (!key)
+        snprintf(err, errlen, "--tls-key: %s holds no PEM private key (an encrypted key is not "
+                 "supported)", key_path);
+    else if (X509_check_private_key(cert, key) != 1)
+        snprintf(err, errlen, "--tls-key: %s is not the key of the certificate in %s", key_path,
+                 cert_path);
+    else
+        rc = 0;
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    BIO_free(kb);
+    BIO_free(cb);
+    return rc;
+}
+
+/* Reads the files of --tls-cert and --tls-key into new buffers and checks
+ * them. On failure nothing is left allocated. */
+static int read_tls(const char *cert_path, const char *key_path, char **cert_pem, char **key_pem,
+                    char *err, size_t errlen)
+{
+    size_t cert_len = 0, key_len = 0;
+    *cert_pem = *key_pem = NULL;
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(err, errlen, "--tls-cert: this libmicrohttpd was built without TLS");
+        return HOOKD_EINVAL;
+    }
+    int rc = HOOKD_EINVAL;
+    if (!(*cert_pem = read_small_file(cert_path, &cert_len)))
+        snprintf(err, errlen, "--tls-cert: cannot read %s (or it is empty or over %d bytes)",
+                 cert_path, TLS_FILE_MAX);
+    else if (!(*key_pem = read_small_file(key_path, &key_len)))
+        snprintf(err, errlen, "--tls-key: cannot read %s (or it is empty or over %d bytes)",
+                 key_path, TLS_FILE_MAX);
+    else
+        rc = check_tls_pem(*cert_pem, cert_len, *key_pem, key_len, cert_path, key_path, err,
+                           errlen);
+    if (rc) {
+        free(*cert_pem);
+        if (*key_pem)
+            OPENSSL_cleanse(*key_pem, key_len);
+        free(*key_pem);
+        *cert_pem = *key_pem = NULL;
+    }
+    return rc;
+}
+
+int hookd_api_check_tls(const char *cert_path, const char *key_path, char *err, size_t errlen)
+{
+    char *cert, *key;
+    int rc = read_tls(cert_path, key_path, &cert, &key, err, errlen);
+    if (rc == 0) {
+        free(cert);
+        OPENSSL_cleanse(key, strlen(key));
+        free(key);
+    }
+    return rc;
+}
+
+/* Reads and checks the certificate and key of --tls-cert/--tls-key into
+ * api (nothing to do without them). */
+static int load_tls(hookd_api *api, const hookd_api_options *opt, char *err, size_t errlen)
+{
+    if (!opt->tls_cert && !opt->tls_key)
+        return 0;
+    if (!opt->tls_cert || !opt->tls_key) {
+        snprintf(err, errlen, "--tls-cert and --tls-key go together: give both or neither");
+        return HOOKD_EINVAL;
+    }
+    return read_tls(opt->tls_cert, opt->tls_key, &api->tls_cert_pem, &api->tls_key_pem, err,
+                    errlen);
+}
+
+/* The request deadline; hookd_api_options requires one, this guards a
+ * caller that left it 0. */
+static int64_t request_deadline_ms(const hookd_api_options *opt)
+{
+    return opt->request_deadline_ms > 0 ? opt->request_deadline_ms : 60000;
+}
+
+/* Frees what hookd_api_start made besides the daemon and the pool. */
+static void free_limits(hookd_api *api)
+{
+    hookd_deadlines_stop(api->deadlines);
+    hookd_ratelimit_free(api->ratelimit);
+    free(api->tls_cert_pem);
+    if (api->tls_key_pem)
+        OPENSSL_cleanse(api->tls_key_pem, strlen(api->tls_key_pem));
+    free(api->tls_key_pem);
+}
+
+/* Starts what guards the daemon: the deadlines' reaper, the rate limiter
+ * and the TLS files. */
+static int start_limits(hookd_api *api, const hookd_api_options *opt, char *err, size_t errlen)
+{
+    int rc = load_tls(api, opt, err, errlen);
+    if (rc)
+        return rc;
+    int64_t total = request_deadline_ms(opt);
+    int64_t head = total < HEAD_DEADLINE_MS ? total : HEAD_DEADLINE_MS;
+    if (hookd_deadlines_start(head, total, total, &api->deadlines) != 0) {
+        snprintf(err, errlen, "cannot start the API's deadline thread");
+        return HOOKD_ENOMEM;
+    }
+    api->rate = opt->rate_limit;
+    if (opt->rate_limit > 0 && hookd_ratelimit_new(opt->rate_limit, &api->ratelimit) != 0) {
+        snprintf(err, errlen, "cannot set up --api-rate-limit");
+        return HOOKD_ENOMEM;
+    }
+    return 0;
+}
+
 int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, size_t errlen)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
@@ -833,9 +1164,18 @@ int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, si
         snprintf(err, errlen, "cannot read API keys from the store");
         return HOOKD_EUNAVAIL;
     }
+    int lrc = start_limits(api, opt, err, errlen);
+    if (lrc != 0) {
+        freeaddrinfo(ai);
+        free_limits(api);
+        free(api->keys);
+        free(api);
+        return lrc;
+    }
     if (pool_start(api, opt->threads ? opt->threads : 8, opt->io_threads + 1) != 0) {
         freeaddrinfo(ai);
         pool_stop(api);
+        free_limits(api);
         free(api->keys);
         free(api);
         snprintf(err, errlen, "cannot start the API's handler threads");
@@ -843,18 +1183,33 @@ int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, si
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-                     (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+                     (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+                     (api->tls_cert_pem ? MHD_USE_TLS : 0);
+    /* libmicrohttpd's idle timeout stays, in whole seconds, beside the
+     * deadlines: it closes a connection no byte moved on for that long. */
+    unsigned idle_s = (unsigned)((request_deadline_ms(opt) + 999) / 1000);
+    /* The TLS options come last: without TLS they end the list early. */
     api->daemon = MHD_start_daemon(
         flags, 0, on_accept, api, on_request, api, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, opt->io_threads ? opt->io_threads : 2,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, api, MHD_OPTION_CONNECTION_LIMIT,
-        CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, api,
+        MHD_OPTION_URI_LOG_CALLBACK, on_request_line, api,
+        MHD_OPTION_CONNECTION_LIMIT, connection_cap(),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, opt->connections_per_client,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+        MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
+        api->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, api->tls_cert_pem,
+        MHD_OPTION_HTTPS_MEM_KEY, api->tls_key_pem,
+        MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!api->daemon) {
-        snprintf(err, errlen, "cannot listen on %s:%u (address in use or not available)",
-                 opt->host, opt->port);
+        snprintf(err, errlen, "cannot listen on %s:%u (address in use or not available%s)",
+                 opt->host, opt->port,
+                 api->tls_cert_pem ? ", or the TLS certificate or key was refused" : "");
         pool_stop(api);
+        free_limits(api);
         free(api->keys);
         free(api);
         return HOOKD_EUNAVAIL;
@@ -882,6 +1237,9 @@ void hookd_api_stop(hookd_api *api)
     /* No connection may stay suspended when libmicrohttpd stops. */
     pool_stop(api);
     MHD_stop_daemon(api->daemon);
+    /* After the daemon: every connection has been closed (and forgotten by
+     * the deadlines) by then. */
+    free_limits(api);
     pthread_mutex_destroy(&api->pool.lock);
     pthread_cond_destroy(&api->pool.cond);
     pthread_cond_destroy(&api->pool.heavy_free);

@@ -230,3 +230,42 @@ TEST(listen_forms)
     CHECK(hookd_parse_listen("host:8x", &host, &port) != 0);
     CHECK(hookd_parse_listen("[::1]80", &host, &port) != 0);
 }
+
+/* The API's abuse limits: defaults, flag over variable, and refusals that
+ * name the option. */
+TEST(config_api_limits)
+{
+    hookd_config cfg;
+    char err[256];
+    CHECK_INT(parse(&cfg, NULL, 0, NULL, err), 0);
+    CHECK_INT(cfg.api_connections_per_client, 128);
+    CHECK_INT(cfg.api_request_deadline_ms, 60000);
+    hookd_config_free(&cfg);
+
+    const char *const env[] = {"HOOKD_API_CONNECTIONS_PER_CLIENT", "500",
+                               "HOOKD_API_REQUEST_DEADLINE", "2m", NULL};
+    CHECK_INT(parse(&cfg, env, 0, NULL, err), 0);
+    CHECK_INT(cfg.api_connections_per_client, 500);
+    CHECK_INT(cfg.api_request_deadline_ms, 120000);
+    hookd_config_free(&cfg);
+
+    const char *argv[] = {"--api-connections-per-client", "0", "--api-request-deadline=2s"};
+    CHECK_INT(parse(&cfg, env, 3, argv, err), 0);
+    CHECK_INT(cfg.api_connections_per_client, 0);
+    CHECK_INT(cfg.api_request_deadline_ms, 2000);
+    hookd_config_free(&cfg);
+
+    static const char *const bad[][2] = {
+        {"--api-connections-per-client", "-1"}, {"--api-connections-per-client", "lots"},
+        {"--api-connections-per-client", "100001"}, {"--api-request-deadline", "500ms"},
+        {"--api-request-deadline", "2h"},        {"--api-request-deadline", "10"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *a[] = {bad[i][0], bad[i][1]};
+        CHECK(parse(&cfg, NULL, 2, a, err) != 0);
+        CHECK(strstr(err, bad[i][0]) != NULL);
+    }
+    const char *const env_bad[] = {"HOOKD_API_REQUEST_DEADLINE", "0s", NULL};
+    CHECK(parse(&cfg, env_bad, 0, NULL, err) != 0);
+    CHECK(strstr(err, "HOOKD_API_REQUEST_DEADLINE") != NULL);
+}
