@@ -214,6 +214,21 @@ static int parse_rate(const char *v, double *out, const char *src, char *err, si
     return 0;
 }
 
+/* A duration option within [lo_ms, hi_ms]; range says so in the error. */
+static int parse_duration_opt(const char *v, int64_t lo_ms, int64_t hi_ms, const char *range,
+                              int64_t *out, const char *src, char *err, size_t errlen)
+{
+    int64_t ms;
+    if (hookd_duration_parse(v, &ms) != 0 || ms < lo_ms || ms > hi_ms) {
+        snprintf(err, errlen,
+                 "%s: invalid duration '%s' (expected an integer and ms, s, m, h or d, %s)", src,
+                 v, range);
+        return -1;
+    }
+    *out = ms;
+    return 0;
+}
+
 /* Rules between options, checked once every option has its value. */
 static int check_together(const hookd_config *cfg, char *err, size_t errlen)
 {
@@ -234,7 +249,6 @@ static int check_together(const hookd_config *cfg, char *err, size_t errlen)
 static int apply(hookd_config *cfg, enum opt_id id, const char *v, const char *src, char *err,
                  size_t errlen)
 {
-    int64_t ms;
     switch (id) {
     case OPT_LISTEN:
         free(cfg->listen_host);
@@ -292,15 +306,8 @@ static int apply(hookd_config *cfg, enum opt_id id, const char *v, const char *s
         }
         return (cfg->proxy = strdup(v)) ? 0 : -1;
     case OPT_ROTATION_OVERLAP:
-        if (hookd_duration_parse(v, &ms) != 0 || ms < 0) {
-            snprintf(err, errlen,
-                     "%s: invalid duration '%s' (expected an integer and ms, s, m, h or d, like "
-                     "24h)",
-                     src, v);
-            return -1;
-        }
-        cfg->rotation_overlap_ms = ms;
-        return 0;
+        return parse_duration_opt(v, 0, INT64_MAX, "0 or more, like 24h", &cfg->rotation_overlap_ms,
+                                  src, err, errlen);
     case OPT_API_RATE_LIMIT:
         return parse_rate(v, &cfg->api_rate_limit, src, err, errlen);
     case OPT_API_CONNECTIONS_PER_CLIENT: {
@@ -314,15 +321,8 @@ static int apply(hookd_config *cfg, enum opt_id id, const char *v, const char *s
         return 0;
     }
     case OPT_API_REQUEST_DEADLINE:
-        if (hookd_duration_parse(v, &ms) != 0 || ms < 1000 || ms > REQUEST_DEADLINE_MAX_MS) {
-            snprintf(err, errlen,
-                     "%s: invalid duration '%s' (expected 1s to 1h: an integer and ms, s, m or "
-                     "h, like 60s)",
-                     src, v);
-            return -1;
-        }
-        cfg->api_request_deadline_ms = ms;
-        return 0;
+        return parse_duration_opt(v, 1000, REQUEST_DEADLINE_MAX_MS, "1s to 1h, like 60s",
+                                  &cfg->api_request_deadline_ms, src, err, errlen);
     case OPT_ALLOW_PRIVATE:
         if (parse_bool_env(v, &cfg->allow_private_networks) != 0)
             goto bad;
@@ -346,19 +346,11 @@ static int apply(hookd_config *cfg, enum opt_id id, const char *v, const char *s
         }
         return 0;
     case OPT_REQUEST_TIMEOUT:
+        return parse_duration_opt(v, 1, INT64_MAX, "above zero, like 30s",
+                                  &cfg->request_timeout_ms, src, err, errlen);
     case OPT_LOG_RETENTION:
-        if (hookd_duration_parse(v, &ms) != 0 || ms <= 0) {
-            snprintf(err, errlen,
-                     "%s: invalid duration '%s' (expected an integer above zero and ms, s, m, h "
-                     "or d, like 30s)",
-                     src, v);
-            return -1;
-        }
-        if (id == OPT_REQUEST_TIMEOUT)
-            cfg->request_timeout_ms = ms;
-        else
-            cfg->log_retention_ms = ms;
-        return 0;
+        return parse_duration_opt(v, 1, INT64_MAX, "above zero, like 30d", &cfg->log_retention_ms,
+                                  src, err, errlen);
     case OPT_COUNT:
         break;
     }
