@@ -289,7 +289,7 @@ def unseal_in_place(db, wid, secret, password, token):
                     "'$.secret', ?, '$.headers[1].value', ?, '$.headers[1].secret', json('false'))"
                     " WHERE id = ?", (password, secret, token, wid))
         con.execute("DROP TABLE meta")
-        con.execute("PRAGMA user_version = 2")
+        con.execute("PRAGMA user_version = 3")  # the schema before sealing
         con.commit()
         con.close()
         assert any(password.encode() in d for d in store_contents(db).values())
@@ -301,7 +301,7 @@ def unseal_in_place(db, wid, secret, password, token):
         f"'{{headers,1,value}}', '\"{token}\"'), '{{headers,1,secret}}', 'false')::text "
         f"WHERE id = '{wid}';\n"
         f"ALTER TABLE meta DROP COLUMN seal_check;\n"
-        f"DELETE FROM hookd_migrations WHERE version = 2;\n")
+        f"DELETE FROM hookd_migrations WHERE version = 3;\n")  # the sealing step
     assert any(password.encode() in d for d in store_contents(db).values())
 
 
