@@ -177,7 +177,7 @@ static int want_bool(const json_t *v, const char *field, bool *out, hookd_error 
     return 0;
 }
 
-static int validate_url(const char *url, hookd_error *err)
+int hookd_webhook_check_url(const char *url, hookd_error *err)
 {
     if (strlen(url) > HOOKD_WEBHOOK_URL_MAX)
         return hookd_invalid(err, "url", "url must be at most %d bytes", HOOKD_WEBHOOK_URL_MAX);
@@ -246,6 +246,27 @@ static int apply_basic_auth(hookd_webhook *wh, const json_t *v, hookd_error *err
     return 0;
 }
 
+int hookd_webhook_check_header_key(const char *key, const char *field, hookd_error *err)
+{
+    if (!is_token(key))
+        return hookd_invalid(err, field, "%s must be an HTTP header name (letters, digits and "
+                                         "!#$%%&'*+-.^_`|~)", field);
+    for (size_t r = 0; r < sizeof REFUSED_HEADERS / sizeof REFUSED_HEADERS[0]; r++) {
+        if (strcasecmp(key, REFUSED_HEADERS[r]) == 0)
+            return hookd_invalid(err, field, "header %s is set by hookd and cannot be given", key);
+    }
+    if (strncasecmp(key, "webhook-", 8) == 0)
+        return hookd_invalid(err, field, "webhook-* headers are set by hookd and cannot be given");
+    return 0;
+}
+
+int hookd_webhook_check_header_value(const char *value, const char *field, hookd_error *err)
+{
+    if (strpbrk(value, "\r\n"))
+        return hookd_invalid(err, field, "%s must not contain CR or LF", field);
+    return 0;
+}
+
 static int apply_headers(hookd_webhook *wh, const json_t *v, hookd_error *err)
 {
     static const char *const ALLOWED[] = {"key", "value", NULL};
@@ -277,21 +298,8 @@ static int apply_headers(hookd_webhook *wh, const json_t *v, hookd_error *err)
         }
         if (want_string(json_object_get(e, "key"), field, 1, HOOKD_HEADER_KEY_MAX, &key, err))
             goto fail;
-        if (!is_token(key)) {
-            hookd_invalid(err, field, "%s must be an HTTP header name (letters, digits and "
-                                      "!#$%%&'*+-.^_`|~)", field);
+        if (hookd_webhook_check_header_key(key, field, err))
             goto fail;
-        }
-        for (size_t r = 0; r < sizeof REFUSED_HEADERS / sizeof REFUSED_HEADERS[0]; r++) {
-            if (strcasecmp(key, REFUSED_HEADERS[r]) == 0) {
-                hookd_invalid(err, field, "header %s is set by hookd and cannot be given", key);
-                goto fail;
-            }
-        }
-        if (strncasecmp(key, "webhook-", 8) == 0) {
-            hookd_invalid(err, field, "webhook-* headers are set by hookd and cannot be given");
-            goto fail;
-        }
         snprintf(field, sizeof field, "headers[%zu].value", i);
         if (!json_object_get(e, "value")) {
             hookd_invalid(err, field, "%s is required", field);
@@ -300,10 +308,8 @@ static int apply_headers(hookd_webhook *wh, const json_t *v, hookd_error *err)
         if (want_string(json_object_get(e, "value"), field, 0, HOOKD_HEADER_VALUE_MAX, &value,
                         err))
             goto fail;
-        if (strpbrk(value, "\r\n")) {
-            hookd_invalid(err, field, "%s must not contain CR or LF", field);
+        if (hookd_webhook_check_header_value(value, field, err))
             goto fail;
-        }
         if (!(h[i].key = strdup(key)) || !(h[i].value = strdup(value))) {
             hookd_error_set(err, 503, "unavailable", NULL, "out of memory");
             i++;
@@ -544,7 +550,7 @@ int hookd_webhook_apply(hookd_webhook *wh, const json_t *body, bool creating,
     if ((v = json_object_get(body, "url"))) {
         if (!json_is_string(v))
             return hookd_invalid(err, "url", "url must be a string");
-        if (validate_url(json_string_value(v), err))
+        if (hookd_webhook_check_url(json_string_value(v), err))
             return HOOKD_EINVAL;
         if (set_str(&wh->url, json_string_value(v)))
             return hookd_error_set(err, 503, "unavailable", NULL, "out of memory");
