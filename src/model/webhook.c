@@ -183,9 +183,12 @@ int hookd_webhook_check_url(const char *url, hookd_error *err)
         return hookd_invalid(err, "url", "url must be at most %d bytes", HOOKD_WEBHOOK_URL_MAX);
     if (has_ctl(url) || strchr(url, ' '))
         return hookd_invalid(err, "url", "url must not contain spaces or control characters");
-    /* libcurl reads "http:///path" as host "path"; nobody means that. */
-    const char *auth = strstr(url, "://");
-    if (!auth || strchr("/?#", auth[3]))
+    /* The host must follow "scheme://" at once: libcurl also reads
+     * "http:///path" as host "path" and "http:/host" as host "host", which
+     * nobody means. The first ':' ends the scheme; a "://" found anywhere
+     * later (in a path or a query) says nothing about the host. */
+    const char *auth = strchr(url, ':');
+    if (!auth || strncmp(auth, "://", 3) != 0 || strchr("/?#", auth[3]))
         return hookd_invalid(err, "url", "url must be an absolute http:// or https:// URL with a host");
     /* Validate with libcurl's own parser so hookd accepts exactly what it can
      * later send. */

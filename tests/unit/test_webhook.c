@@ -103,6 +103,11 @@ TEST(webhook_url_rules)
     REFUSED("{\"name\":\"n\",\"url\":\"example.com/x\"}", "url");
     REFUSED("{\"name\":\"n\",\"url\":\"ftp://example.com/\"}", "url");
     REFUSED("{\"name\":\"n\",\"url\":\"https://\"}", "url");
+    /* Found by fuzz_webhook: a "://" later in the text hid that the host
+     * does not follow the scheme; libcurl reads host "webhook-" here. */
+    REFUSED("{\"name\":\"n\",\"url\":\"https:/webhook-://$e.com/hook\"}", "url");
+    REFUSED("{\"name\":\"n\",\"url\":\"http:/example.com/x?next=http://b\"}", "url");
+    REFUSED("{\"name\":\"n\",\"url\":\"http:///example.com/?q=://x\"}", "url");
     REFUSED("{\"name\":\"n\",\"url\":\"https://exa mple.com\"}", "url");
     REFUSED("{\"name\":\"n\",\"url\":\"https://u:p@example.com\"}", "url");
     REFUSED("{\"name\":\"n\",\"url\":\"https://example.com/\\n\"}", "url");
