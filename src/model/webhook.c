@@ -330,7 +330,7 @@ fail:
 
 static int apply_keys(hookd_webhook *wh, const json_t *v, hookd_error *err)
 {
-    char field[64];
+    char field[HOOKD_ERR_FIELD_MAX];
     if (!json_is_object(v))
         return hookd_invalid(err, "keys", "keys must be an object like {\"contact_id\":\"id\"}");
     const char *k;
@@ -342,7 +342,7 @@ static int apply_keys(hookd_webhook *wh, const json_t *v, hookd_error *err)
             if (strcmp(k, hookd_locked_key_names[i]) == 0)
                 idx = i;
         }
-        snprintf(field, sizeof field, "keys.%.40s", k);
+        hookd_path(field, "keys", k);
         if (idx < 0)
             return hookd_invalid(err, field,
                                  "unknown key '%s' (keys are contact_id, email, campaign_id, "

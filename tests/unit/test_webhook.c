@@ -242,6 +242,10 @@ TEST(webhook_keys_rules)
     REFUSED("{" BASE ",\"keys\":{\"email\":3}}", "keys.email");
     REFUSED("{" BASE ",\"keys\":[]}", "keys");
     REFUSED("{" BASE ",\"keys\":{\"action_id\":\"webhook_id\"}}", "keys.action_id");
+    /* Found by fuzz_webhook: an unknown key was named by its first 40
+     * characters only, a path that is not in the body. */
+    REFUSED("{" BASE ",\"keys\":{\"contact.id-of-the-person-this-payload-is-about\":\"x\"}}",
+            "keys.contact.id-of-the-person-this-payload-is-about");
 }
 
 TEST(webhook_fields_rules)
