@@ -1,6 +1,6 @@
 # mk/extra.mk — fuzzing and benchmark targets, kept out of the main Makefile.
 #
-#   make -f Makefile -f mk/extra.mk fuzz        build build-fuzz/fuzz_{ingest,payload}
+#   make -f Makefile -f mk/extra.mk fuzz        build build-fuzz/fuzz_<name> for each tests/fuzz/fuzz_<name>.c
 #   make -f Makefile -f mk/extra.mk fuzz-run    run each for FUZZ_SECONDS (default 60)
 #   make -f Makefile -f mk/extra.mk bench       build build-bench/hookd and build-bench/ingest_bench
 #   make -f Makefile -f mk/extra.mk bench-run   bash bench/run_ingest.sh

@@ -68,7 +68,14 @@ static int add_tail(void *ctx, const char *name, const char *value, bool redacte
     char *line = malloc(len);
     if (!line)
         return -1;
-    snprintf(line, len, "%s: %s", name, value);
+    /* libcurl leaves out a line "Name: " whose value is blank (that is how
+     * its own headers are switched off) and sends "Name;" as the empty
+     * header "Name:". A blank value is still a header the webhook asked for,
+     * and HTTP trims the blanks anyway. */
+    if (value[strspn(value, " \t\v\f\r\n")] == '\0')
+        snprintf(line, len, "%s;", name);
+    else
+        snprintf(line, len, "%s: %s", name, value);
     struct curl_slist *l = curl_slist_append(t->tail, line);
     free(line);
     if (!l)

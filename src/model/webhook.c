@@ -215,15 +215,18 @@ static int want_bool(const json_t *v, const char *field, bool *out, hookd_error 
     return 0;
 }
 
-static int validate_url(const char *url, hookd_error *err)
+int hookd_webhook_check_url(const char *url, hookd_error *err)
 {
     if (strlen(url) > HOOKD_WEBHOOK_URL_MAX)
         return hookd_invalid(err, "url", "url must be at most %d bytes", HOOKD_WEBHOOK_URL_MAX);
     if (has_ctl(url) || strchr(url, ' '))
         return hookd_invalid(err, "url", "url must not contain spaces or control characters");
-    /* libcurl reads "http:///path" as host "path"; nobody means that. */
-    const char *auth = strstr(url, "://");
-    if (!auth || strchr("/?#", auth[3]))
+    /* The host must follow "scheme://" at once: libcurl also reads
+     * "http:///path" as host "path" and "http:/host" as host "host", which
+     * nobody means. The first ':' ends the scheme; a "://" found anywhere
+     * later (in a path or a query) says nothing about the host. */
+    const char *auth = strchr(url, ':');
+    if (!auth || strncmp(auth, "://", 3) != 0 || strchr("/?#", auth[3]))
         return hookd_invalid(err, "url", "url must be an absolute http:// or https:// URL with a host");
     /* Validate with libcurl's own parser so hookd accepts exactly what it can
      * later send. */
@@ -294,6 +297,27 @@ static const hookd_header *stored_secret_header(const hookd_webhook *wh, const c
     return NULL;
 }
 
+int hookd_webhook_check_header_key(const char *key, const char *field, hookd_error *err)
+{
+    if (!is_token(key))
+        return hookd_invalid(err, field, "%s must be an HTTP header name (letters, digits and "
+                                         "!#$%%&'*+-.^_`|~)", field);
+    for (size_t r = 0; r < sizeof REFUSED_HEADERS / sizeof REFUSED_HEADERS[0]; r++) {
+        if (strcasecmp(key, REFUSED_HEADERS[r]) == 0)
+            return hookd_invalid(err, field, "header %s is set by hookd and cannot be given", key);
+    }
+    if (strncasecmp(key, "webhook-", 8) == 0)
+        return hookd_invalid(err, field, "webhook-* headers are set by hookd and cannot be given");
+    return 0;
+}
+
+int hookd_webhook_check_header_value(const char *value, const char *field, hookd_error *err)
+{
+    if (strpbrk(value, "\r\n"))
+        return hookd_invalid(err, field, "%s must not contain CR or LF", field);
+    return 0;
+}
+
 static int apply_headers(hookd_webhook *wh, const json_t *v, hookd_error *err)
 {
     static const char *const ALLOWED[] = {"key", "value", "secret", NULL};
@@ -325,21 +349,8 @@ static int apply_headers(hookd_webhook *wh, const json_t *v, hookd_error *err)
         }
         if (want_string(json_object_get(e, "key"), field, 1, HOOKD_HEADER_KEY_MAX, &key, err))
             goto fail;
-        if (!is_token(key)) {
-            hookd_invalid(err, field, "%s must be an HTTP header name (letters, digits and "
-                                      "!#$%%&'*+-.^_`|~)", field);
+        if (hookd_webhook_check_header_key(key, field, err))
             goto fail;
-        }
-        for (size_t r = 0; r < sizeof REFUSED_HEADERS / sizeof REFUSED_HEADERS[0]; r++) {
-            if (strcasecmp(key, REFUSED_HEADERS[r]) == 0) {
-                hookd_invalid(err, field, "header %s is set by hookd and cannot be given", key);
-                goto fail;
-            }
-        }
-        if (strncasecmp(key, "webhook-", 8) == 0) {
-            hookd_invalid(err, field, "webhook-* headers are set by hookd and cannot be given");
-            goto fail;
-        }
         snprintf(field, sizeof field, "headers[%zu].secret", i);
         const json_t *sv = json_object_get(e, "secret");
         if (sv && want_bool(sv, field, &h[i].secret, err))
@@ -364,10 +375,8 @@ static int apply_headers(hookd_webhook *wh, const json_t *v, hookd_error *err)
                                &value, err)) {
             goto fail;
         }
-        if (strpbrk(value, "\r\n")) {
-            hookd_invalid(err, field, "%s must not contain CR or LF", field);
+        if (hookd_webhook_check_header_value(value, field, err))
             goto fail;
-        }
         if (!(h[i].key = strdup(key)) || !(h[i].value = strdup(value))) {
             hookd_error_set(err, 503, "unavailable", NULL, "out of memory");
             i++;
@@ -385,7 +394,7 @@ fail:
 
 static int apply_keys(hookd_webhook *wh, const json_t *v, hookd_error *err)
 {
-    char field[64];
+    char field[HOOKD_ERR_FIELD_MAX];
     if (!json_is_object(v))
         return hookd_invalid(err, "keys", "keys must be an object like {\"contact_id\":\"id\"}");
     const char *k;
@@ -397,7 +406,7 @@ static int apply_keys(hookd_webhook *wh, const json_t *v, hookd_error *err)
             if (strcmp(k, hookd_locked_key_names[i]) == 0)
                 idx = i;
         }
-        snprintf(field, sizeof field, "keys.%.40s", k);
+        hookd_path(field, "keys", k);
         if (idx < 0)
             return hookd_invalid(err, field,
                                  "unknown key '%s' (keys are contact_id, email, campaign_id, "
@@ -612,7 +621,7 @@ int hookd_webhook_apply(hookd_webhook *wh, const json_t *body, bool creating,
     if ((v = json_object_get(body, "url"))) {
         if (!json_is_string(v))
             return hookd_invalid(err, "url", "url must be a string");
-        if (validate_url(json_string_value(v), err))
+        if (hookd_webhook_check_url(json_string_value(v), err))
             return HOOKD_EINVAL;
         if (set_str(&wh->url, json_string_value(v)))
             return hookd_error_set(err, 503, "unavailable", NULL, "out of memory");

@@ -122,6 +122,16 @@ int hookd_webhook_apply(hookd_webhook *wh, const json_t *body, bool creating,
                         hookd_field_lookup_fn lookup, void *lookup_ctx, hookd_error *err)
     __attribute__((warn_unused_result));
 
+/* The single-value rules hookd_webhook_apply uses for `url` and for one
+ * custom header (SPEC §2), public so tests/fuzz/fuzz_url_header.c can drive
+ * them directly; nothing else needs to call them. Each returns 0, or
+ * HOOKD_EINVAL with err naming field ("url" for the URL). The URL check
+ * also answers 503 if libcurl cannot allocate. The key check does not know
+ * about basic auth: Authorization alongside it is refused by apply. */
+int hookd_webhook_check_url(const char *url, hookd_error *err);
+int hookd_webhook_check_header_key(const char *key, const char *field, hookd_error *err);
+int hookd_webhook_check_header_value(const char *value, const char *field, hookd_error *err);
+
 /* Replaces the secret with a fresh "whsec_…" one. Returns 0 or -1. */
 int hookd_webhook_new_secret(hookd_webhook *wh) __attribute__((warn_unused_result));
 

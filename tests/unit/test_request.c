@@ -125,3 +125,36 @@ TEST(rotation_overlap_signs_with_new_then_previous_secret)
     hookd_request_tpl_clear(&t);
     hookd_webhook_free(wh);
 }
+
+/* Found by fuzz_url_header: libcurl leaves out a line "Name: " with a blank
+ * value, so an empty custom header was never sent. The template must give
+ * libcurl "Name;", which it sends as the empty header "Name:" (the e2e test
+ * tests/e2e/test_header_values.py checks what a receiver gets). */
+TEST(request_template_sends_blank_header_values)
+{
+    hookd_webhook *wh = hookd_webhook_new(0);
+    CHECK(wh != NULL);
+    if (!wh)
+        return;
+    wh->url = strdup("https://example.com/h");
+    wh->headers = calloc(3, sizeof *wh->headers);
+    const char *values[3] = {"", " \t ", " v "};
+    for (int i = 0; i < 3; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "X-%d", i);
+        wh->headers[i].key = strdup(key);
+        wh->headers[i].value = strdup(values[i]);
+    }
+    wh->n_headers = 3;
+    hookd_request_tpl t;
+    CHECK_INT(hookd_request_tpl_init(&t, wh), 0);
+    const char *want[] = {"X-0;", "X-1;", "X-2:  v "};
+    struct curl_slist *l = t.tail;
+    for (int i = 0; i < 3; i++, l = l ? l->next : NULL) {
+        CHECK(l != NULL);
+        if (l)
+            CHECK_STR(l->data, want[i]);
+    }
+    hookd_request_tpl_clear(&t);
+    hookd_webhook_free(wh);
+}

@@ -104,6 +104,11 @@ TEST(webhook_url_rules)
     REFUSED("{\"name\":\"n\",\"url\":\"example.com/x\"}", "url");
     REFUSED("{\"name\":\"n\",\"url\":\"ftp://example.com/\"}", "url");
     REFUSED("{\"name\":\"n\",\"url\":\"https://\"}", "url");
+    /* Found by fuzz_webhook: a "://" later in the text hid that the host
+     * does not follow the scheme; libcurl reads host "webhook-" here. */
+    REFUSED("{\"name\":\"n\",\"url\":\"https:/webhook-://$e.com/hook\"}", "url");
+    REFUSED("{\"name\":\"n\",\"url\":\"http:/example.com/x?next=http://b\"}", "url");
+    REFUSED("{\"name\":\"n\",\"url\":\"http:///example.com/?q=://x\"}", "url");
     REFUSED("{\"name\":\"n\",\"url\":\"https://exa mple.com\"}", "url");
     REFUSED("{\"name\":\"n\",\"url\":\"https://u:p@example.com\"}", "url");
     REFUSED("{\"name\":\"n\",\"url\":\"https://example.com/\\n\"}", "url");
@@ -238,6 +243,10 @@ TEST(webhook_keys_rules)
     REFUSED("{" BASE ",\"keys\":{\"email\":3}}", "keys.email");
     REFUSED("{" BASE ",\"keys\":[]}", "keys");
     REFUSED("{" BASE ",\"keys\":{\"action_id\":\"webhook_id\"}}", "keys.action_id");
+    /* Found by fuzz_webhook: an unknown key was named by its first 40
+     * characters only, a path that is not in the body. */
+    REFUSED("{" BASE ",\"keys\":{\"contact.id-of-the-person-this-payload-is-about\":\"x\"}}",
+            "keys.contact.id-of-the-person-this-payload-is-about");
 }
 
 TEST(webhook_fields_rules)
