@@ -1,6 +1,7 @@
 /*
- * main.c — `hookd serve`: parses options, opens the store, makes the first
- * API key if there is none, starts the API, and waits for SIGTERM/SIGINT.
+ * main.c — `hookd serve`: parses options, loads the master key, opens the
+ * store, makes the first API key if there is none, starts the engine and the
+ * API, and waits for SIGTERM/SIGINT. `hookd keys …` is handed to src/cli/.
  *
  * Signals are blocked before any thread starts and taken with sigwait on the
  * main thread, so no other thread is ever interrupted by them.
@@ -8,7 +9,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <malloc.h>
-#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +120,87 @@ static unsigned io_thread_count(void)
     return n < 2 ? 2 : n > 8 ? 8 : (unsigned)n;
 }
 
+/* What a running server holds, in the order it is started; stopped in
+ * reverse by server_stop, whatever was reached. */
+typedef struct server {
+    hookd_sealer *sealer;
+    char *key_path;
+    hookd_netlist allow_networks;
+    hookd_store *store;
+    hookd_engine *engine;
+    hookd_api *api;
+} server;
+
+/* The master key, then the store (migrated, its first key made), the
+ * delivery engine, then the API. Returns 0, or -1 with the reason printed. */
+static int server_start(server *srv, const hookd_config *cfg)
+{
+    char err[512];
+    srv->sealer = hookd_sealer_load(cfg->master_key_file, cfg->database_url ? NULL : cfg->db_path,
+                                    &srv->key_path, err, sizeof err);
+    if (!srv->sealer)
+        goto fail;
+    hookd_store_options sopt = {.db_path = cfg->db_path,
+                                .database_url = cfg->database_url,
+                                .sealer = srv->sealer,
+                                .master_key_file = srv->key_path};
+    if (hookd_store_open(&sopt, &srv->store, err, sizeof err) != 0)
+        goto fail;
+    if (ensure_api_key(srv->store, cfg) != 0) {
+        snprintf(err, sizeof err, "cannot store the first API key");
+        goto fail;
+    }
+    /* Checked at parse time: only memory can fail here. */
+    if (cfg->allow_networks &&
+        hookd_netlist_parse(cfg->allow_networks, &srv->allow_networks, err, sizeof err) != 0) {
+        snprintf(err, sizeof err, "--allow-networks: out of memory");
+        goto fail;
+    }
+    hookd_send_opts send = {.allow_private = cfg->allow_private_networks,
+                            .timeout_ms = cfg->request_timeout_ms,
+                            .allow_networks = &srv->allow_networks,
+                            .https_only = cfg->https_only,
+                            .proxy = cfg->proxy,
+                            .ca_file = cfg->ca_file,
+                            .rotation_overlap_ms = cfg->rotation_overlap_ms};
+    hookd_engine_options eopt = {.store = srv->store,
+                                 .send = send,
+                                 .retry_schedule_ms = cfg->retry_schedule_ms,
+                                 .retry_schedule_len = cfg->retry_schedule_len,
+                                 .max_retries = cfg->max_retries,
+                                 .log_retention_ms = cfg->log_retention_ms};
+    if (hookd_engine_start(&eopt, &srv->engine) != 0) {
+        snprintf(err, sizeof err, "cannot start the delivery engine");
+        goto fail;
+    }
+    hookd_api_options opt = {.host = cfg->listen_host, .port = cfg->listen_port,
+                             .io_threads = io_thread_count(), .threads = thread_count(),
+                             .store = srv->store, .admin_key = cfg->api_key,
+                             .send = send,
+                             .connections_per_client = cfg->api_connections_per_client,
+                             .request_deadline_ms = cfg->api_request_deadline_ms,
+                             .rate_limit = cfg->api_rate_limit,
+                             .tls_cert = cfg->tls_cert, .tls_key = cfg->tls_key};
+    if (hookd_api_start(&opt, &srv->api, err, sizeof err) != 0)
+        goto fail;
+    return 0;
+fail:
+    fprintf(stderr, "hookd: %s\n", err);
+    return -1;
+}
+
+/* API first (no new work), then the engine lets attempts in flight finish
+ * and stores their outcomes, then the store closes. */
+static void server_stop(server *srv)
+{
+    hookd_api_stop(srv->api);
+    hookd_engine_stop(srv->engine);
+    hookd_store_close(srv->store);
+    hookd_sealer_free(srv->sealer);
+    free(srv->key_path);
+    hookd_netlist_free(&srv->allow_networks);
+}
+
 static int serve(int argc, char **argv)
 {
     hookd_config cfg;
@@ -144,85 +225,21 @@ static int serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     int status = 1;
-    hookd_store *st = NULL;
-    hookd_api *api = NULL;
-    hookd_engine *engine = NULL;
-    hookd_netlist allow_networks = {0};
-    char *key_path = NULL;
-    hookd_sealer *sealer = hookd_sealer_load(
-        cfg.master_key_file, cfg.database_url ? NULL : cfg.db_path, &key_path, err, sizeof err);
-    if (!sealer) {
-        fprintf(stderr, "hookd: %s\n", err);
-        goto out;
+    server srv = {0};
+    if (server_start(&srv, &cfg) == 0) {
+        /* The URL is not echoed: it may hold a password. */
+        hookd_log_info("hookd %s listening on %s%s%s:%u (%s, %s%s)", HOOKD_VERSION,
+                       strchr(cfg.listen_host, ':') ? "[" : "", cfg.listen_host,
+                       strchr(cfg.listen_host, ':') ? "]" : "", hookd_api_port(srv.api),
+                       cfg.tls_cert ? "https" : "http", cfg.database_url ? "postgres" : "db ",
+                       cfg.database_url ? "" : cfg.db_path);
+        int sig = 0;
+        sigwait(&sigs, &sig);
+        hookd_log_info("signal %d: stopping", sig);
+        hookd_api_quiesce(srv.api);
+        status = 0;
     }
-    hookd_store_options sopt = {.db_path = cfg.db_path,
-                                .database_url = cfg.database_url,
-                                .sealer = sealer,
-                                .master_key_file = key_path};
-    if (hookd_store_open(&sopt, &st, err, sizeof err) != 0) {
-        fprintf(stderr, "hookd: %s\n", err);
-        goto out;
-    }
-    if (ensure_api_key(st, &cfg) != 0) {
-        fprintf(stderr, "hookd: cannot store the first API key\n");
-        goto out;
-    }
-    /* Checked at parse time: only memory can fail here. */
-    if (cfg.allow_networks &&
-        hookd_netlist_parse(cfg.allow_networks, &allow_networks, err, sizeof err) != 0) {
-        fprintf(stderr, "hookd: --allow-networks: %s\n", errno == ENOMEM ? "out of memory" : err);
-        goto out;
-    }
-    hookd_send_opts send = {.allow_private = cfg.allow_private_networks,
-                            .timeout_ms = cfg.request_timeout_ms,
-                            .allow_networks = &allow_networks,
-                            .https_only = cfg.https_only,
-                            .proxy = cfg.proxy,
-                            .ca_file = cfg.ca_file,
-                            .rotation_overlap_ms = cfg.rotation_overlap_ms};
-    hookd_engine_options eopt = {.store = st,
-                                 .send = send,
-                                 .retry_schedule_ms = cfg.retry_schedule_ms,
-                                 .retry_schedule_len = cfg.retry_schedule_len,
-                                 .max_retries = cfg.max_retries,
-                                 .log_retention_ms = cfg.log_retention_ms};
-    if (hookd_engine_start(&eopt, &engine) != 0) {
-        fprintf(stderr, "hookd: cannot start the delivery engine\n");
-        goto out;
-    }
-    hookd_api_options opt = {.host = cfg.listen_host, .port = cfg.listen_port,
-                             .io_threads = io_thread_count(), .threads = thread_count(),
-                             .store = st, .admin_key = cfg.api_key,
-                             .send = send,
-                             .connections_per_client = cfg.api_connections_per_client,
-                             .request_deadline_ms = cfg.api_request_deadline_ms,
-                             .rate_limit = cfg.api_rate_limit,
-                             .tls_cert = cfg.tls_cert, .tls_key = cfg.tls_key};
-    if (hookd_api_start(&opt, &api, err, sizeof err) != 0) {
-        fprintf(stderr, "hookd: %s\n", err);
-        goto out;
-    }
-    /* The URL is not echoed: it may hold a password. */
-    hookd_log_info("hookd %s listening on %s%s%s:%u (%s, %s%s)", HOOKD_VERSION,
-                   strchr(cfg.listen_host, ':') ? "[" : "", cfg.listen_host,
-                   strchr(cfg.listen_host, ':') ? "]" : "", hookd_api_port(api),
-                   cfg.tls_cert ? "https" : "http",
-                   cfg.database_url ? "postgres" : "db ", cfg.database_url ? "" : cfg.db_path);
-
-    int sig = 0;
-    sigwait(&sigs, &sig);
-    hookd_log_info("signal %d: stopping", sig);
-    hookd_api_quiesce(api);
-    status = 0;
-out:
-    /* API first (no new work), then the engine lets attempts in flight finish
-     * and stores their outcomes, then the store closes. */
-    hookd_api_stop(api);
-    hookd_engine_stop(engine);
-    hookd_store_close(st);
-    hookd_sealer_free(sealer);
-    free(key_path);
-    hookd_netlist_free(&allow_networks);
+    server_stop(&srv);
     hookd_config_free(&cfg);
     if (status == 0)
         hookd_log_info("stopped");
