@@ -159,14 +159,15 @@ static char *wh_tail_shown(const hookd_webhook *wh)
 
 /* Each valid; together they hold basic auth (so a PATCH can keep or drop the
  * password, or run into Authorization), custom headers including
- * Authorization, renamed keys, built-in, account and custom fields, and
+ * Authorization and a secret one (a PATCH may keep its value unnamed), renamed keys, built-in, account and custom fields, and
  * activities of every kind. */
 static const char *const BASES[] = {
     "{\"name\":\"plain\",\"url\":\"https://example.com/hook\"}",
 
     "{\"name\":\"auth\",\"url\":\"https://example.com/a?x=1\",\"method\":\"PUT\","
     "\"basic_auth\":{\"username\":\"user\",\"password\":\"p@ss:word\"},"
-    "\"headers\":[{\"key\":\"X-Api-Key\",\"value\":\"k1\"},{\"key\":\"X-Empty\",\"value\":\"\"}],"
+    "\"headers\":[{\"key\":\"X-Api-Key\",\"value\":\"k1\"},{\"key\":\"X-Empty\",\"value\":\"\"},"
+    "{\"key\":\"X-Token\",\"value\":\"t0k\",\"secret\":true}],"
     "\"activities\":[\"*\"]}",
 
     "{\"name\":\"renamed\",\"url\":\"http://127.0.0.1:8080/in\",\"method\":\"GET\","
