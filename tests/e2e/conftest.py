@@ -312,6 +312,11 @@ class Hookd:
     tests that give them as environment variables: store_env); db still
     names the store (a file, or a database: store_flags)."""
 
+    # how the API is reached: a subclass serving TLS sets "https" and the CA
+    # file (requests' verify) that trusts its certificate
+    scheme = "http"
+    verify = True
+
     def __init__(self, db, args=(), env=None, api_key=None, listen=True, db_flag=True,
                  private=True):
         self.db = Path(db)
@@ -341,7 +346,7 @@ class Hookd:
         self._stderr_thread.start()
         try:
             self.port = self._wait_for_port()
-            self.url = f"http://127.0.0.1:{self.port}"
+            self.url = f"{self.scheme}://127.0.0.1:{self.port}"
             self._wait_healthy()
         except BaseException:
             self.proc.kill()
@@ -403,7 +408,7 @@ class Hookd:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
-                r = requests.get(self.url + "/healthz", timeout=TIMEOUT)
+                r = requests.get(self.url + "/healthz", timeout=TIMEOUT, verify=self.verify)
                 if r.status_code == 200:
                     return
             except requests.ConnectionError:

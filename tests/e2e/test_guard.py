@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_error, run_hookd
+from conftest import _Sink, assert_error, run_hookd
 from receiver import receiver  # noqa: F401  (a fixture)
 from test_delivery import (FAST, act, entry_of, ingest, ipv6_loopback_problem, person,
                            wait_delivery, wait_for)
@@ -40,24 +40,13 @@ class CountingServer:
         self._lock = threading.Lock()
         outer = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(_Sink):
             def _answer(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                if n:
-                    self.rfile.read(n)
                 with outer._lock:
                     outer.requests.append((self.command, self.path, self.headers.get("Host")))
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
+                _Sink._answer(self)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
-
-            def log_message(self, *args):
-                pass
 
         class Server(http.server.ThreadingHTTPServer):
             daemon_threads = True
