@@ -81,10 +81,15 @@ test-suites: unit e2e e2e-pg web-test
 unit: $(BUILD)/unit_tests
 	./$(BUILD)/unit_tests
 
-# -rs: each skipped test with its reason in the summary.
+# -rs: each skipped test with its reason in the summary. The suite runs in
+# E2E_JOBS pytest-xdist workers: its tests mostly wait (on deliveries,
+# timeouts, restarts), so two at a time roughly halve its wall time even on
+# two cores. E2E_JOBS=0 runs it in one process (easier to read a failure).
+E2E_JOBS ?= 2
+E2E_PYTEST := /usr/bin/python3 -m pytest -q -rs -p xdist -n $(E2E_JOBS)
+
 e2e: $(BUILD)/hookd
-	HOOKD_TEST_BACKEND=sqlite HOOKD_BIN=$(CURDIR)/$(BUILD)/hookd \
-		/usr/bin/python3 -m pytest -q -rs tests/e2e
+	HOOKD_TEST_BACKEND=sqlite HOOKD_BIN=$(CURDIR)/$(BUILD)/hookd $(E2E_PYTEST) tests/e2e
 
 # The end-to-end suite against PostgreSQL: a fresh database per server on
 # the server of HOOKD_TEST_DATABASE_URL; the tests about the SQLite file
@@ -92,8 +97,7 @@ e2e: $(BUILD)/hookd
 e2e-pg: $(BUILD)/hookd
 	@test -n "$$HOOKD_TEST_DATABASE_URL" || { echo "make e2e-pg: HOOKD_TEST_DATABASE_URL is" \
 	    "not set: run bash scripts/with_pg.sh make e2e-pg (make test does)" >&2; exit 2; }
-	HOOKD_TEST_BACKEND=postgres HOOKD_BIN=$(CURDIR)/$(BUILD)/hookd \
-		/usr/bin/python3 -m pytest -q -rs tests/e2e
+	HOOKD_TEST_BACKEND=postgres HOOKD_BIN=$(CURDIR)/$(BUILD)/hookd $(E2E_PYTEST) tests/e2e
 
 # Browser tests of the operator page (tests/web/): playwright-core, from the
 # committed lock file, drives Debian's chromium against the real binary.

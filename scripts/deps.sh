@@ -15,7 +15,7 @@
 # the tests never use that one.
 set -euo pipefail
 pkgs=(build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
-      libsqlite3-dev libssl-dev libpq-dev liblz4-dev python3 python3-pytest python3-requests curl
+      libsqlite3-dev libssl-dev libpq-dev liblz4-dev python3 python3-pytest python3-pytest-xdist python3-requests curl
       ca-certificates clang libclang-rt-14-dev chromium fonts-dejavu-core
       postgresql postgresql-client)
 
