@@ -3,6 +3,7 @@ and an ingest that would make more deliveries than
 --max-deliveries-per-request is refused whole, before anything is stored."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from conftest import assert_error, run_hookd
 from receiver import receiver  # noqa: F401  (a fixture)
@@ -75,3 +76,64 @@ def test_the_delivery_cap_option(tmp_path):
     out = run_hookd(["serve", "--db", str(tmp_path / "h.db")], tmp_path,
                     env={"HOOKD_MAX_DELIVERIES_PER_REQUEST": "abc"})
     assert out.returncode == 2 and "HOOKD_MAX_DELIVERIES_PER_REQUEST" in out.stderr, out
+
+
+# ---------------------------------------------------------------------------
+# GET /api/v1/webhooks by pages
+
+
+def test_the_webhook_list_is_paged_by_cursor(servers, sink_url):
+    s = servers.start()
+    api = s.client()
+
+    def create(i):
+        return api.create({"name": f"w{i:03d}", "url": f"{sink_url}/w{i}"})["id"]
+
+    with ThreadPoolExecutor(8) as pool:
+        made = set(pool.map(create, range(250)))
+    assert len(made) == 250
+
+    def page(query=""):
+        r = api.get("/api/v1/webhooks" + query)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert set(body) == {"webhooks", "next_cursor"}, body
+        return body, len(r.content)
+
+    first, size = page()
+    assert len(first["webhooks"]) == 100 and isinstance(first["next_cursor"], str), first
+    # a page holds its 100 webhooks, not the whole list
+    one = api.get(f"/api/v1/webhooks/{first['webhooks'][0]['id']}")
+    assert size < 100 * (len(one.content) + 200), size
+
+    seen, cursor, sizes = [], None, []
+    while True:
+        body, _ = page(f"?limit=100&cursor={cursor}" if cursor else "?limit=100")
+        sizes.append(len(body["webhooks"]))
+        seen += [w["id"] for w in body["webhooks"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert sizes == [100, 100, 50]
+    assert len(seen) == len(set(seen)) and set(seen) == made
+    # oldest first, as created
+    names = [w["name"] for w in first["webhooks"]]
+    everything, _ = page("?limit=1000")
+    assert everything["next_cursor"] is None
+    assert [w["id"] for w in everything["webhooks"]] == seen
+    assert names == [w["name"] for w in everything["webhooks"][:100]]
+
+    # a page that ends with the last webhook has no next one
+    body, _ = page("?limit=250")
+    assert len(body["webhooks"]) == 250 and body["next_cursor"] is None
+    body, _ = page("?limit=1")
+    assert len(body["webhooks"]) == 1 and body["webhooks"][0]["id"] == seen[0]
+
+    # the cursor outlives the webhook it was taken after
+    assert api.delete(f"/api/v1/webhooks/{seen[99]}").status_code == 204
+    body, _ = page(f"?cursor={first['next_cursor']}")
+    assert [w["id"] for w in body["webhooks"]] == seen[100:200]
+
+    for q, field in (("limit=0", "limit"), ("limit=1001", "limit"), ("limit=x", "limit"),
+                     ("cursor=x", "cursor"), ("cursor=0", "cursor")):
+        assert_error(api.get(f"/api/v1/webhooks?{q}"), 400, "invalid", field)
