@@ -13,6 +13,7 @@
 #define MAX_RETRIES_LIMIT 1000
 #define CONNECTIONS_PER_CLIENT_MAX 100000
 #define REQUEST_DEADLINE_MAX_MS (3600 * 1000)
+#define MAX_DELIVERIES_LIMIT 1000000000
 
 /* Every option, its variable, and whether it takes a value. Order is the
  * order of SPEC §1. */
@@ -40,6 +41,8 @@ enum opt_id {
     /* abuse limits of the API (docs/security.md) */
     OPT_API_CONNECTIONS_PER_CLIENT,
     OPT_API_REQUEST_DEADLINE,
+    /* SPEC §8: the bound on one ingest's fan-out */
+    OPT_MAX_DELIVERIES_PER_REQUEST,
     OPT_COUNT
 };
 
@@ -72,6 +75,8 @@ static const struct {
                                         "HOOKD_API_CONNECTIONS_PER_CLIENT", "128", true},
     [OPT_API_REQUEST_DEADLINE] = {"--api-request-deadline", "HOOKD_API_REQUEST_DEADLINE", "60s",
                                   true},
+    [OPT_MAX_DELIVERIES_PER_REQUEST] = {"--max-deliveries-per-request",
+                                        "HOOKD_MAX_DELIVERIES_PER_REQUEST", "100000", true},
 };
 
 int hookd_parse_listen(const char *s, char **host, uint16_t *port)
@@ -323,6 +328,14 @@ static int apply(hookd_config *cfg, enum opt_id id, const char *v, const char *s
     case OPT_API_REQUEST_DEADLINE:
         return parse_duration_opt(v, 1000, REQUEST_DEADLINE_MAX_MS, "1s to 1h, like 60s",
                                   &cfg->api_request_deadline_ms, src, err, errlen);
+    case OPT_MAX_DELIVERIES_PER_REQUEST:
+        /* No "off": an unbounded fan-out is what the cap is for. */
+        if (parse_int(v, 1, MAX_DELIVERIES_LIMIT, &cfg->max_deliveries_per_request) != 0) {
+            snprintf(err, errlen, "%s: invalid value '%s' (expected an integer 1–%d)", src, v,
+                     MAX_DELIVERIES_LIMIT);
+            return -1;
+        }
+        return 0;
     case OPT_ALLOW_PRIVATE:
         if (parse_bool_env(v, &cfg->allow_private_networks) != 0)
             goto bad;

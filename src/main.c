@@ -56,6 +56,7 @@ static const char USAGE[] =
     "  --max-retries N            HOOKD_MAX_RETRIES     12\n"
     "  --request-timeout DUR      HOOKD_REQUEST_TIMEOUT 30s\n"
     "  --log-retention DUR        HOOKD_LOG_RETENTION   30d\n"
+    "  --max-deliveries-per-request N  HOOKD_MAX_DELIVERIES_PER_REQUEST  100000\n"
     "\n"
     "key options: talk to a running server, or write to the store directly\n"
     "  --url URL                  HOOKD_URL             http://127.0.0.1:8080\n"
@@ -180,7 +181,8 @@ static int server_start(server *srv, const hookd_config *cfg)
                              .connections_per_client = cfg->api_connections_per_client,
                              .request_deadline_ms = cfg->api_request_deadline_ms,
                              .rate_limit = cfg->api_rate_limit,
-                             .tls_cert = cfg->tls_cert, .tls_key = cfg->tls_key};
+                             .tls_cert = cfg->tls_cert, .tls_key = cfg->tls_key,
+                             .max_deliveries_per_request = cfg->max_deliveries_per_request};
     if (hookd_api_start(&opt, &srv->api, err, sizeof err) != 0)
         goto fail;
     return 0;

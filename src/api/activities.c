@@ -271,8 +271,44 @@ static int plan_delivery(hookd_plan *plan, const hookd_webhook *wh, hookd_delive
 /* What the ingest plan needs besides the store's arguments. */
 typedef struct ingest_plan {
     ingest_item *items;
+    size_t n;
     int64_t now_ns;
+    size_t max_deliveries; /* --max-deliveries-per-request */
+    bool over_cap;         /* out: check_fanout refused the request */
 } ingest_plan;
+
+/* How many deliveries an activity of type field_id makes: one per connected
+ * webhook that wants it (plan_activity's rule). */
+static size_t fanout_of(const char *field_id, hookd_webhook *const *whs, size_t n_wh)
+{
+    size_t k = 0;
+    for (size_t w = 0; w < n_wh; w++)
+        k += whs[w]->connected && hookd_webhook_wants(whs[w], field_id);
+    return k;
+}
+
+/* SPEC §8's cap on one request's deliveries. Run by the store inside the
+ * ingest command, before anything is written, so it counts the webhooks as
+ * they are when the deliveries would be made. Every activity of the request
+ * counts, a duplicate too: the request is judged by what it asks for. A run
+ * of activities of one type (the usual batch) is counted once. */
+static int check_fanout(void *vctx, hookd_webhook *const *whs, size_t n_wh)
+{
+    ingest_plan *ctx = vctx;
+    size_t total = 0, k = 0;
+    ctx->over_cap = false;
+    for (size_t i = 0; i < ctx->n; i++) {
+        const char *fid = ctx->items[i].field_id;
+        if (i == 0 || strcmp(fid, ctx->items[i - 1].field_id) != 0)
+            k = fanout_of(fid, whs, n_wh);
+        total += k;
+        if (total > ctx->max_deliveries) {
+            ctx->over_cap = true;
+            return HOOKD_EINVAL;
+        }
+    }
+    return 0;
+}
 
 /* The plan of POST /activities: one delivery per connected webhook that
  * wants the activity; disconnected ones count it as skipped. */
@@ -322,10 +358,18 @@ static int ingest(hookd_api_ctx *ctx, ingest_item *items, size_t n, int64_t now_
         in_items[i].merge = items[i].contact_id ? NULL : &items[i].merge;
         in_items[i].created_ms = now_ns / 1000000;
     }
-    ingest_plan plan = {.items = items, .now_ns = now_ns};
-    hookd_ingest in = {.items = in_items, .n = n, .plan = plan_activity, .ctx = &plan};
+    ingest_plan plan = {.items = items, .n = n, .now_ns = now_ns,
+                        .max_deliveries = ctx->max_deliveries};
+    hookd_ingest in = {.items = in_items, .n = n, .plan = plan_activity, .ctx = &plan,
+                       .check = ctx->max_deliveries ? check_fanout : NULL};
     int rc = hookd_store_ingest(ctx->store, &in);
-    if (rc == HOOKD_ENOTFOUND) {
+    if (rc && plan.over_cap) {
+        rc = hookd_invalid(err, "activities",
+                           "these activities would make more than %zu deliveries (each activity "
+                           "goes to every connected webhook that wants it; the cap is "
+                           "--max-deliveries-per-request): send fewer per request",
+                           ctx->max_deliveries);
+    } else if (rc == HOOKD_ENOTFOUND) {
         char field[64];
         snprintf(field, sizeof field, "activities[%zu].contact.contact_id", in.failed_index);
         rc = hookd_invalid(err, field, "no person has the contact_id '%.40s'",

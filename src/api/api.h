@@ -39,6 +39,7 @@ typedef struct hookd_api_options {
     double rate_limit;           /* requests per second per client address; 0: off */
     const char *tls_cert;        /* PEM files: serve over TLS; both or neither */
     const char *tls_key;
+    int max_deliveries_per_request; /* one ingest's deliveries at most; 0: no cap */
 } hookd_api_options;
 
 /* Starts serving. Returns 0 and sets *out, or a negative code with a one-line

@@ -34,6 +34,7 @@ typedef struct hookd_api_ctx {
     void *keys;
     void (*keys_reload)(void *keys);
     int64_t (*key_last_used)(void *keys, const char *id);
+    size_t max_deliveries; /* one ingest's deliveries at most (SPEC §8); 0: no cap */
 } hookd_api_ctx;
 
 typedef struct hookd_req {

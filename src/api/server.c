@@ -1156,6 +1156,7 @@ int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, si
     api->ctx.keys = api;
     api->ctx.keys_reload = keys_reload;
     api->ctx.key_last_used = key_last_used;
+    api->ctx.max_deliveries = (size_t)opt->max_deliveries_per_request;
     pthread_mutex_init(&api->keys_lock, NULL);
     api->keys_read_ms = hookd_now_ms();
     if (load_keys(api) != 0) {

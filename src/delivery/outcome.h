@@ -20,7 +20,8 @@ typedef enum hookd_verdict {
 /* Classifies one attempt. status is the HTTP status received (0 when none
  * came); refused is true when the address guard refused the connection. A
  * status, when there is one, decides even if the transfer then failed (for
- * example when hookd stopped reading an oversized answer). */
+ * example when hookd stopped reading an oversized answer, or the connection
+ * ended before the answer's body did). */
 hookd_verdict hookd_outcome_classify(int status, bool refused);
 
 /* The delay before the next attempt after attempt number attempts (1-based)

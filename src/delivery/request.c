@@ -464,8 +464,13 @@ void hookd_request_finish(hookd_request *r, CURLcode code, hookd_attempt_result 
     } else if (r->refused) {
         out->status_code = 0;
         out->error = r->why;
-    } else if (code != CURLE_OK && !(status && code == CURLE_WRITE_ERROR)) {
-        /* keep libcurl's detail ("Operation timed out after 500 ms …") */
+    } else if (code != CURLE_OK && status < 200) {
+        /* No final answer: a transport failure, with libcurl's detail
+         * ("Operation timed out after 500 ms …"). Once a final status line
+         * came, it decides and error stays NULL whatever befell the rest of
+         * the answer (cut short, reset, too large, too slow): the receiver
+         * has acted on the request, so retrying a 2xx would send it the
+         * message twice. */
         if (!r->errbuf[0])
             snprintf(r->errbuf, sizeof r->errbuf, "%s", curl_easy_strerror(code));
         hookd_utf8_sanitize(r->errbuf);

@@ -107,7 +107,8 @@ typedef struct hookd_request {
  * cleanup). */
 typedef struct hookd_attempt_result {
     int status_code;     /* 0 when no answer came */
-    const char *error;   /* NULL when an answer came and was read */
+    const char *error;   /* NULL when a status line came, even if the rest
+                          * of the answer was cut short (the status decides) */
     const char *body;    /* first 4 KiB of the answer, valid UTF-8 */
     int64_t duration_ms;
     int64_t started_ms;

@@ -446,6 +446,8 @@ static int ingest_run(pg_store *s, pg_conn *c, void *ctx)
     int rc = pg_lock_webhooks(c, false);
     if (rc == 0)
         rc = pg_webhooks_get(s, c, &x->whs);
+    if (rc == 0 && x->in->check)
+        rc = x->in->check(x->in->ctx, x->whs->list, x->whs->n);
     if (rc == 0 && !(x->plan.skipped = calloc(x->whs->n ? x->whs->n : 1, sizeof(int))))
         rc = HOOKD_ENOMEM;
     if (rc == 0)

@@ -214,6 +214,8 @@ static int ingest_run(sq_store *s, sq_cmd *cmd)
     hookd_webhook *const *whs;
     size_t n_wh;
     int rc = sq_webhooks_current(s, &whs, &n_wh);
+    if (rc == 0 && c->in->check)
+        rc = c->in->check(c->in->ctx, whs, n_wh);
     if (rc)
         return rc;
     hookd_plan plan = {.skipped = calloc(n_wh ? n_wh : 1, sizeof(int))};

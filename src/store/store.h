@@ -304,17 +304,25 @@ typedef int (*hookd_plan_fn)(void *ctx, size_t index, const hookd_person *p,
                              const hookd_account *a, hookd_webhook *const *webhooks,
                              size_t n_webhooks, hookd_plan *plan);
 
+/* Called once inside the command, before anything is read or written for
+ * its items, with every webhook as of this command (as the plan gets them):
+ * a check of the whole request against them. A non-zero return aborts the
+ * whole command and is returned. */
+typedef int (*hookd_ingest_check_fn)(void *ctx, hookd_webhook *const *webhooks,
+                                     size_t n_webhooks);
+
 typedef struct hookd_ingest {
     hookd_ingest_item *items;
     size_t n;
     hookd_plan_fn plan;
     void *ctx;
     size_t failed_index; /* out: the item an ENOTFOUND (unknown contact_id) is about */
+    hookd_ingest_check_fn check; /* or NULL; given ctx too */
 } hookd_ingest;
 
-/* Stores a batch atomically: for each item, skips it as a duplicate if its
- * activity id is stored (or came earlier in the batch), else resolves its
- * contact (ENOTFOUND with failed_index for an unknown contact_id), records
+/* Stores a batch atomically: runs the check, if any; then for each item,
+ * skips it as a duplicate if its activity id is stored (or came earlier in
+ * the batch), else resolves its contact (ENOTFOUND with failed_index for an unknown contact_id), records
  * the activity id, asks the plan for deliveries and stores them pending, due
  * now; adds the skipped counts. After the commit the listener's fresh gets
  * the deliveries. Everything or nothing. */

@@ -11,6 +11,9 @@ order, the last one repeating.  An action is one of
     ("redirect", location)               302 with that Location
     "hang"                               answer nothing for a long time, then close
     "reset"                              close the connection without answering (RST)
+    ("cut", code, body, rst)             the status line and headers promising more bytes
+                                         than body, body, then the connection ends (with
+                                         a reset when rst, else an orderly close)
     a callable                           called with the Received request; does the
                                          action it returns (answers that depend on
                                          the payload, or drawn at random)
@@ -164,6 +167,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._act(action[2], req)
         if kind == "redirect":
             return self._answer(req, 302, b"", {"Location": action[1]})
+        if kind == "cut":
+            return self._cut(req, *action[1:])
         raise ValueError(f"unknown receiver action {action!r}")
 
     def _answer(self, req, code, body, headers):
@@ -180,6 +185,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
         self.wfile.flush()
+
+    def _cut(self, req, code, body, rst):
+        """An answer cut short: Content-Length says 100 bytes more than body."""
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body) + 100))
+        req.answered_at = time.time()
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+        # the client reads what came before the end does (a reset may
+        # otherwise overtake it)
+        self.server.receiver._stopped.wait(0.2)
+        self._drop(rst)
 
     def _drop(self, rst):
         """Closes the connection without an answer; with rst, abortively

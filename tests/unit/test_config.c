@@ -269,3 +269,26 @@ TEST(config_api_limits)
     CHECK(parse(&cfg, env_bad, 0, NULL, err) != 0);
     CHECK(strstr(err, "HOOKD_API_REQUEST_DEADLINE") != NULL);
 }
+
+TEST(config_max_deliveries_per_request)
+{
+    hookd_config cfg;
+    char err[256];
+    CHECK_INT(parse(&cfg, NULL, 0, NULL, err), 0);
+    CHECK_INT(cfg.max_deliveries_per_request, 100000);
+    hookd_config_free(&cfg);
+    const char *const env[] = {"HOOKD_MAX_DELIVERIES_PER_REQUEST", "7", NULL};
+    CHECK_INT(parse(&cfg, env, 0, NULL, err), 0);
+    CHECK_INT(cfg.max_deliveries_per_request, 7);
+    hookd_config_free(&cfg);
+    const char *argv[] = {"--max-deliveries-per-request=1000000000"};
+    CHECK_INT(parse(&cfg, env, 1, argv, err), 0);
+    CHECK_INT(cfg.max_deliveries_per_request, 1000000000);
+    hookd_config_free(&cfg);
+    static const char *const bad[] = {"0", "-1", "1000000001", "1e5", "", "5x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *a[] = {"--max-deliveries-per-request", bad[i]};
+        CHECK(parse(&cfg, NULL, 2, a, err) != 0);
+        CHECK(strstr(err, "--max-deliveries-per-request") != NULL);
+    }
+}

@@ -197,6 +197,11 @@ typedef struct test_plan {
     size_t n_calls, cap_calls;
     plan_made *made;
     size_t n_made, cap_made;
+    /* The command's check (hookd_ingest.check): given when check is set;
+     * returns check_rc and records what it saw. */
+    bool check;
+    int check_rc;
+    size_t n_checks, check_webhooks, check_connected, calls_before_check;
 } test_plan;
 
 #define TEST_PLAN(tag_)                                                                            \

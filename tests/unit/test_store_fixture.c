@@ -696,11 +696,27 @@ void test_plan_clear(test_plan *tp)
     tp->n_calls = tp->cap_calls = tp->n_made = tp->cap_made = 0;
 }
 
+static int check_fn(void *ctx, hookd_webhook *const *whs, size_t n_wh)
+{
+    test_plan *tp = ctx;
+    tp->n_checks++;
+    tp->calls_before_check = tp->n_calls;
+    tp->check_webhooks = n_wh;
+    tp->check_connected = 0;
+    for (size_t w = 0; w < n_wh; w++)
+        tp->check_connected += whs[w]->connected;
+    return tp->check_rc;
+}
+
 int fx_ingest(store_fx *fx, hookd_ingest_item *items, size_t n, test_plan *tp, size_t *failed_index)
 {
     tp->items = items;
-    hookd_ingest in = {
-        .items = items, .n = n, .plan = plan_fn, .ctx = tp, .failed_index = (size_t)-1};
+    hookd_ingest in = {.items = items,
+                       .n = n,
+                       .plan = plan_fn,
+                       .ctx = tp,
+                       .failed_index = (size_t)-1,
+                       .check = tp->check ? check_fn : NULL};
     int rc = hookd_store_ingest(fx->st, &in);
     if (failed_index)
         *failed_index = in.failed_index;

@@ -307,6 +307,43 @@ STORE_TEST(ingest_plan_error_aborts_everything)
     test_plan_clear(&ok);
 }
 
+/* The command's check runs first, against every webhook as of the command;
+ * its refusal stores nothing: no person merged, no activity id kept, no
+ * delivery (the cap of --max-deliveries-per-request rides on it). */
+STORE_TEST(ingest_check_refuses_before_anything_is_written)
+{
+    hookd_webhook *all = fx_webhook(fx, WH_ALL), *off = fx_webhook(fx, WH_O);
+    if (!all || !off)
+        return;
+    CHECK_INT(fx_connect(fx, off, false), 0);
+    hookd_merge_person m = mp_make("{\"str::email\":\"cap@example.com\"}", NULL, NULL, 0);
+    hookd_ingest_item items[2] = {by_merge("c0", &m, T0), by_id("c1", fx_contact(fx), T0)};
+    test_plan tp = TEST_PLAN("refused");
+    tp.check = true;
+    tp.check_rc = -56;
+    size_t mark = rec_mark(&fx->rec);
+    CHECK_INT(fx_ingest(fx, items, 2, &tp, NULL), -56);
+    CHECK(tp.n_checks >= 1);
+    CHECK_INT(tp.calls_before_check, 0);
+    CHECK_INT(tp.n_calls, 0);
+    CHECK_INT(tp.check_webhooks, 2);
+    CHECK_INT(tp.check_connected, 1);
+    check_nothing_made(fx, mark, all);
+    hookd_merge_result r = {0};
+    CHECK_INT(hookd_store_people_merge(fx->st, &m, 1, T0, &r), 0);
+    CHECK(r.created);
+    /* Passed, the same batch goes through: its ids were not kept. */
+    test_plan ok = TEST_PLAN("passed");
+    ok.check = true;
+    CHECK_INT(fx_ingest(fx, items, 2, &ok, NULL), 0);
+    CHECK_INT(ok.n_checks, 1);
+    CHECK(!items[0].duplicate && !items[1].duplicate);
+    CHECK_INT(ok.n_made, 2);
+    hookd_merge_person_clear(&m);
+    test_plan_clear(&tp);
+    test_plan_clear(&ok);
+}
+
 /* Contacts merged inside the batch: a later item sees the person as earlier
  * items left it, whether it names it by merge or by id. */
 STORE_TEST(ingest_merges_contacts_inside_the_batch)

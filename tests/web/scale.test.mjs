@@ -50,7 +50,10 @@ test('1,000 data sources', {timeout: TEST_TIMEOUT * 2}, async (t) => {
   assert.equal(await page.locator('tr.source').count(), N);
   await env.shot('thousand', {fullPage: false});
 
-  // Every next_cursor hookd answered was followed.
+  // The list came in pages (hookd pages it), and every next_cursor hookd
+  // answered was followed.
+  assert.ok(listAnswers.length > 1, `one answer held all ${N} webhooks`);
+  assert.equal(listAnswers.filter((a) => a.next === null).length, 1, 'one last page');
   for (const a of listAnswers.filter((x) => x.next)) {
     assert.ok(listAnswers.some((b) => new URL(b.url).searchParams.get('cursor') === a.next),
       `next_cursor ${a.next} was not followed`);
