@@ -1127,8 +1127,17 @@ static void handle(hookd_engine *e, msg *m)
         scanned(e, m);
         break;
     case M_NEXT_DUE:
-        if (m->rc == 0 && (w = webhook_of(e, m->key)))
+        if (!(w = webhook_of(e, m->key)))
+            break;
+        if (m->rc == 0) {
             note_due(e, w, m->when);
+        } else if (w->connected && !w->gone) {
+            /* Not knowing when its next retry is due, nothing would wake
+             * the engine for it: read the backlog again, later (that pass
+             * asks again). */
+            w->scan_after = hookd_now_ms() + STORE_RETRY_MS;
+            backlog(e, w);
+        }
         break;
     case M_PRUNE:
         e->pruning = false;
