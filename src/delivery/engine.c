@@ -54,6 +54,11 @@
  * outcomes cut the WAL written per delivery (see docs/performance.md). */
 #define FLUSH_MAX 512
 #define FLUSH_MS 10
+/* Answered attempts whose outcome is not stored yet. While the store cannot
+ * take them (locked, unreachable) they are kept and stored again every
+ * STORE_RETRY_MS; past this many no attempt starts, so an outage costs at
+ * most this many outcomes in memory (each up to the 4 KiB of answer kept). */
+#define UNSTORED_MAX 2048
 
 /* ---- what the engine holds --------------------------------------------------- */
 
@@ -177,6 +182,8 @@ struct hookd_engine {
     xfer *done;              /* finished, outcome not stored yet */
     size_t n_done;
     int64_t first_done_ms;   /* when the oldest of them finished */
+    int64_t flush_after;     /* ms: no batch before (the last one failed) */
+    size_t n_unstored;       /* done, plus the batch being stored */
     bool flushing, pruning;
     int64_t earliest_due;    /* min over webhooks' next_due, 0 none */
     int64_t next_prune_ms;
@@ -821,7 +828,7 @@ static void resolved(hookd_engine *e, msg *m)
 /* Webhooks take turns, one attempt each, until the overall cap. */
 static void start_attempts(hookd_engine *e)
 {
-    while (e->in_flight < e->opt.max_in_flight) {
+    while (e->in_flight < e->opt.max_in_flight && e->n_unstored < UNSTORED_MAX) {
         wstate *w = ring_pop(e);
         if (!w)
             break;
@@ -892,6 +899,7 @@ static void finish(hookd_engine *e, CURL *easy, CURLcode code, int64_t now)
     x->next = e->done;
     e->done = x;
     e->n_done++;
+    e->n_unstored++;
 }
 
 static void harvest(hookd_engine *e)
@@ -911,7 +919,8 @@ static void flush(hookd_engine *e, int64_t now, bool stopping)
 {
     if (e->flushing || !e->done)
         return;
-    if (e->n_done < FLUSH_MAX && now - e->first_done_ms < FLUSH_MS && !stopping)
+    if (!stopping && (now < e->flush_after ||
+                      (e->n_done < FLUSH_MAX && now - e->first_done_ms < FLUSH_MS)))
         return;
     msg *m = msg_new(M_FLUSH, 0);
     if (!m)
@@ -934,9 +943,36 @@ static void note_due(hookd_engine *e, wstate *w, int64_t when)
         e->earliest_due = when;
 }
 
+/* A batch the store could not take for now (busy past its timeout, no
+ * connection) is stored again later, still held: each of its attempts was
+ * made and answered, and sending it again would be a needless duplicate
+ * (and, for an answer that came just before the request timeout, could end
+ * in a timeout logged instead of the answer). At a stop it is let go. */
+static bool keep_unstored(hookd_engine *e, msg *m)
+{
+    if ((m->rc != HOOKD_EUNAVAIL && m->rc != HOOKD_ENOMEM) || atomic_load(&e->stopping))
+        return false;
+    hookd_log_warn("engine: cannot store %zu outcomes (%d); storing them again in %d ms",
+                   m->n, m->rc, STORE_RETRY_MS);
+    xfer *last = m->xfers;
+    while (last->next)
+        last = last->next;
+    int64_t now = hookd_now_ms();
+    if (!e->done)
+        e->first_done_ms = now;
+    last->next = e->done;
+    e->done = m->xfers;
+    e->n_done += m->n;
+    e->flush_after = now + STORE_RETRY_MS;
+    return true;
+}
+
 static void flushed(hookd_engine *e, msg *m)
 {
     e->flushing = false;
+    if (m->xfers && keep_unstored(e, m))
+        return;
+    e->n_unstored -= m->n;
     if (m->rc != 0)
         hookd_log_error("engine: cannot store %zu outcomes (%d); they will be attempted again",
                         m->n, m->rc);
@@ -1091,8 +1127,17 @@ static void handle(hookd_engine *e, msg *m)
         scanned(e, m);
         break;
     case M_NEXT_DUE:
-        if (m->rc == 0 && (w = webhook_of(e, m->key)))
+        if (!(w = webhook_of(e, m->key)))
+            break;
+        if (m->rc == 0) {
             note_due(e, w, m->when);
+        } else if (w->connected && !w->gone) {
+            /* Not knowing when its next retry is due, nothing would wake
+             * the engine for it: read the backlog again, later (that pass
+             * asks again). */
+            w->scan_after = hookd_now_ms() + STORE_RETRY_MS;
+            backlog(e, w);
+        }
         break;
     case M_PRUNE:
         e->pruning = false;
@@ -1169,8 +1214,13 @@ static int sleep_ms(hookd_engine *e, int64_t now, bool stopping)
         until = e->earliest_due;
     if (!e->pruning && e->next_prune_ms < until)
         until = e->next_prune_ms;
-    if (e->done && !e->flushing && e->first_done_ms + FLUSH_MS < until)
-        until = e->first_done_ms + FLUSH_MS;
+    if (e->done && !e->flushing) {
+        int64_t at = e->first_done_ms + FLUSH_MS;
+        if (at < e->flush_after)
+            at = e->flush_after;
+        if (at < until)
+            until = at;
+    }
     if (e->shared && !e->renewing && e->next_renew_ms < until)
         until = e->next_renew_ms;
     for (wstate *w = e->scanq_head; w; w = w->scan_next) {

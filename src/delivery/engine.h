@@ -15,7 +15,9 @@
  * back. The engine sleeps in curl_multi_poll until a transfer, a post, or
  * its next timer: a full set of slots costs no CPU. Each webhook has at most
  * max_in_flight_per_webhook attempts running, and webhooks take turns, so a
- * slow one cannot hold up the others.
+ * slow one cannot hold up the others. An outcome the store cannot take for
+ * the moment (busy, unreachable) is kept and stored again a second later;
+ * its delivery is not attempted again meanwhile.
  *
  * The store is borrowed and must outlive the engine. Start and stop from one
  * thread.
