@@ -15,6 +15,8 @@ gets depends on the first segment of its path:
     /drip/...    a valid 200 answer, one byte a second
     /huge/...    200 with a 100 MB body, streamed until the client stops
                  reading
+    /slow/...    200 after `slow_s` seconds (10), kept alive; counted
+                 like /ok, with the time the answer was sent (answered)
     /never/...   served by a second listening socket with a small receive
                  buffer (`never_url`): connections are accepted and never
                  read, so the client's send blocks once the buffers are full
@@ -37,6 +39,7 @@ import conftest
 HUGE_BYTES = 100 * 1000 * 1000
 DRIP_BYTES = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 NEVER_RCVBUF = 4096  # the kernel doubles it and keeps a floor of about 2 KiB
+NEVER_MSS = 536
 HEAD_MAX = 64 * 1024
 
 
@@ -50,6 +53,7 @@ class Arrival:
         self.body = body
         self.time = t  # time.time() when the request had been read
         self.webhook_id = headers.get("webhook-id")  # the delivery id
+        self.answered = None  # time.time() when a slow answer was sent
         self.activity_id = None
         self.is_test = False
         try:
@@ -70,13 +74,19 @@ class RawReceiver:
         self._arrivals = []
         self._socks = set()  # every accepted socket still open
         self._held = 0
+        self.slow_s = 10.0
         self.lsock = self._listen(None)
         self.port = self.lsock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.never = self._listen(NEVER_RCVBUF)
         self.never_url = f"http://127.0.0.1:{self.never.getsockname()[1]}"
         self.never_accepted = 0
-        self.never_queued = []  # bytes buffered on each never-read connection after 1 s
+        # (bytes in this socket's receive buffer, bytes in the client
+        # socket's send queue) of each never-read connection after 1 s:
+        # with a request larger than both, the client still holds the rest
+        # itself, its send blocked
+        self.never_queued = []
+        self.huge_sent = []  # bytes of the 100 MB body sent, per connection
         self._threads = [threading.Thread(target=self._accept, args=(self.lsock, self._serve),
                                           daemon=True),
                          threading.Thread(target=self._accept, args=(self.never, self._never),
@@ -92,6 +102,11 @@ class RawReceiver:
             # set on the listening socket so the accepted ones inherit it
             # (and the window it announces) from the handshake on
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            # a small MSS too: Linux sizes the client's send buffer from the
+            # MSS (64 KiB on loopback, which makes it megabytes), so with
+            # this one a request of a few hundred KiB cannot all leave
+            # hookd's process and its send blocks
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, NEVER_MSS)
         s.bind(("127.0.0.1", 0))
         s.listen(1024)
         s.settimeout(0.2)
@@ -166,8 +181,9 @@ class RawReceiver:
             # what reached this socket's buffer: less than the request means
             # the rest is still in the client's hands, its send blocked
             n = struct.unpack("i", fcntl.ioctl(conn, termios.FIONREAD, b"\0\0\0\0"))[0]
+            out = _tx_queue(conn.getpeername()[1], conn.getsockname()[1])
             with self._lock:
-                self.never_queued.append(n)
+                self.never_queued.append((n, out))
             self._hold()
 
     def _read_request(self, conn, buf):
@@ -208,7 +224,12 @@ class RawReceiver:
             a = Arrival(kind, path, headers, body, time.time())
             with self._lock:
                 self._arrivals.append(a)
-            if kind == "ok" or a.is_test:
+            if kind == "slow" and not a.is_test:
+                self._hold(self.slow_s)
+                if self._stopped.is_set():
+                    return
+                a.answered = time.time()
+            if kind in ("ok", "slow") or a.is_test:
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
                 continue
             getattr(self, "_" + kind.replace("-", "_"), self._unknown)(conn)
@@ -252,12 +273,28 @@ class RawReceiver:
                          b"Content-Length: %d\r\n\r\n" % HUGE_BYTES)
             chunk = b"x" * 65536
             sent = 0
-            while sent < HUGE_BYTES and not self._stopped.is_set():
-                conn.sendall(chunk[:min(len(chunk), HUGE_BYTES - sent)])
-                sent += len(chunk)
+            try:
+                while sent < HUGE_BYTES and not self._stopped.is_set():
+                    sent += conn.send(chunk[:min(len(chunk), HUGE_BYTES - sent)])
+            finally:
+                with self._lock:
+                    self.huge_sent.append(sent)
         finally:
             with self._lock:
                 self._held -= 1
+
+
+def _tx_queue(local_port, remote_port):
+    """The send queue (bytes) of the loopback TCP socket local_port →
+    remote_port, from /proc/net/tcp (hookd's end of a connection, seen from
+    outside the process); 0 if it is not found."""
+    want = f":{local_port:04X}", f":{remote_port:04X}"
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            p = line.split()
+            if p[1].endswith(want[0]) and p[2].endswith(want[1]):
+                return int(p[4].split(":")[0], 16)
+    return 0
 
 
 # ---------------------------------------------------------------------------
@@ -338,6 +375,53 @@ def percentile(xs, p):
         return None
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+class Stream:
+    """A steady stream of activities of field_id: rate a second, one ingest
+    every `tick` seconds; remembers the time of each activity's 202."""
+
+    def __init__(self, api, cid, field_id, rate, tick=0.1):
+        self.api, self.cid, self.field_id = api, cid, field_id
+        self.per = max(1, int(rate * tick))
+        self.tick = tick
+        self.sent = {}  # activity id -> time of the 202
+        self.n = 0
+
+    def run_for(self, phase, seconds, until=None, limit=240):
+        """Streams for seconds (with until: and then until it returns true,
+        at most limit seconds in all; until is called on every tick);
+        returns (start, end, ids sent)."""
+        start = time.time()
+        ids = []
+        nxt = start
+        while True:
+            now = time.time()
+            done = until() if until else True  # asked every tick, so it can watch
+            if now - start >= limit or (now - start >= seconds and done):
+                break
+            batch = [f"{phase}-{self.n + i}" for i in range(self.per)]
+            self.n += self.per
+            t = ingest(self.api, self.cid, [(a, self.field_id) for a in batch])
+            for a in batch:
+                self.sent[a] = t
+            ids += batch
+            nxt += self.tick
+            time.sleep(max(0.0, nxt - time.time()))
+        return start, time.time(), ids
+
+
+def phase_figures(arrivals, ids, start, end):
+    """(deliveries a second that arrived within [start, end + 0.5 s], and
+    {activity id: first arrival time}) of one webhook's arrivals for the
+    activities ids, streamed from start to end."""
+    want = set(ids)
+    got = {}
+    for a in arrivals:
+        if a.activity_id in want and a.activity_id not in got:
+            got[a.activity_id] = a.time
+    in_window = sum(1 for t in got.values() if start <= t <= end + 0.5)
+    return in_window / (end - start), got
 
 
 class MemSampler:
