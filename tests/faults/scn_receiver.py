@@ -10,7 +10,11 @@ then a wait for everything to end.  Checked and reported:
   - classification: each faulty webhook's log entries end in the state and
     with the error docs/decisions.md gives for that failure;
   - rate: the healthy webhook's deliveries per second during the faults
-    are at least RATE_MIN of the baseline's, and all of them succeed.
+    are at least RATE_MIN of the baseline's, its latency p99 under
+    P99_MAX, and all of them succeed;
+  - the faults are real: hookd's send to the never-read endpoint blocks
+    (part of the request is still in hookd, seen from /proc/net/tcp), and
+    hookd takes only part of the 100 MB answer.
 lost = healthy deliveries never received; stuck = waiting deliveries whose
 next attempt is overdue by more than STUCK_GRACE seconds at the end."""
 
@@ -28,11 +32,14 @@ TIMEOUT_S = 3          # --request-timeout
 RETRY_S = 2            # --retry-schedule
 RATE = 20              # healthy activities a second, offered
 RATE_MIN = 0.7         # fault-phase rate / baseline rate, at least
-# memory (see docs/testing.md): both bounds are below the size of the one
-# 100 MB answer, so holding it once fails them; neither is near what hookd
-# needs (about 15 MB idle, 30-50 MB here with the never-read payloads)
-MEM_BOUND_MB = 100     # peak VmRSS / VmHWM, plain build
-MEM_GROWTH_MB = 80     # peak over the baseline's RSS, any build (ASan's own is larger)
+P99_MAX = 1.0          # seconds, healthy latency (202 to arrival) p99 during the faults
+# memory (see docs/testing.md), judged on the plain build only (ASan keeps
+# freed blocks in a quarantine of up to 256 MB, so its RSS measures the
+# sanitizer): both bounds are below the size of the one 100 MB answer, so
+# holding it once fails them, and well above what hookd needs (about 15 MB
+# idle, 30-50 MB here with the never-read payloads)
+MEM_BOUND_MB = 100     # peak VmRSS / VmHWM
+MEM_GROWTH_MB = 80     # peak over the baseline's RSS
 STUCK_GRACE = 5        # seconds past next_attempt_at that count as stuck
 STEADY, FAULT, NEVER = "act:cm:steady", "act:cm:fault", "act:cm:never"
 # the never-read webhook's activities carry this much, so that hookd's send
@@ -223,13 +230,16 @@ def run(ctx):
         if plain:
             res.check(max(peak_during, hwm) < MEM_BOUND_MB,
                       f"memory: peak {max(peak_during, hwm):.1f} MB ≥ bound {MEM_BOUND_MB} MB")
-        res.check(growth < MEM_GROWTH_MB,
-                  f"memory: peak {growth:.1f} MB over the baseline's {base_rss:.1f} MB "
-                  f"(bound {MEM_GROWTH_MB} MB)")
+            res.check(growth < MEM_GROWTH_MB,
+                      f"memory: peak {growth:.1f} MB over the baseline's {base_rss:.1f} MB "
+                      f"(bound {MEM_GROWTH_MB} MB)")
         ratio = fault_rate / base_rate if base_rate else 0
         res.check(ratio >= RATE_MIN, f"healthy rate during faults {fault_rate:.1f}/s is "
                                      f"{ratio:.0%} of the baseline {base_rate:.1f}/s "
                                      f"(at least {RATE_MIN:.0%})")
+        p99 = rawrecv.percentile(fl, 99)
+        res.check(p99 is not None and p99 < P99_MAX,
+                  f"healthy latency p99 during the faults {p99}s (under {P99_MAX}s)")
         res.did = (f"{per_fault} deliveries to each of {len(FAULTS)} faulty endpoints "
                    f"({', '.join(FAULTS)}; timeout {TIMEOUT_S}s, {attempts} attempts) during "
                    f"{fault_s:.0f}s of a {RATE}/s healthy stream ({base_s}s baseline first)")
@@ -237,7 +247,8 @@ def run(ctx):
             "rss_baseline_mb": round(base_rss, 1),
             "rss_peak_mb": round(peak_during, 1),
             "vmhwm_mb": round(hwm, 1),
-            "mem_bound_mb": MEM_BOUND_MB if plain else f"growth < {MEM_GROWTH_MB} (sanitizer)",
+            "mem_bound_mb": (f"{MEM_BOUND_MB}, growth {MEM_GROWTH_MB}" if plain else
+                             "not judged: sanitizer build (ASan's quarantine keeps freed memory)"),
             "healthy_offered_baseline_faults": (round(len(base_ids) / (b1 - b0), 1),
                                                 round(len(fault_phase_ids) / (f1 - f0), 1)),
             "healthy_rate_baseline": round(base_rate, 1),
