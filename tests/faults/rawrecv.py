@@ -303,9 +303,11 @@ def _tx_queue(local_port, remote_port):
 
 def start_hookd(ctx, args):
     """A conftest.Hookd on ctx's backend with a fresh store in ctx.workdir.
-    Outside pytest nobody has set up conftest's PostgreSQL: do it here."""
+    conftest reads its backend once, at import, and sets up PostgreSQL only
+    under pytest: the runner may run both backends in one process, so both
+    are set here from ctx."""
+    conftest.BACKEND = ctx.backend
     if ctx.backend == "postgres" and conftest.PG is None:
-        conftest.BACKEND = "postgres"
         conftest.PG = conftest.Postgres(ctx.admin_url or os.environ[conftest.ADMIN_URL_ENV])
     return conftest.Hookd(ctx.workdir / "hookd.db", args=args)
 
