@@ -128,6 +128,13 @@ def run(ctx):
         seen_retrying = set()
 
         def watch(wapi):
+            try:
+                watch_until_ended(wapi)
+            except Exception as e:  # noqa: BLE001 — reported, and the stream stops
+                res.failures.append(f"watching the faults' end failed: {e!r}"[:300])
+                ended.set()
+
+        def watch_until_ended(wapi):
             while not ended.is_set() and h.alive():
                 stats = {w["id"]: w["stats"] for w in wapi.webhooks()}
                 for kind in FAULTS:
