@@ -177,6 +177,7 @@ class Feeder(threading.Thread):
         self.prefix, self.attr_bytes, self.field_id, self.timeout = prefix, attr_bytes, field_id, timeout
         self.lock = threading.Lock()
         self.accepted = {}
+        self.accepted_at = {}  # activity id → time.time() of its 2xx
         self.answers = collections.Counter()
         self.bad = []
         self.events = []
@@ -216,8 +217,10 @@ class Feeder(threading.Thread):
             self.answers[r.status_code] += 1
             self.events.append((sent, time.time(), r.status_code))
             if 200 <= r.status_code < 300:
+                now = time.time()
                 for a in acts:
                     self.accepted[a["id"]] = a
+                    self.accepted_at[a["id"]] = now
                 return True
             if r.status_code == 503 and _error_code(r) == "unavailable":
                 pass
@@ -276,11 +279,32 @@ def _error_code(r):
         return None
 
 
-def expected_of(feeder, paths):
-    """(path, activity id) for every accepted activity and webhook path."""
+def expected_of(feeder, paths, before=None):
+    """(path, activity id) for every accepted activity and webhook path;
+    with before (time.time()), only those accepted by then."""
     with feeder.lock:
-        ids = list(feeder.accepted)
+        ids = [a for a, t in feeder.accepted_at.items() if before is None or t <= before]
     return {(p, a) for p in paths for a in ids}
+
+
+def arrived_all(sink, expected):
+    """When the last of expected first arrived (the receiver's time.time()),
+    or None while some have not."""
+    first = {}
+    for r in sink.requests():
+        k = (r.path, r.activity_id)
+        if k in expected and k not in first:
+            first[k] = r.time
+    return max(first.values(), default=None) if len(first) == len(expected) else None
+
+
+def recovery(sink, expected, since):
+    """Seconds from since (time.time(), the fault's end) until the last of
+    expected arrived: 0 if all had arrived by then, None if some never did."""
+    t = arrived_all(sink, expected)
+    if t is None:
+        return None if expected else 0.0
+    return max(0.0, t - since)
 
 
 def log_entries(api, wid, state=None, timeout=60):
