@@ -196,6 +196,9 @@ def run(ctx):
             res.figures["missing, e.g."] = sorted(missing)[:3]
         bad, attempts = timeouts_answered(api, sink, [wid], float(REQUEST_TIMEOUT[:-1]))
         res.figures["attempts logged"] = attempts
+        # whether the lock bit: hookd's own word for writes it could not make
+        res.figures["hookd errors logged (cannot store …)"] = sum(
+            1 for line in list(s.stderr_lines) if "cannot" in line)
         res.figures["answered attempts logged as timeouts"] = len(bad)
         res.check(not bad, f"{len(bad)} answered attempts logged as timeouts, e.g. {bad[:2]}")
         res.check(s.alive(), "hookd died")

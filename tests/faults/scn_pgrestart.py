@@ -7,8 +7,8 @@ tests/e2e/test_cluster.py's outage test does) so that stopping it disturbs
 nothing else.  While the database is down every ingest answer must be 503
 `unavailable` (never a 2xx, a 500 or a crash); afterwards the same process
 answers 2xx again, and every activity answered 2xx, before or after,
-arrives.  Time to recover = from the database's start until everything
-accepted before it has arrived."""
+arrives.  Time to recover = from the database's start until hookd answers
+2xx again and everything accepted before the start has arrived."""
 
 import subprocess
 import time
@@ -75,8 +75,9 @@ def run(ctx):
                          default=None)
         expected = faultlib.expected_of(feeder, ["/p"])
         faultlib.wait_until(lambda: expected <= sink.got(), DRAIN_S, interval=0.2)
-        res.recovery_s = faultlib.recovery(sink, faultlib.expected_of(feeder, ["/p"], resumed),
-                                           resumed)
+        drained = faultlib.recovery(sink, faultlib.expected_of(feeder, ["/p"], resumed), resumed)
+        if drained is not None and first_back is not None:
+            res.recovery_s = max(drained, first_back - resumed)
         missing = faultlib.count_delivery(res, sink, expected)
         res.stuck = len(faultlib.stuck_entries(api, [wid]))
         res.figures["answers while down"] = faultlib.fmt_statuses(
