@@ -79,7 +79,7 @@ def fmt(v):
     if v is None:
         return "-"
     if isinstance(v, float):
-        return f"{v:.1f}"
+        return f"{v:.2f}"
     return str(v)
 
 
