@@ -2,7 +2,7 @@
 EXCLUSIVE through Python's sqlite3) for 10 s, once during ingest and once
 during a drain.
 
-ingest: a client thread posts small batches; while the lock is held every
+ingest: three client threads post small batches; while the lock is held every
 answer must be 503 `unavailable` or a 2xx that comes late, never a 500 or a
 crash.  The ingest stops when the lock is released.  drain: a backlog is
 accepted, the receiver answers each request after 20 ms, and once part of
@@ -28,6 +28,7 @@ HOLD_S, HOLD_S_BOUNDED = 10.0, 6.0
 STUCK_WINDOW_S = 5.0       # after the release, with nothing written, all must have arrived
 LOST_WINDOW_S = 30.0       # after one unrelated write
 BACKLOG, BACKLOG_BOUNDED = 3000, 1500
+INGEST_CLIENTS = 3
 REQUEST_TIMEOUT = "2s"
 ARGS = ["--request-timeout", REQUEST_TIMEOUT, "--retry-schedule", "1s,2s", "--max-retries", "10"]
 
@@ -70,7 +71,7 @@ def hold_lock(res, db, hold, what):
     return lk
 
 
-def settle(res, ctx, api, sink, feeder, expected, wids, cid, what, released):
+def settle(res, ctx, api, sink, expected, wids, cid, what, released):
     """After a release: how much is still missing after STUCK_WINDOW_S with
     nothing written (stuck), and after one unrelated write (lost)."""
     faultlib.wait_until(lambda: expected <= sink.got(), STUCK_WINDOW_S - (time.time() - released),
@@ -145,24 +146,31 @@ def run(ctx):
         wid = faultlib.webhook(api, sink.url + "/l", "locked")
 
         # -- during ingest
-        f1 = faultlib.Feeder(lambda: (s.url, s.api_key), cid, batch=10, pause=0.02, prefix="i")
-        feeders.append(f1)
-        f1.start()
+        # three clients, so that more than one request meets the lock
+        f1s = [faultlib.Feeder(lambda: (s.url, s.api_key), cid, batch=10, pause=0.02,
+                               prefix=f"i{k}") for k in range(INGEST_CLIENTS)]
+        feeders += f1s
+        for f in f1s:
+            f.start()
         time.sleep(1.5)
         lk = hold_lock(res, db, hold, "ingest")
         if lk is None:
             return res
-        f1.stop()  # finishes the batch in hand: nothing is written after it
-        with f1.lock:
-            during = [e for e in f1.events if e[0] < lk.released and e[1] > lk.taken]
+        for f in f1s:
+            f.stop()  # finishes the batch in hand: nothing is written after it
+        during, bad1, exp1 = [], [], set()
+        for f in f1s:
+            with f.lock:
+                during += [e for e in f.events if e[0] < lk.released and e[1] > lk.taken]
+                bad1 += f.bad
+            exp1 |= faultlib.expected_of(f, ["/l"])
         slowest = max((e[1] - e[0] for e in during), default=0.0)
         res.figures["ingest: answers while locked"] = faultlib.fmt_statuses(
             {k: sum(1 for e in during if e[2] == k) for k in {e[2] for e in during}})
         res.figures["ingest: slowest answer, s"] = round(slowest, 1)
-        res.check(not f1.bad, f"ingest: answers other than 2xx/503 unavailable: {f1.bad[:3]}")
+        res.check(not bad1, f"ingest: answers other than 2xx/503 unavailable: {bad1[:3]}")
         res.check(s.alive(), "hookd died while the store was locked during ingest")
-        exp1 = faultlib.expected_of(f1, ["/l"])
-        done1 = settle(res, ctx, api, sink, f1, exp1, [wid], cid, "ingest", max(lk.released, time.time()))
+        done1 = settle(res, ctx, api, sink, exp1, [wid], cid, "ingest", max(lk.released, time.time()))
 
         # -- during a drain
         sink.rcv.delay = 0.02
@@ -183,9 +191,9 @@ def run(ctx):
         res.check(arrived_at_lock < len(exp2), "drain: the backlog was delivered before the lock "
                                                "was taken (no drain to disturb)")
         res.check(s.alive(), "hookd died while the store was locked during a drain")
-        done2 = settle(res, ctx, api, sink, f2, exp2, [wid], cid, "drain", lk2.released)
+        done2 = settle(res, ctx, api, sink, exp2, [wid], cid, "drain", lk2.released)
 
-        res.accepted = f1.count() + f2.count()
+        res.accepted = sum(f.count() for f in feeders)
         res.did = (f"store locked {hold:.0f} s during ingest, then {hold:.0f} s during a drain of "
                    f"{len(exp2)}; no write after each release")
         expected = exp1 | exp2
