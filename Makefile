@@ -117,6 +117,21 @@ web-test: $(BUILD)/hookd $(NODE_STAMP)
 	HOOKD_BIN=$(CURDIR)/$(BUILD)/hookd WEB_TEST_OUT=$(CURDIR)/$(BUILD)/web-tests \
 		node --test tests/web/
 
+# The fault suite (tests/faults/run.py): the real binary killed, starved of
+# disk, locked out of its store, its database restarted, its allocations
+# failed, its receivers misbehaving; each scenario prints its figures (lost
+# and stuck must be 0). `faults` is the full form, on SQLite then on
+# PostgreSQL in a throwaway cluster; `faults-ci` the bounded form .ci/run
+# runs. Both backends run even if the first fails; the target fails if either
+# did. The allocation-failure driver comes from mk/extra.mk (alloc-fail).
+FAULTS_RUN = HOOKD_BIN=$(CURDIR)/$(BUILD)/hookd /usr/bin/python3 tests/faults/run.py
+.PHONY: faults faults-ci
+faults faults-ci: $(BUILD)/hookd alloc-fail
+	@status=0; bounded=$(if $(filter faults-ci,$@),--bounded); \
+	$(FAULTS_RUN) $$bounded --backend sqlite || status=1; \
+	bash scripts/with_pg.sh env $(FAULTS_RUN) $$bounded --backend postgres || status=1; \
+	exit $$status
+
 deps:
 	bash scripts/deps.sh
 
