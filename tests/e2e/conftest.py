@@ -174,6 +174,10 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "sqlite_only(reason): about the SQLite file itself; skipped, with the "
         "reason, when HOOKD_TEST_BACKEND=postgres")
+    config.addinivalue_line(
+        "markers", "store_independent(reason): checks nothing the store's backend does (the "
+        "listener, the guard, the engine's fairness); run once, on SQLite, and skipped with "
+        "the reason against other backends, to keep the suite's time for what differs")
     if BACKEND not in BACKENDS:
         raise pytest.UsageError(f"HOOKD_TEST_BACKEND={BACKEND!r}: expected one of {BACKENDS}")
     if BACKEND == "postgres" and PG is None:
@@ -197,11 +201,12 @@ def pytest_collection_modifyitems(config, items):
     if BACKEND == "sqlite":
         return
     for item in items:
-        m = item.get_closest_marker("sqlite_only")
-        if m:
-            why = m.args[0] if m.args else m.kwargs.get("reason", "about the SQLite file")
-            item.add_marker(pytest.mark.skip(
-                reason=f"sqlite_only, not run against {BACKEND}: {why}"))
+        for name in ("sqlite_only", "store_independent"):
+            m = item.get_closest_marker(name)
+            if m:
+                why = m.args[0] if m.args else m.kwargs.get("reason", "about the SQLite file")
+                item.add_marker(pytest.mark.skip(
+                    reason=f"{name}, not run against {BACKEND}: {why}"))
 
 
 def pytest_report_header(config):

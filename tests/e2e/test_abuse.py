@@ -132,6 +132,7 @@ def still_open(socks):
     return keep
 
 
+@pytest.mark.store_independent("the listener's connection limits and deadlines")
 def test_slow_flood_from_one_address_leaves_the_api_to_others(servers):
     """4,200 connections from 127.0.0.1, each trickling a byte every 15 s: a
     client on 127.0.0.2 is still served /healthz and an authenticated call
@@ -217,6 +218,7 @@ def seconds_until_closed(s, first, step, limit):
     return None
 
 
+@pytest.mark.store_independent("the listener's connection limits and deadlines")
 @pytest.mark.parametrize("first,step", [
     (b"GET /healthz HTTP/1.1\r\nHost: x\r\n", b"X"),   # a head that never ends
     (b"POST /api/v1/webhooks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -240,6 +242,7 @@ def test_trickling_client_is_closed_at_the_deadline(servers, first, step):
     assert timed_get(s.port, "/healthz")[0] == 200
 
 
+@pytest.mark.store_independent("the listener's connection limits and deadlines")
 def test_idle_keep_alive_connection_trickling_its_next_request_is_closed(servers):
     """After a complete request, a connection that trickles its next request
     line is closed within the idle wait (the deadline) plus the head's."""
@@ -255,6 +258,7 @@ def test_idle_keep_alive_connection_trickling_its_next_request_is_closed(servers
     assert secs <= 2 + 0.5 + 1.5, secs
 
 
+@pytest.mark.store_independent("the listener's connection limits and deadlines")
 def test_a_slow_but_steady_client_within_the_deadline_is_served(servers):
     """The deadline is for the whole request: a head sent in pieces that
     completes in time is answered."""

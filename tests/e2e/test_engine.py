@@ -139,6 +139,7 @@ def wait_held(rcv, n, timeout):
 # 1. a slow webhook does not stop another's deliveries
 
 
+@pytest.mark.store_independent("the engine's per-webhook slots; the slow-consumers fault scenario runs on both backends")
 def test_slow_webhook_does_not_delay_another(servers, rcv):
     """A user with two webhooks on the same activity, one to a receiver that
     never answers and one to a healthy receiver, sees every delivery of the
@@ -185,6 +186,7 @@ def test_slow_webhook_does_not_delay_another(servers, rcv):
 # 2. no CPU while the slots are full of hanging requests
 
 
+@pytest.mark.store_independent("the engine's sleep while its slots hang")
 @pytest.mark.parametrize("n", [100, 600])
 def test_no_cpu_while_one_webhook_hangs(servers, rcv, n):
     """A user whose only receiver stops answering sees hookd hold its 16
@@ -208,6 +210,7 @@ def test_no_cpu_while_one_webhook_hangs(servers, rcv, n):
         "sleeping until something happens")
 
 
+@pytest.mark.store_independent("the engine's sleep while its slots hang")
 def test_no_cpu_while_the_overall_cap_hangs(servers, rcv):
     """A user with 40 webhooks whose receivers all stop answering sees hookd
     hold 512 connections open (its overall cap, 16 or fewer per webhook) and

@@ -207,6 +207,7 @@ def test_spellings_reach_the_listener_when_allowed(servers, listener):
         assert listener.accepted > before, host
 
 
+@pytest.mark.store_independent("the address guard judges each connection in libcurl, whatever the store")
 @pytest.mark.parametrize("host", [h for h, _ in SPELLINGS])
 def test_every_spelling_of_loopback_is_refused(servers, listener, host):
     if host.startswith("[") and ipv6_loopback_problem():
@@ -447,6 +448,7 @@ def https_listener(tls_files):
     s.stop()
 
 
+@pytest.mark.store_independent("TLS verification of receivers is libcurl's, whatever the store")
 def test_tls_verified_against_system_cas_by_default(servers, https_listener):
     api = servers.start(args=FAST).client()
     wh = hook(api, f"https://127.0.0.1:{https_listener.port}/tls")
@@ -455,6 +457,7 @@ def test_tls_verified_against_system_cas_by_default(servers, https_listener):
     assert not https_listener.requests
 
 
+@pytest.mark.store_independent("TLS verification of receivers is libcurl's, whatever the store")
 def test_ca_file_trusts_a_private_ca(servers, https_listener, tls_files):
     api = servers.start(args=FAST + ["--ca-file", str(tls_files / "ca.pem")]).client()
     wh = hook(api, f"https://127.0.0.1:{https_listener.port}/tls")
@@ -466,6 +469,7 @@ def test_ca_file_trusts_a_private_ca(servers, https_listener, tls_files):
     assert wh2["test"]["ok"] is False, wh2["test"]
 
 
+@pytest.mark.store_independent("TLS verification of receivers is libcurl's, whatever the store")
 def test_https_through_the_proxy_with_ca_file(servers, https_listener, tls_files, proxy):
     api = servers.start(args=FAST + ["--proxy", proxy.url, "--ca-file",
                                      str(tls_files / "ca.pem")]).client()

@@ -238,6 +238,7 @@ def assert_4xx_or_nothing(got, data):
         assert 400 <= int(m.group(1)) < 500, (data[:80], got[:300])
 
 
+@pytest.mark.store_independent("the request frame, before any handler or store")
 def test_raw_socket_garbage(server):
     rng = random.Random(7)
     payloads = [bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 4000)))
