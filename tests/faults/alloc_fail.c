@@ -282,7 +282,7 @@ typedef struct path_result {
     long errors;   /* … and a call answered a clean error */
     long absorbed; /* … and every call still succeeded in full */
     long bad;      /* inconsistencies: wrong answer, half-written state, misreport */
-    long leaks;    /* runs after which LeakSanitizer found a leak */
+    long leaks;    /* 1 if LeakSanitizer found a leak (the path stops there) */
     long total;    /* allocations of the run without failure */
     long last_n;
     long log_lines;
@@ -1089,9 +1089,15 @@ static void path_loop(const path *p, long from, long stride, long max_n)
             if (g_res->errors != errors_before)
                 bad("%s: an error in a run with no allocation failed", p->name);
         }
+        /* A leak stays unreachable, so every later check would report it
+         * again: the first names its N, and the path stops there. */
         if (__lsan_do_recoverable_leak_check()) {
             g_res->leaks++;
-            fprintf(stderr, "alloc_fail: %s: leak after failing allocation %ld\n", p->name, n);
+            fprintf(stderr, "alloc_fail: %s: N=%ld: LeakSanitizer found a leak (above)\n",
+                    p->name, n);
+            if (!g_res->first_bad[0])
+                snprintf(g_res->first_bad, WHY_MAX, "N=%ld: a leak", n);
+            break;
         }
         if (!fired)
             break;
