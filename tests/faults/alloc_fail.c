@@ -401,6 +401,7 @@ typedef struct tally {
 } tally;
 
 static int64_t g_post_key; /* the ingest path's POST webhook */
+static char g_post_id[HOOKD_ID_MAX];
 
 /* The POST webhook's deliveries of run n that carry the activity's
  * attribute, the person's first name and the account's fields (bodies are
@@ -589,7 +590,7 @@ static int64_t webhook_store(fixture *f, const char *settings, char id_out[HOOKD
 
 static void ingest_setup(fixture *f)
 {
-    g_post_key = webhook_store(f, INGEST_WEBHOOKS[0], NULL);
+    g_post_key = webhook_store(f, INGEST_WEBHOOKS[0], g_post_id);
     for (size_t i = 1; i < sizeof INGEST_WEBHOOKS / sizeof *INGEST_WEBHOOKS; i++)
         webhook_store(f, INGEST_WEBHOOKS[i], NULL);
 }
@@ -598,32 +599,74 @@ static void ingest_setup(fixture *f)
 typedef struct ingest_op {
     const char *what;
     hookd_handler h;
-    json_t *body;
+    char *text;       /* the request body (parsed under the fault too) */
     tally adds;
-    const char *list; /* the answer's list, one entry per item */
+    const char *list; /* the answer's list, one entry per item; NULL: delivery_id */
     size_t items;
+    bool once;        /* not idempotent: made again, it makes more (/send) */
 } ingest_op;
+
+/* A new string of the format. */
+static char *text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *text(const char *fmt, ...)
+{
+    char buf[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return strdup(buf);
+}
+
+/* Parses a request body as the server does, counted: a failure must be
+ * out of memory, and a parse that succeeds must be the whole document
+ * (jansson alone would cut a string short, see util/json.h). Returns the
+ * document, parsed again without failure where the counted parse failed. */
+static json_t *parse_body(const char *what, const char *body, bool *failed)
+{
+    const size_t flags = JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL;
+    json_error_t jerr;
+    long fired = atomic_load(&g_fired);
+    resume_count();
+    json_t *got = hookd_json_loadb(body, strlen(body), flags, &jerr);
+    pause_count();
+    json_t *want = json_loadb(body, strlen(body), flags, NULL);
+    if (!want) {
+        fprintf(stderr, "alloc_fail: bad fixture JSON: %s\n", body);
+        exit(2);
+    }
+    if (!got) {
+        *failed = true;
+        if (atomic_load(&g_fired) == fired || json_error_code(&jerr) != json_error_out_of_memory)
+            bad("%s: the body did not parse (%s) with no allocation failed", what, jerr.text);
+        return want;
+    }
+    if (!json_equal(got, want))
+        bad("%s: the body parsed under the failure differs from the body sent", what);
+    json_decref(want);
+    return got;
+}
 
 static void ingest_run(fixture *f, long n)
 {
     g_n = n;
     ingest_op ops[] = {
         {"accounts merge", hookd_h_accounts_merge,
-         parse("{\"accounts\":[{\"fields\":{\"str:o:name\":\"acme-%ld\","
+         text("{\"accounts\":[{\"fields\":{\"str:o:name\":\"acme-%ld\","
                "\"int:o:employees\":%ld}}]}",
                n, n),
-         {.accounts = 1, .content = 1}, "accounts", 1},
+         {.accounts = 1, .content = 1}, "accounts", 1, false},
         {"people merge", hookd_h_people_merge,
-         parse("{\"people\":[{\"fields\":{\"str::email\":\"a-%ld@example.com\","
+         text("{\"people\":[{\"fields\":{\"str::email\":\"a-%ld@example.com\","
                "\"str::first\":\"Ann\"},\"account\":{\"fields\":{\"str:o:name\":\"acme-%ld\"}}},"
                "{\"fields\":{\"str::email\":\"b-%ld@example.com\",\"str::last\":\"Bee\"}}]}",
                n, n, n),
-         {.people = 2, .content = 1}, "people", 2},
+         {.people = 2, .content = 1}, "people", 2, false},
         /* One activity to a known person, one that makes a new one; both go
          * to the POST webhook, the sent email to the GET one as well, and
          * both are skipped by the disconnected one. */
         {"activities", hookd_h_activities,
-         parse("{\"activities\":[{\"id\":\"s-%ld\",\"field_id\":\"act::s\","
+         text("{\"activities\":[{\"id\":\"s-%ld\",\"field_id\":\"act::s\","
                "\"contact\":{\"fields\":{\"str::email\":\"a-%ld@example.com\"}},"
                "\"attr\":{\"str::am\":\"subject %ld\"},"
                "\"campaign\":{\"id\":\"c1\",\"name\":\"Welcome\",\"transactional\":true}},"
@@ -632,7 +675,14 @@ static void ingest_run(fixture *f, long n)
                "\"str::first\":\"Cy\"},\"merge_by\":[\"str::email\"]}}]}",
                n, n, n, n, n),
          {.people = 1, .activities = 2, .deliveries = 3, .skipped = 2, .content = 2},
-         "activities", 2},
+         "activities", 2, false},
+        /* An action to the POST webhook for a person found by merge. */
+        {"send", hookd_h_webhook_send,
+         text("{\"contact\":{\"fields\":{\"str::email\":\"b-%ld@example.com\"}},"
+              "\"campaign_id\":\"c-%ld\",\"campaign_name\":\"Welcome\","
+              "\"action_id\":\"x-1\",\"action_name\":\"Send webhook\"}",
+              n, n),
+         {.deliveries = 1}, NULL, 1, true},
     };
     bool failed = false;
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
@@ -640,8 +690,11 @@ static void ingest_run(fixture *f, long n)
         tally before = tally_of(f), after, want = tally_add(before, op->adds);
         hookd_resp resp;
         char a[200], b[200];
-        int r = call(op->h, &f->api, NULL, op->body, &resp, op->what);
+        const char *id = op->list ? NULL : g_post_id;
+        json_t *body = parse_body(op->what, op->text, &failed);
+        int r = call(op->h, &f->api, id, body, &resp, op->what);
         after = tally_of(f);
+        bool committed = false;
         if (r == CALL_ERROR) {
             failed = true;
             /* All or nothing: an answer that could not be made after the
@@ -654,19 +707,28 @@ static void ingest_run(fixture *f, long n)
                 bad("%s failed and the store holds part of it: before %s; after %s", op->what,
                     a, b);
             }
-            call_again(op->h, &f->api, NULL, op->body, &resp, op->what);
+            /* A /send whose answer failed after its commit, made again, is a
+             * second delivery (at least once, as every delivery). */
+            committed = op->once && tally_eq(after, want) && !tally_eq(before, want);
+            call_again(op->h, &f->api, id, body, &resp, op->what);
             after = tally_of(f);
         }
+        if (committed)
+            want = tally_add(want, op->adds);
         if (!tally_eq(after, want)) {
             tally_str(want, a, sizeof a);
             tally_str(after, b, sizeof b);
             bad("%s: the store holds %s; want %s", op->what, b, a);
         }
-        if (resp.json && json_array_size(json_object_get(resp.json, op->list)) != op->items)
+        if (resp.json && op->list &&
+            json_array_size(json_object_get(resp.json, op->list)) != op->items)
             bad("%s answered %zu %s; want %zu", op->what,
                 json_array_size(json_object_get(resp.json, op->list)), op->list, op->items);
+        if (resp.json && !op->list && !json_is_string(json_object_get(resp.json, "delivery_id")))
+            bad("%s answered without a delivery_id", op->what);
         json_decref(resp.json);
-        json_decref(op->body);
+        json_decref(body);
+        free(op->text);
     }
     if (failed)
         g_res->errors++;
