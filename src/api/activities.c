@@ -531,8 +531,13 @@ int hookd_h_webhook_send(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *r
     hookd_ingest in = {.items = &item, .n = 1, .plan = plan_send, .ctx = &plan};
     rc = hookd_store_ingest(ctx->store, &in);
     if (rc == 0) {
-        resp->status = 202;
+        /* After the commit: a 503 here means the delivery may well be
+         * made (at least once, as every delivery). */
         resp->json = json_pack("{s:s}", "delivery_id", plan.delivery_id);
+        if (resp->json)
+            resp->status = 202;
+        else
+            rc = hookd_error_from_rc(err, HOOKD_ENOMEM, "answer");
     } else if (plan.disconnected) {
         hookd_error_set(err, 409, "conflict", NULL,
                         "the webhook is disconnected: connect it before sending");
