@@ -637,8 +637,11 @@ static json_t *parse_body(const char *what, const char *body, bool *failed)
     }
     if (!got) {
         *failed = true;
-        if (atomic_load(&g_fired) == fired || json_error_code(&jerr) != json_error_out_of_memory)
+        if (atomic_load(&g_fired) == fired)
             bad("%s: the body did not parse (%s) with no allocation failed", what, jerr.text);
+        else if (json_error_code(&jerr) != json_error_out_of_memory)
+            bad("%s: a failed allocation made the body malformed (%s): a 400 for the client",
+                what, jerr.text);
         return want;
     }
     if (!json_equal(got, want))
