@@ -558,15 +558,19 @@ static void call_again(hookd_handler h, hookd_api_ctx *ctx, const char *id, json
 
 /* Two connected webhooks that want every activity (one POST with fields,
  * one GET) and a disconnected one that counts them as skipped. */
+#define WEBHOOK_POST                                                                               \
+    ("{\"name\":\"post\",\"url\":\"https://example.com/hook\",\"activities\":[\"*\"],"              \
+     "\"fields\":[{\"field_id\":\"str::first\"},{\"field_id\":\"str:o:name\"},"                  \
+     "{\"field_id\":\"int:o:employees\"}]}")
+#define WEBHOOK_GET                                                                                \
+    ("{\"name\":\"get\",\"url\":\"https://example.com/in?src=hookd\",\"method\":\"GET\","          \
+     "\"activities\":[\"act::s\",\"act::c\"],\"keys\":{\"contact_id\":\"cid\"},"                 \
+     "\"fields\":[{\"field_id\":\"str::first\",\"key\":\"first\"}]}")
 static const char *const INGEST_WEBHOOKS[] = {
-    "{\"name\":\"post\",\"url\":\"https://example.com/hook\",\"activities\":[\"*\"],"
-    "\"fields\":[{\"field_id\":\"str::first\"},{\"field_id\":\"str:o:name\"},"
-    "{\"field_id\":\"int:o:employees\"}]}",
-    "{\"name\":\"get\",\"url\":\"https://example.com/in?src=hookd\",\"method\":\"GET\","
-    "\"activities\":[\"act::s\",\"act::c\"],\"keys\":{\"contact_id\":\"cid\"},"
-    "\"fields\":[{\"field_id\":\"str::first\",\"key\":\"first\"}]}",
-    "{\"name\":\"off\",\"url\":\"https://example.com/off\",\"activities\":[\"*\"],"
-    "\"connected\":false}",
+    WEBHOOK_POST,
+    WEBHOOK_GET,
+    ("{\"name\":\"off\",\"url\":\"https://example.com/off\",\"activities\":[\"*\"],"
+     "\"connected\":false}"),
 };
 
 static int64_t webhook_store(fixture *f, const char *settings, char id_out[HOOKD_ID_MAX])
@@ -740,12 +744,12 @@ static void ingest_run(fixture *f, long n)
 /* ---- path: payload ----------------------------------------------------- */
 
 static const char *const PAYLOAD_WEBHOOKS[] = {
-    INGEST_WEBHOOKS[0],
-    INGEST_WEBHOOKS[1],
-    "{\"name\":\"put\",\"url\":\"https://example.com/p\",\"method\":\"PUT\","
-    "\"keys\":{\"contact_id\":\"uid\",\"action_id\":\"aid\"},"
-    "\"fields\":[{\"field_id\":\"bol::gdpr\"},{\"field_id\":\"str::last\","
-    "\"key\":\"last name\"},{\"field_id\":\"str:o:website\"},{\"field_id\":\"geo::country\"}]}",
+    WEBHOOK_POST,
+    WEBHOOK_GET,
+    ("{\"name\":\"put\",\"url\":\"https://example.com/p\",\"method\":\"PUT\","
+     "\"keys\":{\"contact_id\":\"uid\",\"action_id\":\"aid\"},"
+     "\"fields\":[{\"field_id\":\"bol::gdpr\"},{\"field_id\":\"str::last\","
+     "\"key\":\"last name\"},{\"field_id\":\"str:o:website\"},{\"field_id\":\"geo::country\"}]}"),
 };
 #define N_PAYLOAD (sizeof PAYLOAD_WEBHOOKS / sizeof *PAYLOAD_WEBHOOKS)
 
