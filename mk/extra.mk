@@ -6,13 +6,16 @@
 #   make -f Makefile -f mk/extra.mk bench-run   bash bench/run_ingest.sh
 #   make -f Makefile -f mk/extra.mk bench-core  build build-bench/{hookd,core_client,floor_sender}
 #   make -f Makefile -f mk/extra.mk bench-core-run   bash bench/run_core.sh
+#   make -f Makefile -f mk/extra.mk alloc-fail      build build-allocfail/alloc_fail
+#   make -f Makefile -f mk/extra.mk alloc-fail-run  run it over every path (ALLOC_FAIL_ARGS)
 #
 # Works read on its own after the Makefile (as above) or through
 # `-include mk/extra.mk` at the end of it; a guard makes reading it twice
 # harmless, so `make -f Makefile -f mk/extra.mk` still works once the Makefile
 # includes it. Every variable here is prefixed FUZZ_ or BENCH_ so none of the
 # Makefile's (BUILD, CC, OPT, CFLAGS_ALL, …) changes meaning. Paths are relative
-# to the repository root, like the Makefile's.
+# to the repository root, like the Makefile's. The allocation-failure build's
+# are prefixed ALLOC_.
 
 ifndef HOOKD_EXTRA_MK_READ
 HOOKD_EXTRA_MK_READ := 1
@@ -155,5 +158,64 @@ $(BENCH_DIR)/floor_sender: bench/floor_sender.c bench/bench_util.h
 
 bench-core-run: bench-core
 	bash bench/run_core.sh
+
+# ---- allocation failure (fault suite) -------------------------------------
+
+# tests/faults/alloc_fail.c with every library object of src/ (built again
+# here with ASan+UBSan): the link wraps malloc and friends, so every
+# allocation hookd's own objects make goes through the driver's counter,
+# which fails the Nth one (the driver routes jansson, SQLite and OpenSSL
+# through it too). hookd_log is wrapped so that the hundreds of lines a run
+# of failures logs are counted, not printed. See docs/testing.md.
+ALLOC_CC ?= cc
+ALLOC_DIR ?= build-allocfail
+ALLOC_PKGS := libmicrohttpd libcurl jansson sqlite3 libcrypto liblz4 libpq
+ALLOC_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+ALLOC_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -g -O1 \
+	-fno-omit-frame-pointer $(ALLOC_SAN) -Isrc -I$(ALLOC_DIR)/gen $(shell pkg-config --cflags $(ALLOC_PKGS))
+ALLOC_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup,--wrap=hookd_log
+ALLOC_LDLIBS := $(shell pkg-config --libs $(ALLOC_PKGS)) -lpthread -lm
+ALLOC_LIB_SRC := $(filter-out src/main.c,$(wildcard src/*/*.c src/*.c))
+ALLOC_LIB_OBJ := $(patsubst src/%.c,$(ALLOC_DIR)/obj/%.o,$(ALLOC_LIB_SRC)) \
+	$(ALLOC_DIR)/obj/gen/catalog_data.o $(ALLOC_DIR)/obj/gen/web_assets.o
+# ALLOC_FAIL_ARGS: --stride K, --max-n N, --path NAME, --verbose (see the driver).
+ALLOC_FAIL_ARGS ?=
+
+.PHONY: alloc-fail alloc-fail-run alloc-fail-clean
+alloc-fail: $(ALLOC_DIR)/alloc_fail
+
+$(ALLOC_DIR)/alloc_fail: $(ALLOC_DIR)/obj/tests/faults/alloc_fail.o $(ALLOC_LIB_OBJ)
+	$(ALLOC_CC) $(ALLOC_SAN) -g $(ALLOC_WRAP) -o $@ $^ $(ALLOC_LDLIBS)
+
+$(ALLOC_DIR)/obj/tests/faults/%.o: tests/faults/%.c
+	@mkdir -p $(dir $@)
+	$(ALLOC_CC) $(ALLOC_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(ALLOC_DIR)/obj/gen/%.o: $(ALLOC_DIR)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(ALLOC_CC) $(ALLOC_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(ALLOC_DIR)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(ALLOC_CC) $(ALLOC_CFLAGS) -MMD -MP -c -o $@ $<
+
+.SECONDARY: $(ALLOC_DIR)/gen/catalog_data.c $(ALLOC_DIR)/gen/web_assets.c
+$(ALLOC_DIR)/gen/catalog_data.c: data/catalog.tsv scripts/gen_catalog.awk
+	@mkdir -p $(dir $@)
+	awk -f scripts/gen_catalog.awk data/catalog.tsv > $@.tmp && mv $@.tmp $@
+
+$(ALLOC_DIR)/gen/web_assets.c: web $(wildcard web/*) scripts/gen_web.sh
+	@mkdir -p $(dir $@)
+	sh scripts/gen_web.sh web > $@.tmp && mv $@.tmp $@
+
+# Exits non-zero on any crash, leak or inconsistency; the figures per path
+# are on stdout. UBSan prints no stack unless asked.
+alloc-fail-run: $(ALLOC_DIR)/alloc_fail
+	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1} ./$(ALLOC_DIR)/alloc_fail $(ALLOC_FAIL_ARGS)
+
+alloc-fail-clean:
+	rm -rf $(ALLOC_DIR)
+
+-include $(shell find $(ALLOC_DIR) -name '*.d' 2>/dev/null)
 
 endif

@@ -22,6 +22,7 @@
 #include "delivery/engine.h"
 #include "store/store.h"
 #include "util/crypto.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/seal.h"
 #include "util/version.h"
@@ -269,6 +270,7 @@ static void tune_malloc(void)
 int main(int argc, char **argv)
 {
     tune_malloc();
+    hookd_json_setup();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return serve(argc - 2, argv + 2);

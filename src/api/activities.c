@@ -50,6 +50,8 @@ static int validate_attr(const json_t *v, const char *path, json_t **out, hookd_
 {
     char field[HOOKD_ERR_FIELD_MAX];
     json_t *norm = json_object();
+    if (!norm)
+        return hookd_error_from_rc(err, HOOKD_ENOMEM, "activities");
     if (!v) {
         *out = norm;
         return 0;
@@ -77,7 +79,11 @@ static int validate_attr(const json_t *v, const char *path, json_t **out, hookd_
             json_decref(norm);
             return HOOKD_EINVAL;
         }
-        json_object_set_new(norm, k, nv);
+        /* A value dropped here would be missing from every payload. */
+        if (json_object_set_new(norm, k, nv) != 0) {
+            json_decref(norm);
+            return hookd_error_from_rc(err, HOOKD_ENOMEM, "activities");
+        }
     }
     *out = norm;
     return 0;
@@ -377,8 +383,12 @@ static int ingest(hookd_api_ctx *ctx, ingest_item *items, size_t n, int64_t now_
     } else if (rc) {
         hookd_error_from_rc(err, rc, "activities");
     }
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        json_array_append_new(answers, answer_of(items[i].id, in_items[i].duplicate));
+    /* After the commit: a 503 here is safe to retry, the activities come
+     * back as duplicates. */
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (json_array_append_new(answers, answer_of(items[i].id, in_items[i].duplicate)) != 0)
+            rc = hookd_error_from_rc(err, HOOKD_ENOMEM, "answer");
+    }
     free(in_items);
     return rc;
 }
@@ -431,7 +441,8 @@ int hookd_h_activities(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *res
     size_t n = 0;
     int64_t now_ns = hookd_now_ns();
     json_t *answers = json_array();
-    int rc = validate_request(req->body, now_ns, &items, &n, err);
+    int rc = answers ? validate_request(req->body, now_ns, &items, &n, err)
+                     : hookd_error_from_rc(err, HOOKD_ENOMEM, "activities");
     if (rc == 0)
         rc = ingest(ctx, items, n, now_ns, answers, err);
     items_free(items, n);
@@ -439,8 +450,10 @@ int hookd_h_activities(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *res
         json_decref(answers);
         return rc;
     }
-    resp->status = 202;
     resp->json = json_pack("{s:o}", "activities", answers);
+    if (!resp->json)
+        return hookd_error_from_rc(err, HOOKD_ENOMEM, "answer");
+    resp->status = 202;
     return 0;
 }
 
@@ -562,8 +575,13 @@ int hookd_h_webhook_send(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *r
     hookd_ingest in = {.items = &item, .n = 1, .plan = plan_send, .ctx = &plan};
     rc = hookd_store_ingest(ctx->store, &in);
     if (rc == 0) {
-        resp->status = 202;
+        /* After the commit: a 503 here means the delivery may well be
+         * made (at least once, as every delivery). */
         resp->json = json_pack("{s:s}", "delivery_id", plan.delivery_id);
+        if (resp->json)
+            resp->status = 202;
+        else
+            rc = hookd_error_from_rc(err, HOOKD_ENOMEM, "answer");
     } else if (plan.disconnected) {
         hookd_error_set(err, 409, "conflict", NULL,
                         "the webhook is disconnected: connect it before sending");

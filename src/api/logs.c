@@ -12,6 +12,7 @@
 #include "model/payload.h"
 #include "model/webhook.h"
 #include "util/crypto.h"
+#include "util/json.h"
 #include "util/timeutil.h"
 #include "util/version.h"
 
@@ -59,7 +60,8 @@ static json_t *request_headers(const hookd_webhook *wh, const hookd_delivery *d)
     }
     if (!d->headers)
         tail_text = hookd_webhook_tail_shown(wh);
-    json_t *tail = json_loads(d->headers ? d->headers : tail_text ? tail_text : "{}", 0, NULL);
+    const char *tail_src = d->headers ? d->headers : tail_text ? tail_text : "{}";
+    json_t *tail = hookd_json_loadb(tail_src, strlen(tail_src), 0, NULL);
     free(tail_text);
     if (tail)
         json_object_update(h, tail);

@@ -46,7 +46,11 @@ static int fields_validate(const json_t *v, hookd_field_object object, const cha
             json_decref(norm);
             return HOOKD_EINVAL;
         }
-        json_object_set_new(norm, k, nv);
+        /* A value dropped here would turn into a 400 about the field. */
+        if (json_object_set_new(norm, k, nv) != 0) {
+            json_decref(norm);
+            return hookd_error_from_rc(err, HOOKD_ENOMEM, "fields");
+        }
     }
     *out = norm;
     return 0;
@@ -137,6 +141,36 @@ int hookd_merge_person_validate(const json_t *v, const char *path, const char **
 
 /* ---- handlers ---------------------------------------------------------- */
 
+/* [{id_key, "status"}] for res[0..n), or NULL with *rc and err set. Made
+ * after the merge committed: a 503 then is safe to retry (a merge again
+ * finds what the first made). */
+static json_t *merge_answers(const char *id_key, const hookd_merge_result *res, size_t n,
+                             int *rc, hookd_error *err)
+{
+    json_t *answers = json_array();
+    for (size_t i = 0; answers && i < n; i++) {
+        if (json_array_append_new(answers,
+                                  json_pack("{s:s,s:s}", id_key, res[i].id, "status",
+                                            res[i].created ? "created" : "updated")) != 0) {
+            json_decref(answers);
+            answers = NULL;
+        }
+    }
+    if (!answers)
+        *rc = hookd_error_from_rc(err, HOOKD_ENOMEM, "answer");
+    return answers;
+}
+
+/* Answers 200 {key: list} (list consumed). */
+static int answer_list(hookd_resp *resp, const char *key, json_t *list, hookd_error *err)
+{
+    resp->json = json_pack("{s:o}", key, list);
+    if (!resp->json)
+        return hookd_error_from_rc(err, HOOKD_ENOMEM, "answer");
+    resp->status = 200;
+    return 0;
+}
+
 /* The list at key: 1..MERGE_MAX items. */
 static const json_t *want_list(const json_t *body, const char *key, hookd_error *err)
 {
@@ -178,21 +212,12 @@ int hookd_h_people_merge(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *r
         rc = hookd_error_from_rc(err, HOOKD_ENOMEM, "people");
     if (rc == 0 && (rc = hookd_store_people_merge(ctx->store, m, n, hookd_now_ms(), res)) != 0)
         hookd_error_from_rc(err, rc, "people");
-    json_t *answers = json_array();
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        json_array_append_new(answers, json_pack("{s:s,s:s}", "contact_id", res[i].id, "status",
-                                                 res[i].created ? "created" : "updated"));
+    json_t *answers = rc == 0 ? merge_answers("contact_id", res, n, &rc, err) : NULL;
     free(res);
     for (size_t i = 0; i < n; i++)
         hookd_merge_person_clear(&m[i]);
     free(m);
-    if (rc) {
-        json_decref(answers);
-        return rc;
-    }
-    resp->status = 200;
-    resp->json = json_pack("{s:o}", "people", answers);
-    return 0;
+    return rc ? rc : answer_list(resp, "people", answers, err);
 }
 
 int hookd_h_accounts_merge(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
@@ -207,7 +232,7 @@ int hookd_h_accounts_merge(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp 
         return HOOKD_EINVAL;
     size_t n = json_array_size(list);
     json_t *norm = json_array();
-    int rc = 0;
+    int rc = norm ? 0 : hookd_error_from_rc(err, HOOKD_ENOMEM, "accounts");
     for (size_t i = 0; i < n && rc == 0; i++) {
         const json_t *a = json_array_get(list, i);
         json_t *fields = NULL;
@@ -225,7 +250,8 @@ int hookd_h_accounts_merge(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp 
             rc = hookd_invalid(err, path, "%s needs str:o:name, the account's merge key", path);
             break;
         }
-        json_array_append_new(norm, fields);
+        if (json_array_append_new(norm, fields) != 0)
+            rc = hookd_error_from_rc(err, HOOKD_ENOMEM, "accounts");
     }
     hookd_merge_result *res = rc == 0 ? calloc(n, sizeof *res) : NULL;
     json_t **fields = rc == 0 ? calloc(n, sizeof *fields) : NULL;
@@ -235,20 +261,11 @@ int hookd_h_accounts_merge(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp 
         fields[i] = json_array_get(norm, i);
     if (rc == 0 && (rc = hookd_store_accounts_merge(ctx->store, fields, n, hookd_now_ms(), res)))
         hookd_error_from_rc(err, rc, "accounts");
-    json_t *answers = json_array();
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        json_array_append_new(answers, json_pack("{s:s,s:s}", "account_id", res[i].id, "status",
-                                                 res[i].created ? "created" : "updated"));
+    json_t *answers = rc == 0 ? merge_answers("account_id", res, n, &rc, err) : NULL;
     free(res);
     free(fields);
     json_decref(norm);
-    if (rc) {
-        json_decref(answers);
-        return rc;
-    }
-    resp->status = 200;
-    resp->json = json_pack("{s:o}", "accounts", answers);
-    return 0;
+    return rc ? rc : answer_list(resp, "accounts", answers, err);
 }
 
 int hookd_h_person_get(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,

@@ -628,8 +628,12 @@ static void run_request(hookd_api *api, req_state *rs)
         }
         /* DECODE_ANY so a scalar body is "not an object" (invalid) rather than
          * malformed; ALLOW_NUL so a "\u0000" can be refused by its path. */
-        body = json_loadb(rs->body ? rs->body : "", rs->len,
-                          JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+        body = hookd_json_loadb(rs->body ? rs->body : "", rs->len,
+                                JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+        if (!body && json_error_code(&jerr) == json_error_out_of_memory) {
+            hookd_error_from_rc(err, HOOKD_ENOMEM, "body");
+            return;
+        }
         if (!body) {
             hookd_error_set(err, 400, "malformed_json", NULL, "line %d, column %d: %s",
                             jerr.line, jerr.column, jerr.text);

@@ -668,25 +668,37 @@ bool hookd_webhook_wants(const hookd_webhook *wh, const char *field_id)
 
 /* ---- JSON forms -------------------------------------------------------- */
 
-/* Builds the settings both forms share. */
+/* Builds the settings both forms share; NULL if memory ran out. Every
+ * member must make it: a document missing one is stored damaged for good. */
 static json_t *settings_json(const hookd_webhook *wh)
 {
     json_t *headers = json_array(), *keys = json_object(), *fields = json_array(),
            *acts = json_array();
-    for (size_t i = 0; i < wh->n_headers; i++) {
+    bool ok = headers && keys && fields && acts;
+    for (size_t i = 0; ok && i < wh->n_headers; i++) {
         json_t *h = json_pack("{s:s,s:s}", "key", wh->headers[i].key, "value",
                               wh->headers[i].value);
-        if (h && wh->headers[i].secret)
-            json_object_set_new(h, "secret", json_true());
-        json_array_append_new(headers, h);
+        if (h && wh->headers[i].secret && json_object_set_new(h, "secret", json_true()) != 0) {
+            json_decref(h);
+            h = NULL;
+        }
+        ok = json_array_append_new(headers, h) == 0;
     }
-    for (int i = 0; i < HOOKD_LOCKED_KEYS; i++)
-        json_object_set_new(keys, hookd_locked_key_names[i], json_string(wh->keys[i]));
-    for (size_t i = 0; i < wh->n_fields; i++)
-        json_array_append_new(fields, json_pack("{s:s,s:s}", "field_id", wh->fields[i].field_id,
-                                                "key", wh->fields[i].key));
-    for (size_t i = 0; i < wh->n_activities; i++)
-        json_array_append_new(acts, json_string(wh->activities[i]));
+    for (int i = 0; ok && i < HOOKD_LOCKED_KEYS; i++)
+        ok = json_object_set_new(keys, hookd_locked_key_names[i], json_string(wh->keys[i])) == 0;
+    for (size_t i = 0; ok && i < wh->n_fields; i++)
+        ok = json_array_append_new(fields, json_pack("{s:s,s:s}", "field_id",
+                                                     wh->fields[i].field_id, "key",
+                                                     wh->fields[i].key)) == 0;
+    for (size_t i = 0; ok && i < wh->n_activities; i++)
+        ok = json_array_append_new(acts, json_string(wh->activities[i])) == 0;
+    if (!ok) {
+        json_decref(headers);
+        json_decref(keys);
+        json_decref(fields);
+        json_decref(acts);
+        return NULL;
+    }
     return json_pack("{s:s,s:s,s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:b,s:s}", "id", wh->id, "name",
                      wh->name, "url", wh->url, "method", hookd_method_name(wh->method),
                      "send_activity", wh->send_activity, "headers", headers, "keys", keys,
@@ -702,19 +714,24 @@ json_t *hookd_webhook_to_json(const hookd_webhook *wh)
         return NULL;
     /* A secret header's value is never answered again. */
     json_t *headers = json_object_get(j, "headers");
-    for (size_t i = 0; i < json_array_size(headers); i++) {
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < json_array_size(headers); i++) {
         json_t *h = json_array_get(headers, i);
         if (json_is_true(json_object_get(h, "secret")))
-            json_object_set_new(h, "value", json_string(HOOKD_REDACTED));
+            rc = json_object_set_new(h, "value", json_string(HOOKD_REDACTED));
     }
     hookd_time_format_ms(wh->created_at, created);
     hookd_time_format_ms(wh->updated_at, updated);
-    json_object_set_new(j, "basic_auth",
-                        wh->basic_user ? json_pack("{s:s,s:b}", "username", wh->basic_user,
-                                                   "password_set", wh->basic_pass != NULL)
-                                       : json_null());
-    json_object_set_new(j, "created_at", json_string(created));
-    json_object_set_new(j, "updated_at", json_string(updated));
+    if (rc != 0 ||
+        json_object_set_new(j, "basic_auth",
+                            wh->basic_user ? json_pack("{s:s,s:b}", "username", wh->basic_user,
+                                                       "password_set", wh->basic_pass != NULL)
+                                           : json_null()) != 0 ||
+        json_object_set_new(j, "created_at", json_string(created)) != 0 ||
+        json_object_set_new(j, "updated_at", json_string(updated)) != 0) {
+        json_decref(j);
+        return NULL;
+    }
     return j;
 }
 
@@ -723,15 +740,18 @@ json_t *hookd_webhook_to_doc(const hookd_webhook *wh)
     json_t *j = settings_json(wh);
     if (!j)
         return NULL;
-    json_object_set_new(j, "basic_auth",
-                        wh->basic_user ? json_pack("{s:s,s:s?}", "username", wh->basic_user,
-                                                   "password", wh->basic_pass)
-                                       : json_null());
-    json_object_set_new(j, "created_at", json_integer(wh->created_at));
-    json_object_set_new(j, "updated_at", json_integer(wh->updated_at));
-    if (wh->secret_prev[0])
-        json_object_set_new(j, "secret_prev", json_string(wh->secret_prev));
-    json_object_set_new(j, "rotated_at", json_integer(wh->rotated_at));
+    if (json_object_set_new(j, "basic_auth",
+                            wh->basic_user ? json_pack("{s:s,s:s?}", "username", wh->basic_user,
+                                                       "password", wh->basic_pass)
+                                           : json_null()) != 0 ||
+        json_object_set_new(j, "created_at", json_integer(wh->created_at)) != 0 ||
+        json_object_set_new(j, "updated_at", json_integer(wh->updated_at)) != 0 ||
+        (wh->secret_prev[0] &&
+         json_object_set_new(j, "secret_prev", json_string(wh->secret_prev)) != 0) ||
+        json_object_set_new(j, "rotated_at", json_integer(wh->rotated_at)) != 0) {
+        json_decref(j);
+        return NULL;
+    }
     return j;
 }
 

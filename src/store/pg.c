@@ -15,6 +15,7 @@
 
 #include "store/pg_int.h"
 #include "util/crypto.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/lz.h"
 #include "util/timeutil.h"
@@ -318,7 +319,8 @@ json_t *pg_json(const PGresult *r, int row, int col)
     if (PQgetisnull(r, row, col))
         return NULL;
     json_error_t jerr;
-    json_t *v = json_loadb(PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col), 0, &jerr);
+    json_t *v =
+        hookd_json_loadb(PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col), 0, &jerr);
     if (!v)
         hookd_log_error("postgres: a stored document is damaged: %s", jerr.text);
     return v;

@@ -276,8 +276,8 @@ json_t *sq_column_json(sqlite3_stmt *q, int col)
 {
     if (sqlite3_column_type(q, col) == SQLITE_NULL)
         return NULL;
-    return json_loadb((const char *)sqlite3_column_text(q, col),
-                      (size_t)sqlite3_column_bytes(q, col), 0, NULL);
+    return hookd_json_loadb((const char *)sqlite3_column_text(q, col),
+                            (size_t)sqlite3_column_bytes(q, col), 0, NULL);
 }
 
 int sq_bind_json(sqlite3_stmt *q, int idx, const json_t *v)

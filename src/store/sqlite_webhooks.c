@@ -24,8 +24,8 @@ const char SQ_WEBHOOK_COLS[] = "key, version, doc";
 hookd_webhook *sq_row_webhook(const hookd_sealer *sl, sqlite3_stmt *q)
 {
     json_error_t jerr;
-    json_t *doc = json_loadb((const char *)sqlite3_column_text(q, 2),
-                             (size_t)sqlite3_column_bytes(q, 2), 0, &jerr);
+    json_t *doc = hookd_json_loadb((const char *)sqlite3_column_text(q, 2),
+                                   (size_t)sqlite3_column_bytes(q, 2), 0, &jerr);
     if (!doc) {
         hookd_log_error("sqlite: webhook document damaged: %s", jerr.text);
         return NULL;

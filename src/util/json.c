@@ -8,6 +8,38 @@
 
 #include "util/buf.h"
 
+/* Set when one of jansson's allocations failed on this thread (see json.h). */
+static _Thread_local bool json_alloc_failed;
+
+static void *json_alloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p)
+        json_alloc_failed = true;
+    return p;
+}
+
+void hookd_json_setup(void)
+{
+    json_set_alloc_funcs(json_alloc, free);
+}
+
+json_t *hookd_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *err)
+{
+    json_error_t local;
+    if (!err)
+        err = &local;
+    json_alloc_failed = false;
+    json_t *v = json_loadb(buf, len, flags, err);
+    if (!json_alloc_failed)
+        return v;
+    json_decref(v);
+    /* Where jansson keeps the code json_error_code reads. */
+    snprintf(err->text, JSON_ERROR_TEXT_LENGTH - 1, "out of memory");
+    err->text[JSON_ERROR_TEXT_LENGTH - 1] = (char)json_error_out_of_memory;
+    return NULL;
+}
+
 int hookd_json_only_keys(const json_t *obj, const char *const *allowed, const char *prefix,
                          hookd_error *err)
 {

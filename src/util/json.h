@@ -17,6 +17,17 @@
 int hookd_json_only_keys(const json_t *obj, const char *const *allowed, const char *prefix,
                          hookd_error *err);
 
+/* jansson's parser drops a byte it cannot append (its lexer ignores a
+ * failed growth of its buffer), so a parse short of memory can return a
+ * document with a string or a number cut short. hookd_json_setup (once, at
+ * start, before any other jansson call) makes jansson's allocations note
+ * their failures per thread; hookd_json_loadb is json_loadb that throws
+ * away a parse during which one failed and answers NULL with
+ * json_error_code(err) == json_error_out_of_memory. Every parse of stored
+ * or received JSON goes through it. */
+void hookd_json_setup(void);
+json_t *hookd_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *err);
+
 /* The compact JSON text of v, byte for byte what jansson's
  * json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) writes (UTF-8 kept, keys in
  * insertion order), made in one growing buffer instead of jansson's
