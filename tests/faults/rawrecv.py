@@ -379,6 +379,21 @@ def percentile(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
+def p50_p99_ms(xs):
+    """(p50, p99) of xs seconds in whole ms, or None for none."""
+    if not xs:
+        return None
+    return (round(percentile(xs, 50) * 1000), round(percentile(xs, 99) * 1000))
+
+
+def state_counts(entries):
+    """{state: how many} of log entries."""
+    out = {}
+    for e in entries:
+        out[e["state"]] = out.get(e["state"], 0) + 1
+    return out
+
+
 class Stream:
     """A steady stream of activities of field_id: rate a second, one ingest
     every `tick` seconds; remembers the time of each activity's 202."""

@@ -198,7 +198,7 @@ def run(ctx):
         res.check(len(healthy) == res.expected and all(e["state"] == "succeeded"
                                                        for e in healthy),
                   f"healthy webhook: {len(healthy)} entries, states "
-                  f"{_states(healthy)}; expected {res.expected} succeeded")
+                  f"{rawrecv.state_counts(healthy)}; expected {res.expected} succeeded")
         attempts_seen = {}
         for kind in FAULTS:
             es = entries[kind]
@@ -209,7 +209,7 @@ def run(ctx):
             logged = sum(e["attempts"] for e in es)
             got = rcv.never_accepted if kind == "never" else len(rcv.arrivals(kind))
             seen = ", seen retrying" if kind in seen_retrying else ""
-            attempts_seen[kind] = (f"{_states(es)} at the end{seen}, "
+            attempts_seen[kind] = (f"{rawrecv.state_counts(es)} at the end{seen}, "
                                    f"{logged} attempts logged, {got} received")
             # hookd closes a connection whose attempt failed, so every
             # attempt is one request read (one connection, for never)
@@ -261,8 +261,8 @@ def run(ctx):
             "healthy_rate_baseline": round(base_rate, 1),
             "healthy_rate_faults": round(fault_rate, 1),
             "rate_ratio": f"{ratio:.0%}",
-            "healthy_latency_baseline_p50_p99_ms": _ms(bl),
-            "healthy_latency_faults_p50_p99_ms": _ms(fl),
+            "healthy_latency_baseline_p50_p99_ms": rawrecv.p50_p99_ms(bl),
+            "healthy_latency_faults_p50_p99_ms": rawrecv.p50_p99_ms(fl),
             "fault_phase_s": round(fault_s, 1),
             **{f"fault_{k}": v for k, v in attempts_seen.items()},
             **{f"logged_{k}": f"status {c} error {e!r}" for k, (c, e) in sample.items()},
@@ -274,16 +274,3 @@ def run(ctx):
         if h:
             rawrecv.stop_hookd(h)
     return res
-
-
-def _states(es):
-    out = {}
-    for e in es:
-        out[e["state"]] = out.get(e["state"], 0) + 1
-    return out
-
-
-def _ms(xs):
-    if not xs:
-        return None
-    return (round(rawrecv.percentile(xs, 50) * 1000), round(rawrecv.percentile(xs, 99) * 1000))

@@ -137,28 +137,15 @@ def run(ctx):
             "healthy_rate_baseline": round(base_rate, 1),
             "healthy_rate_slow": round(slow_rate, 1),
             "rate_ratio": f"{ratio:.0%}",
-            "healthy_latency_baseline_p50_p99_ms": _ms(lats["base"]),
-            "healthy_latency_slow_p50_p99_ms": _ms(lats["slow"]),
+            "healthy_latency_baseline_p50_p99_ms": rawrecv.p50_p99_ms(lats["base"]),
+            "healthy_latency_slow_p50_p99_ms": rawrecv.p50_p99_ms(lats["slow"]),
             "slow_answered": f"{len(slow_answered)} of {n_slow}",
             "slow_drained_s": round(slow_times[-1] - slow_sent, 1) if slow_times else None,
             "slow_drain_floor_s": SLOW_S * waves,
-            "slow_states": _states(entries["slow"]),
+            "slow_states": rawrecv.state_counts(entries["slow"]),
         })
     finally:
         rcv.stop()
         if h:
             rawrecv.stop_hookd(h)
     return res
-
-
-def _states(es):
-    out = {}
-    for e in es:
-        out[e["state"]] = out.get(e["state"], 0) + 1
-    return out
-
-
-def _ms(xs):
-    if not xs:
-        return None
-    return (round(rawrecv.percentile(xs, 50) * 1000), round(rawrecv.percentile(xs, 99) * 1000))
