@@ -13,6 +13,7 @@
 #define MAX_RETRIES_LIMIT 1000
 #define CONNECTIONS_PER_CLIENT_MAX 100000
 #define REQUEST_DEADLINE_MAX_MS (3600 * 1000)
+#define MAX_TEST_SENDS_LIMIT 1000
 
 /* Every option, its variable, and whether it takes a value. Order is the
  * order of SPEC §1. */
@@ -40,6 +41,7 @@ enum opt_id {
     /* abuse limits of the API (docs/security.md) */
     OPT_API_CONNECTIONS_PER_CLIENT,
     OPT_API_REQUEST_DEADLINE,
+    OPT_MAX_TEST_SENDS,
     OPT_COUNT
 };
 
@@ -72,6 +74,7 @@ static const struct {
                                         "HOOKD_API_CONNECTIONS_PER_CLIENT", "128", true},
     [OPT_API_REQUEST_DEADLINE] = {"--api-request-deadline", "HOOKD_API_REQUEST_DEADLINE", "60s",
                                   true},
+    [OPT_MAX_TEST_SENDS] = {"--max-test-sends", "HOOKD_MAX_TEST_SENDS", "16", true},
 };
 
 int hookd_parse_listen(const char *s, char **host, uint16_t *port)
@@ -323,6 +326,16 @@ static int apply(hookd_config *cfg, enum opt_id id, const char *v, const char *s
     case OPT_API_REQUEST_DEADLINE:
         return parse_duration_opt(v, 1000, REQUEST_DEADLINE_MAX_MS, "1s to 1h, like 60s",
                                   &cfg->api_request_deadline_ms, src, err, errlen);
+    case OPT_MAX_TEST_SENDS: {
+        int n;
+        if (parse_int(v, 1, MAX_TEST_SENDS_LIMIT, &n) != 0) {
+            snprintf(err, errlen, "%s: invalid value '%s' (expected an integer 1–%d)", src, v,
+                     MAX_TEST_SENDS_LIMIT);
+            return -1;
+        }
+        cfg->max_test_sends = (unsigned)n;
+        return 0;
+    }
     case OPT_ALLOW_PRIVATE:
         if (parse_bool_env(v, &cfg->allow_private_networks) != 0)
             goto bad;

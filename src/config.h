@@ -39,6 +39,7 @@ typedef struct hookd_config {
     unsigned api_connections_per_client; /* open connections per client address; 0: no cap */
     int64_t api_request_deadline_ms;  /* whole request head and body, an answer's
                                        * reading, an idle keep-alive wait */
+    unsigned max_test_sends;  /* test sends in flight at once; past it /test answers 429 */
 } hookd_config;
 
 /* Looks up an environment variable; NULL if unset. Tests pass their own. */
