@@ -99,6 +99,9 @@ typedef struct key_slot {
  * (jansson's own limit is 2048); hookd's bodies need fewer than ten. */
 #define JSON_DEPTH_MAX 64
 #define HEAD_DEADLINE_MS 10000 /* the head alone, unless the request deadline is shorter */
+/* At a stop, how long answers the handlers have just made may take to be
+ * written before libmicrohttpd closes every connection. */
+#define STOP_FLUSH_MS 2000
 #define TLS_FILE_MAX (1024 * 1024)
 /* gnutls priorities: TLS 1.2 and 1.3 only. */
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
@@ -151,6 +154,9 @@ typedef struct pool {
     /* Requests whose handler returned HOOKD_API_LATER and whose second half
      * is not queued yet: the pool does not end while there are any. */
     unsigned deferred;
+    /* Requests handed to the pool whose answer is not written yet (no
+     * completion notice): a stop lets them be written (STOP_FLUSH_MS). */
+    atomic_uint unsent;
 } pool;
 
 struct hookd_api {
@@ -815,6 +821,7 @@ static bool pool_push(hookd_api *api, struct MHD_Connection *c, req_state *rs)
         rs->later.api = api;
         rs->later.rs = rs;
         rs->req.later = &rs->later;
+        atomic_fetch_add(&p->unsent, 1);
         /* Suspended under the lock, so no pool thread can resume it first. */
         MHD_suspend_connection(c);
         if (p->tail)
@@ -922,6 +929,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     req_state *rs = *con_cls;
     if (!rs)
         return;
+    if (rs->conn) /* it went through the pool */
+        atomic_fetch_sub(&api->pool.unsent, 1);
     free(rs->scratch);
     free(rs->body);
     resp_release(&rs->resp); /* an answer never sent (connection gone) */
@@ -1342,6 +1351,12 @@ void hookd_api_stop(hookd_api *api)
     /* Nothing is in flight at the tester now, and nothing can submit. */
     hookd_tester_stop(api->ctx.tester);
     api->ctx.tester = NULL;
+    /* The last answers were handed to libmicrohttpd's threads just now;
+     * stopping the daemon at once would close their connections unwritten.
+     * A client that does not read is not waited for past STOP_FLUSH_MS. */
+    for (int64_t until = mono_ms() + STOP_FLUSH_MS;
+         atomic_load(&api->pool.unsent) > 0 && mono_ms() < until;)
+        nanosleep(&(struct timespec){.tv_nsec = 5 * 1000000}, NULL);
     MHD_stop_daemon(api->daemon);
     /* After the daemon: every connection has been closed (and forgotten by
      * the deadlines) by then. */

@@ -33,11 +33,13 @@ def timed_get(api, path):
     return r, time.monotonic() - t0
 
 
-def start_hanging(api, wid, n, receiver, path):
-    """Starts n POST /webhooks/{wid}/test in threads and waits until the
+def start_hanging(server, wid, n, receiver):
+    """Starts n POST /webhooks/{wid}/test in threads, each with a client of
+    its own (a requests session is not thread-safe), and waits until the
     receiver holds them all; returns (pool, futures)."""
     pool = ThreadPoolExecutor(max_workers=n)
-    futs = [pool.submit(api.request, "POST", f"/api/v1/webhooks/{wid}/test", timeout=30)
+    futs = [pool.submit(server.client().request, "POST", f"/api/v1/webhooks/{wid}/test",
+                        timeout=30)
             for _ in range(n)]
     receiver.wait(lambda r: r.held() >= n, timeout=10)
     return pool, futs
@@ -93,7 +95,7 @@ def test_past_the_cap_test_answers_429_and_create_still_creates(servers, receive
     ok = api.create({"name": "fine", "url": receiver.url + "/ok"})
     receiver.script("/hang", "hang")
     t0 = time.monotonic()
-    pool, futs = start_hanging(api, hang["id"], 2, receiver, "/hang")
+    pool, futs = start_hanging(s, hang["id"], 2, receiver)
     try:
         n_received = len(receiver.requests(tests=True))
         # the cap is full: another test is refused at once, for any webhook
