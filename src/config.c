@@ -14,6 +14,7 @@
 #define CONNECTIONS_PER_CLIENT_MAX 100000
 #define REQUEST_DEADLINE_MAX_MS (3600 * 1000)
 #define MAX_DELIVERIES_LIMIT 1000000000
+#define MAX_TEST_SENDS_LIMIT 1000
 
 /* Every option, its variable, and whether it takes a value. Order is the
  * order of SPEC §1. */
@@ -43,6 +44,7 @@ enum opt_id {
     OPT_API_REQUEST_DEADLINE,
     /* SPEC §8: the bound on one ingest's fan-out */
     OPT_MAX_DELIVERIES_PER_REQUEST,
+    OPT_MAX_TEST_SENDS,
     OPT_COUNT
 };
 
@@ -77,6 +79,7 @@ static const struct {
                                   true},
     [OPT_MAX_DELIVERIES_PER_REQUEST] = {"--max-deliveries-per-request",
                                         "HOOKD_MAX_DELIVERIES_PER_REQUEST", "100000", true},
+    [OPT_MAX_TEST_SENDS] = {"--max-test-sends", "HOOKD_MAX_TEST_SENDS", "16", true},
 };
 
 int hookd_parse_listen(const char *s, char **host, uint16_t *port)
@@ -336,6 +339,16 @@ static int apply(hookd_config *cfg, enum opt_id id, const char *v, const char *s
             return -1;
         }
         return 0;
+    case OPT_MAX_TEST_SENDS: {
+        int n;
+        if (parse_int(v, 1, MAX_TEST_SENDS_LIMIT, &n) != 0) {
+            snprintf(err, errlen, "%s: invalid value '%s' (expected an integer 1–%d)", src, v,
+                     MAX_TEST_SENDS_LIMIT);
+            return -1;
+        }
+        cfg->max_test_sends = (unsigned)n;
+        return 0;
+    }
     case OPT_ALLOW_PRIVATE:
         if (parse_bool_env(v, &cfg->allow_private_networks) != 0)
             goto bad;

@@ -40,6 +40,7 @@ typedef struct hookd_config {
     int64_t api_request_deadline_ms;  /* whole request head and body, an answer's
                                        * reading, an idle keep-alive wait */
     int max_deliveries_per_request;   /* deliveries one ingest may make (SPEC §8) */
+    unsigned max_test_sends;  /* test sends in flight at once; past it /test answers 429 */
 } hookd_config;
 
 /* Looks up an environment variable; NULL if unset. Tests pass their own. */

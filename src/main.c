@@ -53,6 +53,7 @@ static const char USAGE[] =
     "  --api-rate-limit N         HOOKD_API_RATE_LIMIT  requests/s per client (off)\n"
     "  --api-connections-per-client N  HOOKD_API_CONNECTIONS_PER_CLIENT  128\n"
     "  --api-request-deadline DUR HOOKD_API_REQUEST_DEADLINE 60s\n"
+    "  --max-test-sends N         HOOKD_MAX_TEST_SENDS  16 test sends at once\n"
     "  --retry-schedule LIST      HOOKD_RETRY_SCHEDULE  5m,15m,1h,5h,1d\n"
     "  --max-retries N            HOOKD_MAX_RETRIES     12\n"
     "  --request-timeout DUR      HOOKD_REQUEST_TIMEOUT 30s\n"
@@ -93,8 +94,8 @@ static int ensure_api_key(hookd_store *st, const hookd_config *cfg)
     return 0;
 }
 
-/* Handler threads: test sends hold one for up to the request timeout, so
- * keep more than cores. */
+/* Handler threads: more than cores, since a handler may wait for the
+ * store's writer (a test send holds none: it runs on the tester's thread). */
 static unsigned thread_count(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN) * 2;
@@ -183,7 +184,8 @@ static int server_start(server *srv, const hookd_config *cfg)
                              .request_deadline_ms = cfg->api_request_deadline_ms,
                              .rate_limit = cfg->api_rate_limit,
                              .tls_cert = cfg->tls_cert, .tls_key = cfg->tls_key,
-                             .max_deliveries_per_request = cfg->max_deliveries_per_request};
+                             .max_deliveries_per_request = cfg->max_deliveries_per_request,
+                             .max_test_sends = cfg->max_test_sends};
     if (hookd_api_start(&opt, &srv->api, err, sizeof err) != 0)
         goto fail;
     return 0;

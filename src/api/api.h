@@ -2,10 +2,12 @@
  * api.h — hookd's HTTP API (SPEC §2) served by libmicrohttpd.
  *
  * hookd_api_start runs libmicrohttpd with an internal epoll thread pool that
- * moves bytes, and a pool of handler threads that parse requests and run
- * their handlers (which may wait on the store).
+ * moves bytes, a pool of handler threads that parse requests and run
+ * their handlers (which may wait on the store), and the thread that sends
+ * tests (delivery/tester.h), which no handler thread waits for.
  * The caller owns the store and must keep it open until hookd_api_stop
- * returns. hookd_api_stop waits for requests in flight to finish.
+ * returns. hookd_api_stop waits for requests in flight to finish, test
+ * sends included.
  *
  * Against abusive clients it caps connections (in all and per client
  * address), puts deadlines on slow clients (api/deadline.h), caps the
@@ -40,6 +42,7 @@ typedef struct hookd_api_options {
     const char *tls_cert;        /* PEM files: serve over TLS; both or neither */
     const char *tls_key;
     int max_deliveries_per_request; /* one ingest's deliveries at most; 0: no cap */
+    unsigned max_test_sends;     /* test sends in flight at once (past it: 429); > 0 */
 } hookd_api_options;
 
 /* Starts serving. Returns 0 and sets *out, or a negative code with a one-line

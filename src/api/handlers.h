@@ -12,6 +12,15 @@
  * data) unless resp->owned says the server must free() them, which it does
  * whatever happens to the answer. Handlers never see libmicrohttpd: the
  * server adds the headers every answer carries and answers If-None-Match.
+ *
+ * Threads: a handler runs on one of the server's handler threads and may
+ * wait for the store, but never for the network. A handler whose answer
+ * needs something that runs elsewhere (a test send, on the tester's thread:
+ * delivery/tester.h) answers later: it calls hookd_api_defer with its second
+ * half, starts the work, and returns HOOKD_API_LATER. Its connection stays
+ * suspended and holds no handler thread meanwhile; when the work calls
+ * hookd_api_resume, the second half runs on a handler thread (where it may
+ * call the store) and fills resp or err as a handler does.
  */
 #ifndef HOOKD_API_HANDLERS_H
 #define HOOKD_API_HANDLERS_H
@@ -20,6 +29,7 @@
 #include <stdbool.h>
 
 #include "delivery/request.h"
+#include "delivery/tester.h"
 #include "store/store.h"
 #include "util/error.h"
 
@@ -35,7 +45,11 @@ typedef struct hookd_api_ctx {
     void (*keys_reload)(void *keys);
     int64_t (*key_last_used)(void *keys, const char *id);
     size_t max_deliveries; /* one ingest's deliveries at most (SPEC §8); 0: no cap */
+    hookd_tester *tester; /* runs test sends (the server's) */
 } hookd_api_ctx;
+
+/* A request whose answer comes later (see the top comment); the server's. */
+typedef struct hookd_api_later hookd_api_later;
 
 typedef struct hookd_req {
     const char *method;
@@ -43,6 +57,7 @@ typedef struct hookd_req {
     const char *params[HOOKD_API_MAX_PARAMS]; /* the path's "*" segments, in order */
     json_t *body;                             /* borrowed; NULL unless the route takes one */
     void *conn;                               /* struct MHD_Connection *, for query args */
+    hookd_api_later *later;                   /* NULL when it cannot wait (hookd stopping) */
 } hookd_req;
 
 typedef struct hookd_resp {
@@ -54,10 +69,32 @@ typedef struct hookd_resp {
     bool owned;        /* bytes were malloc'd for this answer; the server frees them */
     const char *etag;  /* quoted strong validator (static), or NULL */
     const char *cache; /* Cache-Control (static); NULL: "no-store", as for all JSON */
+    unsigned retry_after; /* a Retry-After header's seconds (for the answer or the
+                           * error), 0 for none */
 } hookd_resp;
 
 typedef int (*hookd_handler)(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
                              hookd_error *err);
+
+/* ---- answers given later ---- */
+
+/* What a handler returns when its answer comes from its second half. */
+#define HOOKD_API_LATER 1
+
+/* A handler's second half: runs on a handler thread with the state given to
+ * hookd_api_defer, which it owns (and frees); fills resp or err. */
+typedef int (*hookd_api_second_half)(hookd_api_ctx *ctx, void *state, hookd_resp *resp,
+                                     hookd_error *err);
+
+/* Makes req's answer wait for second(state): returns the token to resume
+ * it with, or NULL when req cannot wait (the handler answers now). After
+ * this, a handler that returns HOOKD_API_LATER must have arranged exactly
+ * one hookd_api_resume; one that returns anything else is answered by what
+ * it returns, as usual (the deferral is dropped). */
+hookd_api_later *hookd_api_defer(const hookd_req *req, hookd_api_second_half second, void *state);
+
+/* The work is done: the second half may run. Any thread, once. */
+void hookd_api_resume(hookd_api_later *later);
 
 /* Route flags. */
 enum { ROUTE_PUBLIC = 1, ROUTE_BODY = 2 };

@@ -11,11 +11,20 @@
  * Threads: libmicrohttpd's own threads only move bytes. Once a request's
  * body is in, its connection is suspended and the request goes to a pool of
  * handler threads, which parse it, run its handler (which may wait for the
- * store's writer, or send a test) and resume the connection; the answer is
- * then queued on libmicrohttpd's thread. A handler that waits never holds up
- * the other connections libmicrohttpd serves on the same thread: with
- * handlers run in place, four clients sharing one of its threads were
- * parsed, stored and answered one after the other.
+ * store's writer) and resume the connection; the answer is then queued on
+ * libmicrohttpd's thread. A handler that waits never holds up the other
+ * connections libmicrohttpd serves on the same thread: with handlers run in
+ * place, four clients sharing one of its threads were parsed, stored and
+ * answered one after the other.
+ *
+ * Nothing on a handler thread waits for the network. A test send runs on
+ * the tester's thread (delivery/tester.h, at most --max-test-sends at once);
+ * its handler defers its answer (handlers.h: hookd_api_defer) and returns,
+ * the connection staying suspended. Two events must both have happened
+ * before the second half is queued to the pool — the handler returned, and
+ * the tester resumed it — whichever comes last queues it, under the pool's
+ * lock. A stop lets every deferred request finish before the pool's threads
+ * end, so no connection is left suspended when libmicrohttpd stops.
  *
  * Abuse limits (docs/security.md): connections are capped in all (below the
  * file-descriptor limit) and per client address; slow clients meet the
@@ -47,6 +56,7 @@
 #include "api/handlers.h"
 #include "model/apikey.h"
 #include "api/ratelimit.h"
+#include "delivery/tester.h"
 #include "util/json.h"
 #include "util/json_depth.h"
 #include "util/crypto.h"
@@ -89,9 +99,24 @@ typedef struct key_slot {
  * (jansson's own limit is 2048); hookd's bodies need fewer than ten. */
 #define JSON_DEPTH_MAX 64
 #define HEAD_DEADLINE_MS 10000 /* the head alone, unless the request deadline is shorter */
+/* At a stop, how long answers the handlers have just made may take to be
+ * written before libmicrohttpd closes every connection. */
+#define STOP_FLUSH_MS 2000
 #define TLS_FILE_MAX (1024 * 1024)
 /* gnutls priorities: TLS 1.2 and 1.3 only. */
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+/* A deferred answer (handlers.h): its second half, that half's state, and
+ * how many of the two events (the handler returned, the work resumed it)
+ * are still to come (under the pool's lock). */
+struct hookd_api_later {
+    hookd_api *api;
+    struct req_state *rs;
+    hookd_api_second_half second;
+    void *state;
+    int waiting;
+    bool queued; /* the second half is queued or running */
+};
 
 /* Per-request state, from the first callback to MHD's completion notice. */
 typedef struct req_state {
@@ -110,6 +135,7 @@ typedef struct req_state {
     hookd_resp resp;
     hookd_error err;
     hookd_conn_clock *clock; /* the connection's deadlines, or NULL */
+    hookd_api_later later;
 } req_state;
 
 /* The handler threads and the requests waiting for one. */
@@ -125,6 +151,12 @@ typedef struct pool {
      * them at once than there are cores only adds memory, not speed. */
     pthread_cond_t heavy_free;
     unsigned heavy, heavy_max;
+    /* Requests whose handler returned HOOKD_API_LATER and whose second half
+     * is not queued yet: the pool does not end while there are any. */
+    unsigned deferred;
+    /* Requests handed to the pool whose answer is not written yet (no
+     * completion notice): a stop lets them be written (STOP_FLUSH_MS). */
+    atomic_uint unsent;
 } pool;
 
 struct hookd_api {
@@ -271,11 +303,6 @@ static enum MHD_Result queue_resp(struct MHD_Connection *c, hookd_resp *resp,
     return ret;
 }
 
-static enum MHD_Result send_resp(struct MHD_Connection *c, hookd_resp *resp)
-{
-    return queue_resp(c, resp, 0);
-}
-
 /* The error answer of SPEC §2, with a Retry-After when retry_after > 0. */
 static enum MHD_Result send_error_retry(struct MHD_Connection *c, const hookd_error *in,
                                         unsigned retry_after)
@@ -295,11 +322,6 @@ static enum MHD_Result send_error_retry(struct MHD_Connection *c, const hookd_er
     hookd_resp resp = {.status = err->status ? err->status : 503,
                        .json = json_pack("{s:o}", "error", e)};
     return queue_resp(c, &resp, retry_after);
-}
-
-static enum MHD_Result send_error(struct MHD_Connection *c, const hookd_error *in)
-{
-    return send_error_retry(c, in, 0);
 }
 
 /* ---- header checks ----------------------------------------------------- */
@@ -660,6 +682,19 @@ static void run_request(hookd_api *api, req_state *rs)
     rs->rc = rs->route->handler(&api->ctx, &rs->req, &rs->resp, err);
     json_decref(body);
     rs->req.body = NULL;
+    if (rs->rc == HOOKD_API_LATER && !rs->req.later) /* cannot happen: defer said no */
+        rs->rc = hookd_error_set(err, 503, "unavailable", NULL, "hookd is stopping");
+    if (rs->rc != 0 && rs->rc != HOOKD_API_LATER && !err->code)
+        hookd_error_from_rc(err, rs->rc, "resource");
+}
+
+/* Runs a deferred request's second half, as run_request runs a handler. */
+static void run_second_half(hookd_api *api, req_state *rs)
+{
+    hookd_error *err = &rs->err;
+    rs->rc = rs->later.second(&api->ctx, rs->later.state, &rs->resp, err);
+    if (rs->rc == HOOKD_API_LATER) /* a second half answers: it cannot wait again */
+        rs->rc = hookd_error_set(err, 503, "unavailable", NULL, "internal error");
     if (rs->rc != 0 && !err->code)
         hookd_error_from_rc(err, rs->rc, "resource");
 }
@@ -668,12 +703,59 @@ static void run_request(hookd_api *api, req_state *rs)
 static enum MHD_Result answer(struct MHD_Connection *c, req_state *rs)
 {
     if (rs->rc == 0)
-        return send_resp(c, &rs->resp);
+        return queue_resp(c, &rs->resp, rs->resp.retry_after);
     resp_release(&rs->resp); /* a handler that failed half-way may hold something */
-    return send_error(c, &rs->err);
+    return send_error_retry(c, &rs->err, rs->resp.retry_after);
 }
 
 /* ---- the handler pool -------------------------------------------------- */
+
+/* rs has its answer: its connection resumes, and rs belongs to
+ * libmicrohttpd's thread again from here on. */
+static void answered(req_state *rs)
+{
+    rs->ready = true;
+    MHD_resume_connection(rs->conn);
+}
+
+/* One of a deferred request's two events; the last queues its second half
+ * (even while the pool stops: it waits for every deferred request). Pool
+ * lock held. */
+static void later_arrive(pool *p, hookd_api_later *l)
+{
+    if (--l->waiting > 0)
+        return;
+    req_state *rs = l->rs;
+    l->queued = true;
+    p->deferred--; /* counted when its handler returned, which it has */
+    rs->next = NULL;
+    if (p->tail)
+        p->tail->next = rs;
+    else
+        p->head = rs;
+    p->tail = rs;
+    pthread_cond_signal(&p->cond);
+}
+
+hookd_api_later *hookd_api_defer(const hookd_req *req, hookd_api_second_half second, void *state)
+{
+    hookd_api_later *l = req->later;
+    if (!l)
+        return NULL;
+    l->second = second;
+    l->state = state;
+    l->waiting = 2;
+    l->queued = false;
+    return l;
+}
+
+void hookd_api_resume(hookd_api_later *l)
+{
+    pool *p = &l->api->pool;
+    pthread_mutex_lock(&p->lock);
+    later_arrive(p, l);
+    pthread_mutex_unlock(&p->lock);
+}
 
 static void *pool_main(void *arg)
 {
@@ -682,16 +764,25 @@ static void *pool_main(void *arg)
     pool *p = &api->pool;
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (!p->head && !p->stopping)
+        while (!p->head && !(p->stopping && p->deferred == 0))
             pthread_cond_wait(&p->cond, &p->lock);
         req_state *rs = p->head;
-        if (!rs)
-            break; /* stopping, and nothing left */
+        if (!rs) {
+            /* Stopping, and nothing left or to come: the others may be
+             * asleep since before the last deferred request came back. */
+            pthread_cond_broadcast(&p->cond);
+            break;
+        }
         p->head = rs->next;
         if (!p->head)
             p->tail = NULL;
         pthread_mutex_unlock(&p->lock);
-        struct MHD_Connection *c = rs->conn;
+        if (rs->later.queued) {
+            run_second_half(api, rs);
+            answered(rs);
+            pthread_mutex_lock(&p->lock);
+            continue;
+        }
         bool heavy = rs->len > HEAVY_BODY;
         if (heavy) {
             pthread_mutex_lock(&p->lock);
@@ -707,9 +798,13 @@ static void *pool_main(void *arg)
             pthread_cond_signal(&p->heavy_free);
             pthread_mutex_unlock(&p->lock);
         }
-        rs->ready = true;
-        /* rs belongs to libmicrohttpd's thread again from here on. */
-        MHD_resume_connection(c);
+        if (rs->rc == HOOKD_API_LATER) {
+            pthread_mutex_lock(&p->lock);
+            p->deferred++;
+            later_arrive(p, &rs->later);
+            continue; /* rs is the tester's, or queued again */
+        }
+        answered(rs);
         pthread_mutex_lock(&p->lock);
     }
     pthread_mutex_unlock(&p->lock);
@@ -726,6 +821,11 @@ static bool pool_push(hookd_api *api, struct MHD_Connection *c, req_state *rs)
     if (taken) {
         rs->conn = c;
         rs->next = NULL;
+        /* Only a request on the pool can wait: its connection is suspended. */
+        rs->later.api = api;
+        rs->later.rs = rs;
+        rs->req.later = &rs->later;
+        atomic_fetch_add(&p->unsent, 1);
         /* Suspended under the lock, so no pool thread can resume it first. */
         MHD_suspend_connection(c);
         if (p->tail)
@@ -833,6 +933,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     req_state *rs = *con_cls;
     if (!rs)
         return;
+    if (rs->conn) /* it went through the pool */
+        atomic_fetch_sub(&api->pool.unsent, 1);
     free(rs->scratch);
     free(rs->body);
     resp_release(&rs->resp); /* an answer never sent (connection gone) */
@@ -1104,9 +1206,12 @@ static int64_t request_deadline_ms(const hookd_api_options *opt)
     return opt->request_deadline_ms > 0 ? opt->request_deadline_ms : 60000;
 }
 
-/* Frees what hookd_api_start made besides the daemon and the pool. */
+/* Frees what hookd_api_start made besides the daemon and the pool (the
+ * tester too: by then no request can submit a test). */
 static void free_limits(hookd_api *api)
 {
+    hookd_tester_stop(api->ctx.tester);
+    api->ctx.tester = NULL;
     hookd_deadlines_stop(api->deadlines);
     hookd_ratelimit_free(api->ratelimit);
     free(api->tls_cert_pem);
@@ -1170,6 +1275,11 @@ int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, si
         return HOOKD_EUNAVAIL;
     }
     int lrc = start_limits(api, opt, err, errlen);
+    if (lrc == 0 && hookd_tester_start(opt->max_test_sends, opt->send.timeout_ms,
+                                       &api->ctx.tester) != 0) {
+        snprintf(err, errlen, "cannot start the test sends' thread");
+        lrc = HOOKD_ENOMEM;
+    }
     if (lrc != 0) {
         freeaddrinfo(ai);
         free_limits(api);
@@ -1239,8 +1349,19 @@ void hookd_api_stop(hookd_api *api)
 {
     if (!api)
         return;
-    /* No connection may stay suspended when libmicrohttpd stops. */
+    /* No connection may stay suspended when libmicrohttpd stops: the pool
+     * ends once every request it holds is answered, those waiting for a
+     * test send included (each within the request timeout). */
     pool_stop(api);
+    /* Nothing is in flight at the tester now, and nothing can submit. */
+    hookd_tester_stop(api->ctx.tester);
+    api->ctx.tester = NULL;
+    /* The last answers were handed to libmicrohttpd's threads just now;
+     * stopping the daemon at once would close their connections unwritten.
+     * A client that does not read is not waited for past STOP_FLUSH_MS. */
+    for (int64_t until = mono_ms() + STOP_FLUSH_MS;
+         atomic_load(&api->pool.unsent) > 0 && mono_ms() < until;)
+        nanosleep(&(struct timespec){.tv_nsec = 5 * 1000000}, NULL);
     MHD_stop_daemon(api->daemon);
     /* After the daemon: every connection has been closed (and forgotten by
      * the deadlines) by then. */

@@ -1,8 +1,10 @@
 /*
  * webhooks.c — the /api/v1/webhooks handlers (SPEC §2 Webhooks). Every
  * change goes through hookd_store_webhook_change, so validation and the write
- * happen in one transaction: a refused change leaves nothing behind.
+ * happen in one transaction: a refused change leaves nothing behind. Test
+ * sends (create, /test, the unsaved /test) answer later: see "test sends".
  */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -68,6 +70,122 @@ static int check_https_only(const hookd_api_ctx *ctx, const json_t *body,
     return hookd_invalid(err, "url", "url must be an https:// URL: hookd runs with --https-only");
 }
 
+/* ---- test sends --------------------------------------------------------- */
+
+/* A test is sent on the tester's thread (delivery/tester.h), never on a
+ * handler thread: the handler starts it and defers its answer, and the
+ * second half (created, tested, tested_unsaved) runs on a handler thread
+ * once the test is back: it stores what must be stored and answers. */
+
+#define TOO_MANY "too many test sends in progress"
+
+typedef struct test_job {
+    hookd_webhook *wh;     /* owned */
+    hookd_test *test;      /* owned; finished once the second half runs */
+    hookd_api_later *later;
+    bool secret_chosen;    /* unsaved: the body chose the secret */
+} test_job;
+
+static void job_free(test_job *job)
+{
+    hookd_webhook_free(job->wh);
+    hookd_test_free(job->test);
+    free(job);
+}
+
+/* The tester's callback (its thread): the test goes back to a handler. */
+static void test_done(hookd_test *t, void *ctx)
+{
+    test_job *job = ctx;
+    job->test = t;
+    hookd_api_resume(job->later);
+}
+
+/* Starts the test of wh (taken) with second as the second half. Returns
+ * HOOKD_API_LATER; or 0 when the test could not be sent, with *why
+ * (static) and *retry_after (0 unless the cap is reached) set and wh handed
+ * back in *back; or an error code with err filled (wh freed). */
+static int start_test(hookd_api_ctx *ctx, const hookd_req *req, hookd_webhook *wh,
+                      hookd_api_second_half second, bool secret_chosen, hookd_webhook **back,
+                      const char **why, unsigned *retry_after, hookd_error *err)
+{
+    test_job *job = calloc(1, sizeof *job);
+    hookd_test *t = job ? hookd_test_new(wh, &ctx->send) : NULL;
+    if (!t) {
+        free(job);
+        hookd_webhook_free(wh);
+        return hookd_error_from_rc(err, HOOKD_ENOMEM, "test");
+    }
+    job->wh = wh;
+    job->secret_chosen = secret_chosen;
+    *retry_after = 0;
+    *why = "hookd is stopping";
+    /* Deferred first: the test may be back before submit returns. */
+    if ((job->later = hookd_api_defer(req, second, job)) != NULL &&
+        hookd_tester_submit(ctx->tester, t, test_done, job, retry_after) == 0)
+        return HOOKD_API_LATER;
+    if (*retry_after)
+        *why = TOO_MANY;
+    hookd_test_free(t);
+    *back = wh;
+    free(job);
+    return 0;
+}
+
+/* /test could not send: 429 past the cap, 503 while hookd stops. */
+static int not_sent(hookd_resp *resp, const char *why, unsigned retry_after, hookd_error *err)
+{
+    if (!retry_after)
+        return hookd_error_set(err, 503, "unavailable", NULL, "%s", why);
+    resp->retry_after = retry_after;
+    return hookd_error_set(err, 429, "rate_limited", NULL, "%s; retry in %u s", why,
+                           retry_after);
+}
+
+/* The test object of a create's answer (SPEC §2: ok, status_code, error). */
+static json_t *create_test_json(bool ok, json_t *status_code, const char *error)
+{
+    return json_pack("{s:b,s:o,s:o}", "ok", ok, "status_code", status_code, "error",
+                     error ? json_string(error) : json_null());
+}
+
+/* Answers 201 with the stored webhook (consumed) and its test object (consumed). */
+static int reply_created(hookd_resp *resp, hookd_webhook *wh, json_t *test, hookd_error *err)
+{
+    int rc = reply_webhook(resp, 201, wh, err);
+    if (rc == 0 && (!test || json_object_set_new(resp->json, "test", test) != 0)) {
+        json_decref(resp->json);
+        resp->json = NULL;
+        return hookd_error_from_rc(err, HOOKD_ENOMEM, "webhook");
+    }
+    if (rc)
+        json_decref(test);
+    return rc;
+}
+
+/* A create's second half: the webhook and its test's log row in one
+ * commit, or neither (503): a test result is never answered without its
+ * row in the log. */
+static int created(hookd_api_ctx *ctx, void *state, hookd_resp *resp, hookd_error *err)
+{
+    test_job *job = state;
+    hookd_test_record rec = hookd_test_record_of(job->test, job->wh);
+    int rc = hookd_store_webhook_insert_tested(ctx->store, job->wh, &rec);
+    if (rc) {
+        job_free(job);
+        return hookd_error_from_rc(err, rc, "webhook");
+    }
+    const hookd_attempt_result *res = &job->test->res;
+    json_t *test = create_test_json(job->test->ok,
+                                    res->status_code ? json_integer(res->status_code)
+                                                     : json_null(),
+                                    res->error);
+    hookd_webhook *wh = job->wh;
+    job->wh = NULL;
+    job_free(job);
+    return reply_created(resp, wh, test, err);
+}
+
 int hookd_h_webhook_create(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
                            hookd_error *err)
 {
@@ -77,23 +195,40 @@ int hookd_h_webhook_create(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp 
     int rc = hookd_webhook_apply(wh, req->body, true, hookd_api_field_lookup, ctx, err);
     if (rc == 0)
         rc = check_https_only(ctx, req->body, wh, err);
-    if (rc == 0 && (rc = hookd_store_webhook_insert(ctx->store, wh)) != 0)
-        hookd_error_from_rc(err, rc, "webhook");
     if (rc) {
         hookd_webhook_free(wh);
         return rc;
     }
-    /* The webhook is stored first: creation succeeds whatever the test's
-     * outcome (SPEC §2), and the test is logged under its id. */
-    json_t *test = hookd_test_send(wh, &ctx->send, ctx->store);
-    rc = reply_webhook(resp, 201, wh, err);
-    if (rc == 0 && test)
-        json_object_set_new(resp->json, "test",
-                            json_pack("{s:O,s:O,s:O}", "ok", json_object_get(test, "ok"),
-                                      "status_code", json_object_get(test, "status_code"),
-                                      "error", json_object_get(test, "error")));
-    json_decref(test);
-    return rc;
+    /* The test goes first and the webhook is stored with its row (created).
+     * Creation succeeds whatever the test's outcome (SPEC §2), and when no
+     * test can be sent now, without one. */
+    const char *why;
+    unsigned retry_after;
+    hookd_webhook *back = NULL;
+    rc = start_test(ctx, req, wh, created, false, &back, &why, &retry_after, err);
+    if (rc)
+        return rc;
+    wh = back;
+    if ((rc = hookd_store_webhook_insert(ctx->store, wh)) != 0) {
+        hookd_webhook_free(wh);
+        return hookd_error_from_rc(err, rc, "webhook");
+    }
+    return reply_created(resp, wh, create_test_json(false, json_null(), why), err);
+}
+
+/* /webhooks/{id}/test's second half: the answer only once it is logged. */
+static int tested(hookd_api_ctx *ctx, void *state, hookd_resp *resp, hookd_error *err)
+{
+    test_job *job = state;
+    hookd_test_record rec = hookd_test_record_of(job->test, job->wh);
+    int rc = hookd_store_record_test(ctx->store, &rec);
+    if (rc == 0 && !(resp->json = hookd_test_answer(job->test)))
+        rc = HOOKD_ENOMEM;
+    job_free(job);
+    if (rc)
+        return hookd_error_from_rc(err, rc, "test");
+    resp->status = 200;
+    return 0;
 }
 
 int hookd_h_webhook_test(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
@@ -103,8 +238,30 @@ int hookd_h_webhook_test(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *r
     int rc = hookd_api_load_webhook(ctx, req->params[0], &wh, err);
     if (rc)
         return rc;
-    resp->json = hookd_test_send(wh, &ctx->send, ctx->store);
-    hookd_webhook_free(wh);
+    const char *why;
+    unsigned retry_after;
+    hookd_webhook *back = NULL;
+    rc = start_test(ctx, req, wh, tested, false, &back, &why, &retry_after, err);
+    if (rc)
+        return rc;
+    hookd_webhook_free(back);
+    return not_sent(resp, why, retry_after, err);
+}
+
+/* /webhooks/test's second half: an unsaved webhook has no log. */
+static int tested_unsaved(hookd_api_ctx *ctx, void *state, hookd_resp *resp, hookd_error *err)
+{
+    (void)ctx;
+    test_job *job = state;
+    resp->json = hookd_test_answer(job->test);
+    /* Without a chosen secret the test was signed with a new one: answer it,
+     * so the receiver can be set up with it and the webhook created with it. */
+    if (resp->json && !job->secret_chosen &&
+        json_object_set_new(resp->json, "secret", json_string(job->wh->secret)) != 0) {
+        json_decref(resp->json);
+        resp->json = NULL;
+    }
+    job_free(job);
     resp->status = 200;
     return resp->json ? 0 : hookd_error_from_rc(err, HOOKD_ENOMEM, "test");
 }
@@ -122,17 +279,15 @@ int hookd_h_webhook_test_unsaved(hookd_api_ctx *ctx, const hookd_req *req, hookd
         hookd_webhook_free(wh);
         return rc;
     }
-    resp->json = hookd_test_send(wh, &ctx->send, NULL); /* an unsaved webhook has no log */
-    /* Without a chosen secret the test was signed with a new one: answer it,
-     * so the receiver can be set up with it and the webhook created with it. */
-    if (resp->json && !json_object_get(req->body, "secret") &&
-        json_object_set_new(resp->json, "secret", json_string(wh->secret)) != 0) {
-        json_decref(resp->json);
-        resp->json = NULL;
-    }
-    hookd_webhook_free(wh);
-    resp->status = 200;
-    return resp->json ? 0 : hookd_error_from_rc(err, HOOKD_ENOMEM, "test");
+    const char *why;
+    unsigned retry_after;
+    hookd_webhook *back = NULL;
+    rc = start_test(ctx, req, wh, tested_unsaved, json_object_get(req->body, "secret") != NULL,
+                    &back, &why, &retry_after, err);
+    if (rc)
+        return rc;
+    hookd_webhook_free(back);
+    return not_sent(resp, why, retry_after, err);
 }
 
 #define LIST_LIMIT_DEFAULT 100

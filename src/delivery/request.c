@@ -381,17 +381,6 @@ void hookd_request_resolve_finish(hookd_request *r)
     }
 }
 
-void hookd_request_resolve_sync(hookd_request *r)
-{
-    struct hookd_resolve *rs = r->resolve;
-    if (!rs || r->blocked)
-        return;
-    rs->rc = getaddrinfo(rs->host, rs->port, &rs->hints, &rs->cb.ar_result);
-    if (rs->rc == EAI_SYSTEM && errno == 0)
-        errno = EIO;
-    hookd_request_resolve_finish(r);
-}
-
 int hookd_request_setup(hookd_request *r, CURL *easy, hookd_request_tpl *t,
                         const char *delivery_id, hookd_method method, const char *query,
                         const char *body, size_t body_len, const hookd_send_opts *opts)

@@ -24,8 +24,9 @@
  * previous secret still signs is judged per attempt, from the stored time of
  * the rotation, so every process agrees and a template outlives no overlap.
  *
- * Shared by the delivery engine (libcurl multi) and test sends (a blocking
- * easy perform). Both structures are owned by their caller. A template must
+ * Shared by the delivery engine and the test sends' thread (delivery/tester.h),
+ * each on a libcurl multi handle of its own. Both structures are owned by
+ * their caller. A template must
  * outlive every request made from it and is used by one thread at a time
  * (its signing key is); a request must stay at one address while libcurl
  * runs it (callbacks point to it).
@@ -142,9 +143,6 @@ int hookd_request_resolve_start(hookd_request *r, void (*done)(void *ctx), void 
  * none is allowed (or resolution failed) r is blocked and fails without any
  * connection, refused for good ("not allowed") or retried (DNS failure). */
 void hookd_request_resolve_finish(hookd_request *r);
-
-/* Both steps, blocking the calling thread (test sends). */
-void hookd_request_resolve_sync(hookd_request *r);
 
 /* Reads the result after libcurl finished with code. */
 void hookd_request_finish(hookd_request *r, CURLcode code, hookd_attempt_result *out);

@@ -7,7 +7,6 @@
 #include "model/fields.h"
 #include "model/payload.h"
 #include "util/crypto.h"
-#include "util/log.h"
 #include "util/timeutil.h"
 
 #define SAMPLE_CONTACT_ID "00000000-0000-7000-8000-000000000000"
@@ -53,20 +52,27 @@ static void sample_fields(const hookd_webhook *wh, const char *now_s, json_t *pe
     }
 }
 
-json_t *hookd_test_send(const hookd_webhook *wh, const hookd_send_opts *opts, hookd_store *st)
+hookd_test *hookd_test_new(const hookd_webhook *wh, const hookd_send_opts *opts)
 {
-    char did[HOOKD_ID_MAX], aid[HOOKD_ID_MAX], now_s[HOOKD_TIME_MAX];
+    char aid[HOOKD_ID_MAX], now_s[HOOKD_TIME_MAX];
+    hookd_test *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
     int64_t now_ns = hookd_now_ns();
     hookd_time_format_s(now_ns / 1000000000LL, now_s);
-    if (hookd_id_new(did) != 0 || hookd_id_new(aid) != 0)
+    t->created_ms = now_ns / 1000000;
+    t->method = wh->method;
+    if (hookd_id_new(t->id) != 0 || hookd_id_new(aid) != 0) {
+        free(t);
         return NULL;
+    }
     json_t *person = json_object(), *account = json_object();
     sample_fields(wh, now_s, person, account);
     json_t *activity = json_pack("{s:s,s:s,s:s,s:{}}", "id", aid, "field_id", "act::test_webhook",
                                  "created", now_s, "attr");
     hookd_payload_input in = {.webhook = wh,
                               .kind = HOOKD_KIND_TEST,
-                              .delivery_id = did,
+                              .delivery_id = t->id,
                               .time_ns = now_ns,
                               .contact_id = SAMPLE_CONTACT_ID,
                               .person_fields = person,
@@ -74,59 +80,81 @@ json_t *hookd_test_send(const hookd_webhook *wh, const hookd_send_opts *opts, ho
                               .activity = activity};
     json_t *payload = hookd_payload_build(&in);
     json_decref(person);
-    json_decref(account);
     json_decref(activity);
-    char *query = NULL, *body = NULL;
-    json_t *answer = NULL;
-    CURL *easy = curl_easy_init();
-    hookd_request_tpl tpl = {0};
-    hookd_request r = {0};
-    if (!payload || !easy || hookd_payload_wire(payload, wh->method, &query, &body) != 0 ||
-        hookd_request_tpl_init(&tpl, wh) != 0 ||
-        hookd_request_setup(&r, easy, &tpl, did, wh->method, query, body, strlen(body), opts) != 0)
-        goto out;
-    /* Through a proxy, hookd resolves and judges the host itself; a handler
-     * thread may wait for DNS. */
-    if (hookd_request_needs_resolve(&r))
-        hookd_request_resolve_sync(&r);
-    CURLcode code = curl_easy_perform(easy);
-    hookd_attempt_result res;
-    hookd_request_finish(&r, code, &res);
-    bool ok = hookd_outcome_classify(res.status_code, res.refused) == HOOKD_VERDICT_SUCCESS;
-    answer = json_pack("{s:b,s:o,s:o,s:I,s:o}", "ok", ok, "status_code",
-                       res.status_code ? json_integer(res.status_code) : json_null(),
-                       "response_body", res.body ? json_string(res.body) : json_null(),
-                       "duration_ms", (json_int_t)res.duration_ms, "error",
-                       res.error ? json_string(res.error) : json_null());
-    if (st) {
-        /* A test is sent once and never retried: its one outcome is final. */
-        hookd_ds_event ev = ok ? HOOKD_EV_SUCCEEDED : HOOKD_EV_FAILED;
-        hookd_test_record t = {
-            .id = did,
-            .webhook = wh,
-            .created_ms = now_ns / 1000000,
-            .method = wh->method,
-            .query = query,
-            .body = body,
-            .state = (hookd_delivery_state)hookd_ds_next(HOOKD_DS_PENDING, ev, false),
-            .attempt = {.time_ms = res.started_ms,
-                        .status_code = res.status_code,
-                        .error = res.error,
-                        .duration_ms = res.duration_ms,
-                        .response_body = res.body,
-                        .version = wh->version,
-                        .signature = r.signature},
-        };
-        if (hookd_store_record_test(st, &t) != 0)
-            hookd_log_warn("test send to webhook %s could not be logged", wh->id);
-    }
-out:
-    hookd_request_cleanup(&r);
-    hookd_request_tpl_clear(&tpl);
-    if (easy)
-        curl_easy_cleanup(easy);
+    json_decref(account);
+    t->easy = curl_easy_init();
+    bool made = payload && t->easy &&
+                hookd_payload_wire(payload, wh->method, &t->query, &t->body) == 0 &&
+                hookd_request_tpl_init(&t->tpl, wh) == 0 &&
+                hookd_request_setup(&t->req, t->easy, &t->tpl, t->id, wh->method, t->query,
+                                    t->body, strlen(t->body), opts) == 0 &&
+                /* Each test opens its own connection, as a test made with
+                 * its own easy handle always did: it checks the endpoint as
+                 * it is now, and the tester keeps no idle connections. */
+                curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, 1L) == CURLE_OK &&
+                curl_easy_setopt(t->easy, CURLOPT_FORBID_REUSE, 1L) == CURLE_OK;
     json_decref(payload);
-    free(query);
-    free(body);
-    return answer;
+    if (!made) {
+        hookd_test_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void hookd_test_finish(hookd_test *t, CURLcode code)
+{
+    hookd_request_finish(&t->req, code, &t->res);
+    t->ok = hookd_outcome_classify(t->res.status_code, t->res.refused) == HOOKD_VERDICT_SUCCESS;
+    /* The outcome's strings live in req's own buffers, which stay. */
+    hookd_request_cleanup(&t->req);
+    curl_easy_cleanup(t->easy);
+    t->easy = NULL;
+    t->req.easy = NULL;
+    hookd_request_tpl_clear(&t->tpl);
+}
+
+json_t *hookd_test_answer(const hookd_test *t)
+{
+    const hookd_attempt_result *res = &t->res;
+    return json_pack("{s:b,s:o,s:o,s:I,s:o}", "ok", t->ok, "status_code",
+                     res->status_code ? json_integer(res->status_code) : json_null(),
+                     "response_body", res->body ? json_string(res->body) : json_null(),
+                     "duration_ms", (json_int_t)res->duration_ms, "error",
+                     res->error ? json_string(res->error) : json_null());
+}
+
+hookd_test_record hookd_test_record_of(const hookd_test *t, const hookd_webhook *wh)
+{
+    /* A test is sent once and never retried: its one outcome is final. */
+    hookd_ds_event ev = t->ok ? HOOKD_EV_SUCCEEDED : HOOKD_EV_FAILED;
+    return (hookd_test_record){
+        .id = t->id,
+        .webhook = wh,
+        .created_ms = t->created_ms,
+        .method = t->method,
+        .query = t->query,
+        .body = t->body,
+        .state = (hookd_delivery_state)hookd_ds_next(HOOKD_DS_PENDING, ev, false),
+        .attempt = {.time_ms = t->res.started_ms,
+                    .status_code = t->res.status_code,
+                    .error = t->res.error,
+                    .duration_ms = t->res.duration_ms,
+                    .response_body = t->res.body,
+                    .version = wh->version,
+                    .signature = t->req.signature},
+    };
+}
+
+void hookd_test_free(hookd_test *t)
+{
+    if (!t)
+        return;
+    if (t->easy) {
+        hookd_request_cleanup(&t->req);
+        curl_easy_cleanup(t->easy);
+        hookd_request_tpl_clear(&t->tpl);
+    }
+    free(t->query);
+    free(t->body);
+    free(t);
 }

@@ -1084,6 +1084,7 @@ static const hookd_store_ops PG_OPS = {
     .prune = pg_prune,
     .delivery_list = pg_delivery_list,
     .delivery_get = pg_delivery_get,
+    .webhook_insert_tested = pg_webhook_insert_tested,
 };
 
 int hookd_store_open_pg(const hookd_store_options *opt, hookd_store **out, char *err,

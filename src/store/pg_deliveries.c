@@ -1059,7 +1059,7 @@ int pg_delivery_retry(hookd_store *st, const char *webhook_id, const char *deliv
 
 /* ---- test sends -------------------------------------------------------------------- */
 
-static int test_run(pg_store *s, pg_conn *c, void *ctx)
+int pg_test_write(pg_store *s, pg_conn *c, const hookd_test_record *t)
 {
     (void)s;
     static const char SQL_D[] =
@@ -1069,7 +1069,6 @@ static int test_run(pg_store *s, pg_conn *c, void *ctx)
         "INSERT INTO delivery_state(seq, webhook, state, attempts, finished_at, last_at, status, "
         "duration_ms, error, response, hver, signature) "
         "VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11)";
-    const hookd_test_record *t = ctx;
     const hookd_outcome *a = &t->attempt;
     int64_t seq;
     int rc = new_seqs(c, 1, &seq);
@@ -1100,6 +1099,11 @@ static int test_run(pg_store *s, pg_conn *c, void *ctx)
     pg_p_int(&p, (int64_t)t->webhook->version);
     pg_p_text(&p, a->signature);
     return pg_run(c, SQL_S, &p, NULL);
+}
+
+static int test_run(pg_store *s, pg_conn *c, void *ctx)
+{
+    return pg_test_write(s, c, ctx);
 }
 
 int pg_record_test(hookd_store *st, const hookd_test_record *t)

@@ -277,6 +277,10 @@ int pg_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n, int *s
 int pg_delivery_retry(hookd_store *st, const char *webhook_id, const char *delivery_id,
                       int64_t now_ms);
 int pg_record_test(hookd_store *st, const hookd_test_record *t);
+int pg_webhook_insert_tested(hookd_store *st, hookd_webhook *wh, const hookd_test_record *t);
+/* Writes a test send's log row inside the transaction on c (record_test's
+ * statements, shared with webhook_insert_tested). */
+int pg_test_write(pg_store *s, pg_conn *c, const hookd_test_record *t);
 int pg_prune(hookd_store *st, int64_t before_ms, int limit, int *deleted);
 int pg_delivery_list(hookd_store *st, int64_t key, const hookd_delivery_state *states,
                      size_t n_states, int limit, int64_t cursor, hookd_delivery ***out, size_t *n,

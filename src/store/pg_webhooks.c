@@ -369,6 +369,7 @@ typedef struct webhook_cmd {
     void *ctx;
     int64_t key;       /* insert, delete: the webhook's key */
     bool resumed;      /* change: connected again */
+    const hookd_test_record *test; /* insert_tested: the test's log row */
 } webhook_cmd;
 
 static int insert_tx(pg_store *s, pg_conn *c, void *ctx)
@@ -398,22 +399,48 @@ static int insert_tx(pg_store *s, pg_conn *c, void *ctx)
     return pg_notify(c, s, 'w', x->key);
 }
 
-int pg_webhook_insert(hookd_store *st, hookd_webhook *wh)
+/* The webhook and its test's row in one transaction: the row is written
+ * under the key just made. */
+static int insert_tested_tx(pg_store *s, pg_conn *c, void *ctx)
 {
-    pg_store *s = PG(st);
-    /* Made once, outside the transaction, so the webhook lock is held for
-     * the statements alone. */
-    webhook_cmd x = {.wh = wh, .doc = doc_text(s->base.sealer, wh)};
-    if (!x.doc)
-        return HOOKD_ENOMEM;
-    int rc = pg_tx(s, insert_tx, &x);
-    free(x.doc);
+    webhook_cmd *x = ctx;
+    int rc = insert_tx(s, c, ctx);
     if (rc)
         return rc;
+    x->wh->key = x->key;
+    x->wh->version = 1;
+    return pg_test_write(s, c, x->test);
+}
+
+/* Inserts wh, with its test's row when test is not NULL. */
+static int insert(pg_store *s, hookd_webhook *wh, const hookd_test_record *test)
+{
+    /* Made once, outside the transaction, so the webhook lock is held for
+     * the statements alone. */
+    webhook_cmd x = {.wh = wh, .doc = doc_text(s->base.sealer, wh), .test = test};
+    if (!x.doc)
+        return HOOKD_ENOMEM;
+    int rc = pg_tx(s, test ? insert_tested_tx : insert_tx, &x);
+    free(x.doc);
+    if (rc) {
+        wh->key = 0;
+        wh->version = 0;
+        return rc;
+    }
     wh->key = x.key;
     wh->version = 1;
     tell_webhook(s, wh->key, wh);
     return 0;
+}
+
+int pg_webhook_insert(hookd_store *st, hookd_webhook *wh)
+{
+    return insert(PG(st), wh, NULL);
+}
+
+int pg_webhook_insert_tested(hookd_store *st, hookd_webhook *wh, const hookd_test_record *t)
+{
+    return insert(PG(st), wh, t);
 }
 
 static const char SQL_BY_ID[] = "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = $1";

@@ -669,6 +669,7 @@ static const hookd_store_ops SQLITE_OPS = {
     .prune = sq_prune,
     .delivery_list = sq_delivery_list,
     .delivery_get = sq_delivery_get,
+    .webhook_insert_tested = sq_webhook_insert_tested,
 };
 
 /* Rewrites every page of the file and empties the WAL, so no clear copy of

@@ -580,14 +580,13 @@ typedef struct test_cmd {
     const hookd_test_record *t;
 } test_cmd;
 
-static int test_run(sq_store *s, sq_cmd *cmd)
+int sq_test_write(sq_store *s, const hookd_test_record *t)
 {
     static const char SQL_D[] =
         "INSERT INTO deliveries(id, kind, method, created_at, query, body) VALUES(?, ?, ?, ?, ?, ?)";
     static const char SQL_S[] =
         "INSERT INTO delivery_state(seq, webhook, state, attempts, finished_at, last_at, status, "
         "duration_ms, error, response, hver, signature) VALUES(?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)";
-    const hookd_test_record *t = ((test_cmd *)cmd)->t;
     const hookd_outcome *a = &t->attempt;
     sqlite3_stmt *q = sq_stmt(&s->w, SQL_D);
     if (!q)
@@ -614,6 +613,11 @@ static int test_run(sq_store *s, sq_cmd *cmd)
     sqlite3_bind_int64(q, 10, (sqlite3_int64)t->webhook->version);
     sq_bind_text(q, 11, a->signature);
     return sq_step_done(&s->w, q);
+}
+
+static int test_run(sq_store *s, sq_cmd *cmd)
+{
+    return sq_test_write(s, ((test_cmd *)cmd)->t);
 }
 
 int sq_record_test(hookd_store *st, const hookd_test_record *t)

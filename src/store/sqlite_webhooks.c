@@ -252,6 +252,7 @@ typedef struct webhook_cmd {
     void *ctx;
     int64_t key;
     bool resumed;           /* change: connected again */
+    const hookd_test_record *test; /* insert_tested: the test's log row */
 } webhook_cmd;
 
 static int insert_run(sq_store *s, sq_cmd *c)
@@ -288,6 +289,21 @@ static void insert_after(sq_store *s, sq_cmd *c)
 int sq_webhook_insert(hookd_store *st, hookd_webhook *wh)
 {
     webhook_cmd c = {.base.run = insert_run, .base.after = insert_after, .wh = wh};
+    return sq_submit(SQ(st), &c.base);
+}
+
+/* One command, so one savepoint: a test row that cannot be written undoes
+ * the webhook too. */
+static int insert_tested_run(sq_store *s, sq_cmd *c)
+{
+    int rc = insert_run(s, c);
+    return rc ? rc : sq_test_write(s, ((webhook_cmd *)c)->test);
+}
+
+int sq_webhook_insert_tested(hookd_store *st, hookd_webhook *wh, const hookd_test_record *t)
+{
+    webhook_cmd c = {
+        .base.run = insert_tested_run, .base.after = insert_after, .wh = wh, .test = t};
     return sq_submit(SQ(st), &c.base);
 }
 

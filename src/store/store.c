@@ -320,6 +320,12 @@ int hookd_store_record_test(hookd_store *st, const hookd_test_record *t)
     return st->ops->record_test(st, t);
 }
 
+int hookd_store_webhook_insert_tested(hookd_store *st, hookd_webhook *wh,
+                                      const hookd_test_record *t)
+{
+    return st->ops->webhook_insert_tested(st, wh, t);
+}
+
 int hookd_store_prune(hookd_store *st, int64_t before_ms, int limit, int *deleted)
 {
     return st->ops->prune(st, before_ms, limit, deleted);

@@ -436,6 +436,15 @@ typedef struct hookd_test_record {
 int hookd_store_record_test(hookd_store *st, const hookd_test_record *t)
     __attribute__((warn_unused_result));
 
+/* Stores a new webhook and the log row of the test sent to it before it
+ * was stored (t->webhook is wh) in one commit: both or neither, so a create
+ * never keeps a webhook whose test is missing from its log. Sets wh->key
+ * and wh->version as hookd_store_webhook_insert does; ECONFLICT if the id
+ * of either exists. */
+int hookd_store_webhook_insert_tested(hookd_store *st, hookd_webhook *wh,
+                                      const hookd_test_record *t)
+    __attribute__((warn_unused_result));
+
 /* Deletes finished deliveries that finished before before_ms, with their
  * attempts, oldest first, at most limit per call. Returns 0 and *deleted; a
  * caller calls again while *deleted == limit. */

@@ -57,6 +57,7 @@ typedef struct hookd_store_ops {
                          size_t *n, int64_t *next_cursor);
     int (*delivery_get)(hookd_store *st, int64_t key, const char *delivery_id,
                         hookd_delivery **out, hookd_attempt **attempts, size_t *n_attempts);
+    int (*webhook_insert_tested)(hookd_store *st, hookd_webhook *wh, const hookd_test_record *t);
 } hookd_store_ops;
 
 /* Every backend's handle starts with this. */

@@ -292,3 +292,31 @@ TEST(config_max_deliveries_per_request)
         CHECK(strstr(err, "--max-deliveries-per-request") != NULL);
     }
 }
+
+TEST(config_max_test_sends)
+{
+    hookd_config cfg;
+    char err[256];
+    CHECK_INT(parse(&cfg, NULL, 0, NULL, err), 0);
+    CHECK_INT(cfg.max_test_sends, 16);
+    hookd_config_free(&cfg);
+
+    const char *const env[] = {"HOOKD_MAX_TEST_SENDS", "3", NULL};
+    CHECK_INT(parse(&cfg, env, 0, NULL, err), 0);
+    CHECK_INT(cfg.max_test_sends, 3);
+    hookd_config_free(&cfg);
+    const char *argv[] = {"--max-test-sends=1000"};
+    CHECK_INT(parse(&cfg, env, 1, argv, err), 0);
+    CHECK_INT(cfg.max_test_sends, 1000);
+    hookd_config_free(&cfg);
+
+    static const char *const bad[] = {"0", "-1", "1001", "many", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *a[] = {"--max-test-sends", bad[i]};
+        CHECK(parse(&cfg, NULL, 2, a, err) != 0);
+        CHECK(strstr(err, "--max-test-sends") != NULL);
+    }
+    const char *const env_bad[] = {"HOOKD_MAX_TEST_SENDS", "0", NULL};
+    CHECK(parse(&cfg, env_bad, 0, NULL, err) != 0);
+    CHECK(strstr(err, "HOOKD_MAX_TEST_SENDS") != NULL);
+}

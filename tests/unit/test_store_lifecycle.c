@@ -1,7 +1,8 @@
 /*
  * test_store_lifecycle.c — conformance of what moves deliveries besides
  * attempts: connect, disconnect and delete through webhook_change and
- * webhook_delete, retry now, test sends (record_test), and pruning.
+ * webhook_delete, retry now, test sends (record_test, and a create's with
+ * its webhook: webhook_insert_tested), and pruning.
  * Backend-neutral: see test_store.h.
  */
 #include <stdlib.h>
@@ -295,6 +296,94 @@ STORE_TEST(test_send_logged_and_counted_nowhere)
     for (size_t i = 0; i < n; i++)
         hookd_delivery_free(list[i]);
     free(list);
+}
+
+/* A create's test row, written with its webhook (hookd_store_webhook_insert_tested). */
+static hookd_test_record create_test_of(const hookd_webhook *wh, const char *id)
+{
+    return (hookd_test_record){.id = id,
+                               .webhook = wh,
+                               .created_ms = T0 + 50,
+                               .method = HOOKD_METHOD_POST,
+                               .body = "{\"test\":true}",
+                               .state = HOOKD_DS_SUCCEEDED,
+                               .attempt = {.time_ms = T0 + 50,
+                                           .duration_ms = 12,
+                                           .status_code = 200,
+                                           .response_body = "ok",
+                                           .signature = "v1,dGVzdA=="}};
+}
+
+STORE_TEST(webhook_insert_tested_stores_both_in_one_commit)
+{
+    hookd_webhook *wh = wh_make(WH_A);
+    if (!wh)
+        return;
+    char tid[HOOKD_ID_MAX];
+    CHECK(hookd_id_new(tid) == 0);
+    hookd_test_record t = create_test_of(wh, tid);
+    size_t mark = rec_count(&fx->rec, REC_WEBHOOK);
+    CHECK_INT(hookd_store_webhook_insert_tested(fx->st, wh, &t), 0);
+    CHECK(wh->key > 0);
+    CHECK_INT(wh->version, 1);
+    CHECK_INT(rec_count(&fx->rec, REC_WEBHOOK), mark + 1);
+    hookd_webhook *got = NULL;
+    CHECK_INT(hookd_store_webhook_get(fx->st, wh->id, &got), 0);
+    if (got)
+        CHECK(got->key == wh->key && got->version == 1);
+    hookd_webhook_free(got);
+    hookd_delivery *d = fx_get(fx, wh->key, tid, NULL, NULL);
+    if (d) {
+        CHECK_INT(d->kind, HOOKD_KIND_TEST);
+        CHECK_INT(d->state, HOOKD_DS_SUCCEEDED);
+        CHECK_INT(d->status_code, 200);
+        CHECK_STR(d->sent_url, "https://a.example.com/");
+    }
+    hookd_delivery_free(d);
+    fx_check_zero_counts(fx, wh->key, T0 + 100);
+    CHECK_INT(rec_count(&fx->rec, REC_FRESH), 0);
+    hookd_webhook_free(wh);
+}
+
+STORE_TEST(webhook_insert_tested_stores_neither_when_the_test_row_fails)
+{
+    /* The test row cannot be written (its id is taken): the webhook must not
+     * be kept either, nor told to the listener. */
+    hookd_webhook *first = fx_webhook(fx, WH_B);
+    hookd_webhook *wh = wh_make(WH_A);
+    if (!first || !wh) {
+        hookd_webhook_free(wh);
+        return;
+    }
+    char tid[HOOKD_ID_MAX];
+    CHECK(hookd_id_new(tid) == 0);
+    hookd_test_record taken = create_test_of(first, tid);
+    CHECK_INT(hookd_store_record_test(fx->st, &taken), 0);
+    size_t mark = rec_count(&fx->rec, REC_WEBHOOK);
+    hookd_test_record t = create_test_of(wh, tid);
+    int rc = hookd_store_webhook_insert_tested(fx->st, wh, &t);
+    CHECK(rc != 0);
+    CHECK_INT(rec_count(&fx->rec, REC_WEBHOOK), mark);
+    hookd_webhook *got = NULL;
+    CHECK_INT(hookd_store_webhook_get(fx->st, wh->id, &got), HOOKD_ENOTFOUND);
+    hookd_webhook_free(got);
+    hookd_webhook **list = NULL;
+    size_t n = 0;
+    int64_t next = 0;
+    CHECK_INT(hookd_store_webhook_list(fx->st, 0, 10, &list, &n, &next), 0);
+    CHECK_INT(n, 1);
+    hookd_webhook_list_free(list, n);
+    /* the first webhook's row is as it was */
+    hookd_delivery *d = fx_get(fx, first->key, tid, NULL, NULL);
+    CHECK(d != NULL);
+    hookd_delivery_free(d);
+    /* and the store takes the same webhook afterwards */
+    CHECK(hookd_id_new(tid) == 0);
+    t = create_test_of(wh, tid);
+    CHECK_INT(hookd_store_webhook_insert_tested(fx->st, wh, &t), 0);
+    CHECK_INT(hookd_store_webhook_get(fx->st, wh->id, &got), 0);
+    hookd_webhook_free(got);
+    hookd_webhook_free(wh);
 }
 
 /* ---- prune ----------------------------------------------------------------------------- */
