@@ -1246,6 +1246,7 @@ typedef struct list_ctx {
     int limit;
     hookd_delivery **list;
     size_t n;
+    bool cut; /* ended by HOOKD_STORE_PAGE_BYTES before its last row */
 } list_ctx;
 
 static int list_run(pg_store *s, pg_conn *c, void *ctx)
@@ -1253,13 +1254,20 @@ static int list_run(pg_store *s, pg_conn *c, void *ctx)
     (void)s;
     /* The newest limit+1 below the cursor over every state asked for, each
      * state one range of the (webhook, state, -seq) index, and
-     * their rows: one statement, so one snapshot. */
+     * their rows: one statement, so one snapshot. Rows that start past
+     * HOOKD_STORE_PAGE_BYTES of stored bodies and answers ($5) are left in
+     * the database, so the result itself stays bounded; n_p (the last
+     * column) says how many the page had. */
     static const char SQL[] =
         "WITH p AS (SELECT x.seq FROM unnest($2::smallint[]) AS st(state), LATERAL (SELECT seq "
         "FROM delivery_state WHERE webhook = $1 AND state = st.state AND -seq > -$3::bigint "
-        "ORDER BY -seq LIMIT $4) x ORDER BY x.seq DESC LIMIT $4) "
-        "SELECT " LOG_COLS " FROM p JOIN delivery_state s ON s.seq = p.seq" LOG_JOINS
-        " ORDER BY s.seq DESC";
+        "ORDER BY -seq LIMIT $4) x ORDER BY x.seq DESC LIMIT $4), "
+        "q AS (SELECT p.seq, count(*) OVER () AS n_p, coalesce(sum(octet_length(d.body) + "
+        "coalesce(octet_length(d.query), 0) + coalesce(octet_length(s.response), 0)) OVER "
+        "(ORDER BY p.seq DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before "
+        "FROM p JOIN deliveries d ON d.seq = p.seq JOIN delivery_state s ON s.seq = p.seq) "
+        "SELECT " LOG_COLS ", q.n_p FROM q JOIN delivery_state s ON s.seq = q.seq" LOG_JOINS
+        " WHERE q.before < $5 ORDER BY s.seq DESC";
     list_ctx *x = ctx;
     hookd_buf states = {0};
     pg_array_begin(&states);
@@ -1273,18 +1281,25 @@ static int list_run(pg_store *s, pg_conn *c, void *ctx)
         pg_p_text(&p, states.data);
         pg_p_int(&p, x->cursor > 0 ? x->cursor : INT64_MAX);
         pg_p_int(&p, x->limit + 1);
+        pg_p_int(&p, HOOKD_STORE_PAGE_BYTES);
         rc = pg_run(c, SQL, &p, &r);
     }
     hookd_buf_free(&states);
     if (rc)
         return rc;
     int rows = PQntuples(r);
+    int64_t n_p = rows ? pg_int(r, 0, 21) : 0;
     x->list = calloc((size_t)rows + 1, sizeof *x->list);
     rc = x->list ? 0 : HOOKD_ENOMEM;
-    for (x->n = 0; rc == 0 && x->n < (size_t)rows; x->n++) {
+    /* Bodies are stored compressed: the budget counts them again as read. */
+    size_t bytes = 0;
+    for (x->n = 0; rc == 0 && x->n < (size_t)rows && bytes < HOOKD_STORE_PAGE_BYTES; x->n++) {
         if (!(x->list[x->n] = row_delivery(r, (int)x->n)))
             rc = HOOKD_ENOMEM;
+        else
+            bytes += hookd_delivery_bytes(x->list[x->n]);
     }
+    x->cut = (int64_t)x->n < n_p;
     PQclear(r);
     return rc;
 }
@@ -1308,7 +1323,10 @@ int pg_delivery_list(hookd_store *st, int64_t key, const hookd_delivery_state *s
         return rc;
     }
     *next_cursor = 0;
-    if (x.n > (size_t)limit) {
+    if (x.cut) {
+        /* Cut short by bytes: the next page starts after the last read. */
+        *next_cursor = x.list[x.n - 1]->seq;
+    } else if (x.n > (size_t)limit) {
         hookd_delivery_free(x.list[limit]);
         x.n = (size_t)limit;
         *next_cursor = x.list[limit - 1]->seq;

@@ -791,10 +791,15 @@ static int page_seqs(sq_conn *c, int64_t key, const hookd_delivery_state *states
     return 0;
 }
 
-static int rows_by_seq(sq_conn *c, const int64_t *seqs, size_t n, hookd_delivery **out)
+/* Reads the rows of seqs[0..n) into out, stopping after the one that takes
+ * the page past HOOKD_STORE_PAGE_BYTES; *read says how many it read. */
+static int rows_by_seq(sq_conn *c, const int64_t *seqs, size_t n, hookd_delivery **out,
+                       size_t *read)
 {
     static const char SQL[] = "SELECT " LOG_COLS "WHERE s.seq = ?";
-    for (size_t i = 0; i < n; i++) {
+    size_t bytes = 0;
+    *read = 0;
+    for (size_t i = 0; i < n && bytes < HOOKD_STORE_PAGE_BYTES; i++) {
         sqlite3_stmt *q = sq_stmt(c, SQL);
         if (!q)
             return HOOKD_EUNAVAIL;
@@ -807,6 +812,8 @@ static int rows_by_seq(sq_conn *c, const int64_t *seqs, size_t n, hookd_delivery
         sqlite3_reset(q);
         if (rc)
             return rc;
+        *read = i + 1;
+        bytes += hookd_delivery_bytes(out[i]);
     }
     return 0;
 }
@@ -817,7 +824,7 @@ int sq_delivery_list(hookd_store *st, int64_t key, const hookd_delivery_state *s
 {
     int64_t *seqs = malloc(n_states * ((size_t)limit + 1) * sizeof *seqs);
     hookd_delivery **list = calloc((size_t)limit + 1, sizeof *list);
-    size_t count = 0;
+    size_t count = 0, read = 0;
     int rc = seqs && list ? 0 : HOOKD_ENOMEM;
     sq_store *s = SQ(st);
     sq_conn *c = sq_reader_get(s);
@@ -826,7 +833,7 @@ int sq_delivery_list(hookd_store *st, int64_t key, const hookd_delivery_state *s
     if (rc == 0 && (rc = sq_read_begin(c)) == 0) {
         rc = page_seqs(c, key, states, n_states, limit, cursor, seqs, &count);
         if (rc == 0)
-            rc = rows_by_seq(c, seqs, count, list);
+            rc = rows_by_seq(c, seqs, count, list, &read);
         sq_read_end(c);
     }
     sq_reader_put(s, c);
@@ -838,7 +845,11 @@ int sq_delivery_list(hookd_store *st, int64_t key, const hookd_delivery_state *s
         return rc;
     }
     *next_cursor = 0;
-    if (count > (size_t)limit) {
+    if (read < count) {
+        /* Cut short by bytes: the next page starts after the last read. */
+        count = read;
+        *next_cursor = list[read - 1]->seq;
+    } else if (count > (size_t)limit) {
         hookd_delivery_free(list[limit]);
         count = (size_t)limit;
         *next_cursor = list[limit - 1]->seq;

@@ -121,6 +121,12 @@ void hookd_custom_field_free(hookd_custom_field *f)
     free(f);
 }
 
+size_t hookd_delivery_bytes(const hookd_delivery *d)
+{
+    return strlen(d->body) + (d->query ? strlen(d->query) : 0) +
+           (d->response_body ? strlen(d->response_body) : 0);
+}
+
 void hookd_delivery_free(hookd_delivery *d)
 {
     if (!d)

@@ -495,7 +495,11 @@ void hookd_attempts_free(hookd_attempt *a, size_t n);
 
 /* A page of a webhook's deliveries, newest first, in any of states[0..n)
  * (n_states 0: any state). cursor is 0 for the first page; *next_cursor is 0
- * when there are no more. */
+ * when there are no more. A page holds at most limit deliveries, and ends
+ * early, after the one that takes it past HOOKD_STORE_PAGE_BYTES of bodies
+ * and answers (so at least one): a limit of 200 bodies of up to 1 MiB each
+ * would otherwise be read, held and answered at once. */
+#define HOOKD_STORE_PAGE_BYTES (8u << 20)
 int hookd_store_delivery_list(hookd_store *st, int64_t key, const hookd_delivery_state *states,
                               size_t n_states, int limit, int64_t cursor, hookd_delivery ***out,
                               size_t *n, int64_t *next_cursor) __attribute__((warn_unused_result));

@@ -88,4 +88,8 @@ int hookd_seal_check(const hookd_store_options *opt, const char *stored, char **
  * hands over its fresh deliveries through it. */
 void hookd_job_of_new(hookd_job *j, int64_t seq, hookd_new_delivery *d);
 
+/* What a listed delivery counts against HOOKD_STORE_PAGE_BYTES: its body,
+ * query and answer. */
+size_t hookd_delivery_bytes(const hookd_delivery *d);
+
 #endif

@@ -2,6 +2,8 @@
 and an ingest that would make more deliveries than
 --max-deliveries-per-request is refused whole, before anything is stored."""
 
+import random
+import string
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -137,3 +139,41 @@ def test_the_webhook_list_is_paged_by_cursor(servers, sink_url):
     for q, field in (("limit=0", "limit"), ("limit=1001", "limit"), ("limit=x", "limit"),
                      ("cursor=x", "cursor"), ("cursor=0", "cursor")):
         assert_error(api.get(f"/api/v1/webhooks?{q}"), 400, "invalid", field)
+
+
+# ---------------------------------------------------------------------------
+# a log page is bounded by its bytes, not only by its limit
+
+
+def test_a_log_page_of_large_payloads_ends_early_and_the_cursor_goes_on(servers, receiver):
+    """Twelve deliveries of 0.9 MB payloads: `limit=200` would read, hold
+    and answer 11 MB at once (200 of them: 180 MB). A page ends after the
+    delivery that takes it past 8 MiB and its next_cursor goes on from
+    there, so every delivery is listed once, newest first."""
+    s = servers.start(args=FAST)
+    api = s.client()
+    wh = make_hook(api, receiver, "/big")
+    rnd = random.Random(7)
+    for i in range(12):
+        note = "".join(rnd.choice(string.ascii_letters) for _ in range(900_000))
+        act = a(f"big-{i}", "act::s", "big@x.io")
+        act["attr"] = {"str::s": note}
+        r = post_acts(api, [act])
+        assert r.status_code == 202, r.text[:200]
+    receiver.wait(lambda rc: len(rc.activity_ids()) == 12, timeout=20)
+    seen, pages, cursor = [], [], None
+    while True:
+        q = "limit=200" + (f"&cursor={cursor}" if cursor else "")
+        r = api.get(f"/api/v1/webhooks/{wh['id']}/logs?{q}")
+        assert r.status_code == 200, r.text[:200]
+        page = r.json()
+        entries = [e for e in page["entries"] if e["kind"] == "activity"]
+        pages.append((len(page["entries"]), len(r.content)))
+        seen += [e["activity_id"] for e in entries]
+        assert len(r.content) < 10 * 2**20, pages  # 8 MiB of bodies, and the rest of the entries
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+        assert len(pages) < 20, pages
+    assert seen == [f"big-{i}" for i in reversed(range(12))], seen
+    assert len(pages) == 2, pages

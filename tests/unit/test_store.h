@@ -202,6 +202,7 @@ typedef struct test_plan {
     bool check;
     int check_rc;
     size_t n_checks, check_webhooks, check_connected, calls_before_check;
+    size_t pad; /* a JSON body gets "pad": this many letters that do not compress */
 } test_plan;
 
 #define TEST_PLAN(tag_)                                                                            \

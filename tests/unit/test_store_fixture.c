@@ -621,11 +621,25 @@ static int plan_wire(const test_plan *tp, size_t index, const char *contact,
         return *query && *body ? 0 : HOOKD_ENOMEM;
     }
     snprintf(text, sizeof text,
-             "{\"tag\":\"%s\",\"item\":%zu,\"contact\":\"%s\",\"webhook\":\"%s\"}", tp->tag, index,
+             "{\"tag\":\"%s\",\"item\":%zu,\"contact\":\"%s\",\"webhook\":\"%s\"", tp->tag, index,
              contact, wh->id);
     *query = NULL;
-    *body = strdup(text);
-    return *body ? 0 : HOOKD_ENOMEM;
+    size_t len = strlen(text), pad = tp->pad ? tp->pad + sizeof ",\"pad\":\"\"" : 0;
+    if (!(*body = malloc(len + pad + 2)))
+        return HOOKD_ENOMEM;
+    memcpy(*body, text, len);
+    if (tp->pad) {
+        memcpy(*body + len, ",\"pad\":\"", 8);
+        len += 8;
+        uint32_t x = (uint32_t)index * 2654435761u + 1;
+        for (size_t i = 0; i < tp->pad; i++) {
+            x = x * 1664525u + 1013904223u; /* letters a compressor cannot shrink */
+            (*body)[len++] = (char)('a' + (x >> 27) % 26);
+        }
+        (*body)[len++] = '"';
+    }
+    memcpy(*body + len, "}", 2);
+    return 0;
 }
 
 static int plan_one(test_plan *tp, size_t index, const hookd_person *p, hookd_webhook *wh,

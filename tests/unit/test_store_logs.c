@@ -120,6 +120,58 @@ STORE_TEST(logs_page_newest_first_per_webhook)
     CHECK(d == NULL);
 }
 
+/* A page ends after the delivery that takes it past HOOKD_STORE_PAGE_BYTES
+ * (12 bodies of 1 MiB: a limit of 50 would read and answer them all at
+ * once), and the next page goes on from there: every delivery once, newest
+ * first. The bodies do not compress, so PostgreSQL's statement itself must
+ * leave the rest in the database. */
+STORE_TEST(logs_page_stops_at_its_byte_budget)
+{
+    enum { N = 12 };
+    hookd_webhook *wh = fx_webhook(fx, WH_JSON("big", ACTS_ALL));
+    if (!wh)
+        return;
+    const char *contact = fx_contact(fx);
+    hookd_ingest_item items[N];
+    for (size_t i = 0; i < N; i++)
+        items[i] = (hookd_ingest_item){.contact_id = contact, .created_ms = T0};
+    test_plan tp = TEST_PLAN("big");
+    tp.pad = 1u << 20;
+    CHECK_INT(fx_ingest(fx, items, N, &tp, NULL), 0);
+    CHECK_INT(tp.n_made, N);
+    int64_t cursor = 0, last_seq = INT64_MAX;
+    size_t seen = 0, pages = 0;
+    do {
+        hookd_delivery **list = NULL;
+        size_t n = 0;
+        int64_t next = -1;
+        int rc = hookd_store_delivery_list(fx->st, wh->key, NULL, 0, 50, cursor, &list, &n, &next);
+        CHECK_INT(rc, 0);
+        if (rc)
+            break;
+        pages++;
+        size_t bytes = 0;
+        for (size_t i = 0; i < n; i++) {
+            CHECK(list[i]->seq < last_seq); /* newest first, none twice */
+            last_seq = list[i]->seq;
+            CHECK(strlen(list[i]->body) > tp.pad); /* whole bodies */
+            if (i + 1 < n)
+                bytes += strlen(list[i]->body);
+        }
+        CHECK(n >= 1);
+        CHECK(bytes < HOOKD_STORE_PAGE_BYTES); /* only the last may take it past */
+        seen += n;
+        CHECK_INT(next, seen < N ? list[n - 1]->seq : 0);
+        for (size_t i = 0; i < n; i++)
+            hookd_delivery_free(list[i]);
+        free(list);
+        cursor = next;
+    } while (cursor && pages <= N);
+    CHECK_INT(seen, N);
+    CHECK_INT(pages, 2); /* 8 MiB, then the 4 left */
+    test_plan_clear(&tp);
+}
+
 /* The same delivery reads the same from the list and from get. */
 STORE_TEST(logs_list_and_get_agree)
 {
