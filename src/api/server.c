@@ -718,6 +718,18 @@ static void answered(req_state *rs)
     MHD_resume_connection(rs->conn);
 }
 
+/* Queues rs for a pool thread. Pool lock held. */
+static void pool_append(pool *p, req_state *rs)
+{
+    rs->next = NULL;
+    if (p->tail)
+        p->tail->next = rs;
+    else
+        p->head = rs;
+    p->tail = rs;
+    pthread_cond_signal(&p->cond);
+}
+
 /* One of a deferred request's two events; the last queues its second half
  * (even while the pool stops: it waits for every deferred request). Pool
  * lock held. */
@@ -728,13 +740,7 @@ static void later_arrive(pool *p, hookd_api_later *l)
     req_state *rs = l->rs;
     l->queued = true;
     p->deferred--; /* counted when its handler returned, which it has */
-    rs->next = NULL;
-    if (p->tail)
-        p->tail->next = rs;
-    else
-        p->head = rs;
-    p->tail = rs;
-    pthread_cond_signal(&p->cond);
+    pool_append(p, rs);
 }
 
 hookd_api_later *hookd_api_defer(const hookd_req *req, hookd_api_second_half second, void *state)
@@ -828,12 +834,7 @@ static bool pool_push(hookd_api *api, struct MHD_Connection *c, req_state *rs)
         atomic_fetch_add(&p->unsent, 1);
         /* Suspended under the lock, so no pool thread can resume it first. */
         MHD_suspend_connection(c);
-        if (p->tail)
-            p->tail->next = rs;
-        else
-            p->head = rs;
-        p->tail = rs;
-        pthread_cond_signal(&p->cond);
+        pool_append(p, rs);
     }
     pthread_mutex_unlock(&p->lock);
     return taken;
