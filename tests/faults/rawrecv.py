@@ -341,17 +341,10 @@ def ingest(api, cid, items, attr=None):
 
 
 def log_entries(api, wid, kind="activity"):
-    """Every log entry of webhook wid of that kind, page by page."""
-    out, cursor = [], None
-    while True:
-        q = "?limit=200" + (f"&cursor={cursor}" if cursor else "")
-        r = api.get(f"/api/v1/webhooks/{wid}/logs{q}", timeout=30)
-        assert r.status_code == 200, r.text
-        body = r.json()
-        out += [e for e in body["entries"] if kind is None or e["kind"] == kind]
-        cursor = body["next_cursor"]
-        if not cursor:
-            return out
+    """Every log entry of webhook wid of that kind (None: any), page by
+    page."""
+    from test_engine import all_entries
+    return [e for e in all_entries(api, wid) if kind is None or e["kind"] == kind]
 
 
 def parse_ts(s):
