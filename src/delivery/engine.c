@@ -856,8 +856,8 @@ static hookd_ds_event event_of(hookd_engine *e, const hookd_attempt_result *res,
     int64_t delay = hookd_retry_next_delay(e->schedule, e->opt.retry_schedule_len,
                                            e->opt.max_retries, attempt);
     if (delay < 0)
-        return HOOKD_EV_FAILED;
-    *next_at = now + delay;
+        return HOOKD_EV_FAILED; /* a Retry-After adds no attempt */
+    *next_at = now + hookd_retry_after_delay(delay, res->retry_after_ms);
     return HOOKD_EV_RETRY;
 }
 

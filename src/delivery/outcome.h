@@ -1,6 +1,7 @@
 /*
  * outcome.h — what an attempt's result means for its delivery (SPEC §5):
- * success, final failure, or a retry after the schedule's delay.
+ * success, final failure, or a retry after the schedule's delay — or later,
+ * when the answer's Retry-After asks for it (SPEC §8).
  *
  * Pure functions; thread-safe.
  */
@@ -30,5 +31,23 @@ hookd_verdict hookd_outcome_classify(int status, bool refused);
  * max_retries 12 allows 13 attempts). */
 int64_t hookd_retry_next_delay(const int64_t *schedule_ms, size_t schedule_len, int max_retries,
                                int attempts);
+
+/* The longest wait a Retry-After can impose (SPEC §8): a receiver cannot
+ * park a delivery for longer than a day. */
+#define HOOKD_RETRY_AFTER_MAX_MS (24LL * 3600 * 1000)
+
+/* Reads a Retry-After value (RFC 9110 §10.2.3): delta-seconds ("120"), or an
+ * HTTP-date (IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", or the obsolete
+ * RFC 850 and asctime forms), with optional spaces around it. Returns the
+ * wait it asks for in milliseconds from now_ms (0 for a date already past;
+ * a huge number of seconds saturates instead of overflowing), or -1 when
+ * value is NULL or not one of those forms. */
+int64_t hookd_retry_after_parse(const char *value, int64_t now_ms);
+
+/* The wait before a retry: the schedule's delay_ms, or retry_after_ms when
+ * that is longer, but a Retry-After never makes it longer than
+ * HOOKD_RETRY_AFTER_MAX_MS (a schedule delay past it stays as it is).
+ * retry_after_ms <= 0 means none. */
+int64_t hookd_retry_after_delay(int64_t delay_ms, int64_t retry_after_ms);
 
 #endif

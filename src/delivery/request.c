@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "delivery/guard.h"
+#include "delivery/outcome.h"
 #include "model/payload.h"
 #include "util/timeutil.h"
 #include "util/utf8.h"
@@ -429,6 +430,18 @@ int hookd_request_setup(hookd_request *r, CURL *easy, hookd_request_tpl *t,
     return bad ? -1 : 0;
 }
 
+/* The wait the answer's Retry-After asks for (SPEC §8), 0 for none. Read from
+ * the last response of the transfer (request -1): the one whose status
+ * decides, not a 1xx or a proxy's CONNECT answer before it. */
+static int64_t read_retry_after(CURL *easy)
+{
+    struct curl_header *h = NULL;
+    if (curl_easy_header(easy, "Retry-After", 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h)
+        return 0;
+    int64_t ms = hookd_retry_after_parse(h->value, hookd_now_ms());
+    return ms > 0 ? ms : 0;
+}
+
 void hookd_request_finish(hookd_request *r, CURLcode code, hookd_attempt_result *out)
 {
     long status = 0;
@@ -467,6 +480,8 @@ void hookd_request_finish(hookd_request *r, CURLcode code, hookd_attempt_result 
         if (!status)
             out->body = NULL;
     }
+    if (out->status_code)
+        out->retry_after_ms = read_retry_after(r->easy);
 }
 
 void hookd_request_cleanup(hookd_request *r)

@@ -114,6 +114,8 @@ typedef struct hookd_attempt_result {
     int64_t duration_ms;
     int64_t started_ms;
     bool refused;
+    int64_t retry_after_ms; /* the wait the answer's Retry-After asked for,
+                             * from when it was read; 0 when none or unreadable */
 } hookd_attempt_result;
 
 /* Prepares easy (reset first) to send one attempt of delivery_id with

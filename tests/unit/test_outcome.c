@@ -83,3 +83,62 @@ TEST(retry_edges)
     CHECK_INT(hookd_retry_next_delay(ONE, 1, 5, 5), 30000);
     CHECK_INT(hookd_retry_next_delay(ONE, 1, 5, 6), -1);
 }
+
+/* Sun, 06 Nov 1994 08:49:37 GMT, RFC 9110's example date, in ms. */
+#define RFC_DATE_MS (784111777LL * 1000)
+
+TEST(retry_after_seconds)
+{
+    CHECK_INT(hookd_retry_after_parse("120", 0), 120 * 1000);
+    CHECK_INT(hookd_retry_after_parse("0", 5), 0);
+    CHECK_INT(hookd_retry_after_parse(" \t3 ", 0), 3000); /* spaces around it */
+    CHECK_INT(hookd_retry_after_parse("007", 0), 7000);
+    /* huge deltas saturate past the cap instead of overflowing */
+    CHECK(hookd_retry_after_parse("999999", 0) > HOOKD_RETRY_AFTER_MAX_MS);
+    CHECK(hookd_retry_after_parse("99999999999999999999999999999", 0) > HOOKD_RETRY_AFTER_MAX_MS);
+    CHECK(hookd_retry_after_parse("99999999999999999999999999999", 0) < INT64_MAX / 2);
+}
+
+TEST(retry_after_dates)
+{
+    int64_t now = RFC_DATE_MS - 90 * 1000; /* 90 s before the date */
+    CHECK_INT(hookd_retry_after_parse("Sun, 06 Nov 1994 08:49:37 GMT", now), 90 * 1000);
+    /* the obsolete forms: RFC 850 and asctime */
+    CHECK_INT(hookd_retry_after_parse("Sunday, 06-Nov-94 08:49:37 GMT", now), 90 * 1000);
+    CHECK_INT(hookd_retry_after_parse("Sun Nov  6 08:49:37 1994", now), 90 * 1000);
+    CHECK_INT(hookd_retry_after_parse(" Sun, 06 Nov 1994 08:49:37 GMT ", now), 90 * 1000);
+    /* a date already past asks for no wait */
+    CHECK_INT(hookd_retry_after_parse("Sun, 06 Nov 1994 08:49:37 GMT", RFC_DATE_MS + 1), 0);
+    CHECK_INT(hookd_retry_after_parse("Sun, 06 Nov 1994 08:49:37 GMT", RFC_DATE_MS), 0);
+}
+
+TEST(retry_after_malformed)
+{
+    static const char *const bad[] = {
+        NULL, "", "   ", "-5", "1.5", "3 s", "+3", "3x", "in a bit", "tomorrow", "12:00",
+        "2026-11-29T10:00:00Z",
+        "Sun, 06 Nov 1994 08:49:37 GMT and then a great deal more text to make it long",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (hookd_retry_after_parse(bad[i], 0) != -1)
+            unit_fail(__FILE__, __LINE__, "Retry-After \"%s\" was read", bad[i] ? bad[i] : "(null)");
+    }
+}
+
+TEST(retry_after_clamp)
+{
+    /* none, or shorter than the schedule: the schedule's delay */
+    CHECK_INT(hookd_retry_after_delay(1000, 0), 1000);
+    CHECK_INT(hookd_retry_after_delay(1000, -1), 1000);
+    CHECK_INT(hookd_retry_after_delay(5 * MIN_MS, 1000), 5 * MIN_MS);
+    /* longer: the Retry-After */
+    CHECK_INT(hookd_retry_after_delay(1000, 3000), 3000);
+    CHECK_INT(hookd_retry_after_delay(1000, DAY_MS), DAY_MS);
+    /* never past 24 h ... */
+    CHECK_INT(hookd_retry_after_delay(1000, DAY_MS + 1), HOOKD_RETRY_AFTER_MAX_MS);
+    CHECK_INT(hookd_retry_after_delay(1000, hookd_retry_after_parse("999999", 0)), DAY_MS);
+    CHECK_INT(HOOKD_RETRY_AFTER_MAX_MS, DAY_MS);
+    /* ... yet a schedule delay past 24 h is not shortened by one */
+    CHECK_INT(hookd_retry_after_delay(2 * DAY_MS, 3000), 2 * DAY_MS);
+    CHECK_INT(hookd_retry_after_delay(2 * DAY_MS, 3 * DAY_MS), 2 * DAY_MS);
+}
