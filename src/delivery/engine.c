@@ -1001,7 +1001,7 @@ static bool keep_unstored(hookd_engine *e, msg *m)
     return true;
 }
 
-/* "5d", "90m", "2s", "1500ms": d for an interval in the largest unit that
+/* "5d", "90m", "2s", "1500ms": an interval in the largest unit that
  * divides it, as --disable-after takes it. */
 static void format_interval(int64_t ms, char *out, size_t len)
 {
