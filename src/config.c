@@ -45,6 +45,8 @@ enum opt_id {
     /* SPEC §8: the bound on one ingest's fan-out */
     OPT_MAX_DELIVERIES_PER_REQUEST,
     OPT_MAX_TEST_SENDS,
+    /* SPEC §8: endpoints that die */
+    OPT_DISABLE_AFTER,
     OPT_COUNT
 };
 
@@ -80,6 +82,7 @@ static const struct {
     [OPT_MAX_DELIVERIES_PER_REQUEST] = {"--max-deliveries-per-request",
                                         "HOOKD_MAX_DELIVERIES_PER_REQUEST", "100000", true},
     [OPT_MAX_TEST_SENDS] = {"--max-test-sends", "HOOKD_MAX_TEST_SENDS", "16", true},
+    [OPT_DISABLE_AFTER] = {"--disable-after", "HOOKD_DISABLE_AFTER", "5d", true},
 };
 
 int hookd_parse_listen(const char *s, char **host, uint16_t *port)
@@ -316,6 +319,11 @@ static int apply(hookd_config *cfg, enum opt_id id, const char *v, const char *s
     case OPT_ROTATION_OVERLAP:
         return parse_duration_opt(v, 0, INT64_MAX, "0 or more, like 24h", &cfg->rotation_overlap_ms,
                                   src, err, errlen);
+    case OPT_DISABLE_AFTER:
+        /* 1 s at least: a shorter streak is shorter than one attempt's own
+         * round trip and would only serve to disconnect at the first blip. */
+        return parse_duration_opt(v, 1000, 365LL * 86400000, "1s to 365d, like 5d",
+                                  &cfg->disable_after_ms, src, err, errlen);
     case OPT_API_RATE_LIMIT:
         return parse_rate(v, &cfg->api_rate_limit, src, err, errlen);
     case OPT_API_CONNECTIONS_PER_CLIENT: {

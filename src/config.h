@@ -41,6 +41,7 @@ typedef struct hookd_config {
                                        * reading, an idle keep-alive wait */
     int max_deliveries_per_request;   /* deliveries one ingest may make (SPEC §8) */
     unsigned max_test_sends;  /* test sends in flight at once; past it /test answers 429 */
+    int64_t disable_after_ms; /* a webhook failing this long (>= 10 attempts) is disconnected */
 } hookd_config;
 
 /* Looks up an environment variable; NULL if unset. Tests pass their own. */

@@ -54,6 +54,7 @@ static const char USAGE[] =
     "  --api-connections-per-client N  HOOKD_API_CONNECTIONS_PER_CLIENT  128\n"
     "  --api-request-deadline DUR HOOKD_API_REQUEST_DEADLINE 60s\n"
     "  --max-test-sends N         HOOKD_MAX_TEST_SENDS  16 test sends at once\n"
+    "  --disable-after DUR        HOOKD_DISABLE_AFTER   5d of failures (>= 10) disconnect\n"
     "  --retry-schedule LIST      HOOKD_RETRY_SCHEDULE  5m,15m,1h,5h,1d\n"
     "  --max-retries N            HOOKD_MAX_RETRIES     12\n"
     "  --request-timeout DUR      HOOKD_REQUEST_TIMEOUT 30s\n"
@@ -171,7 +172,8 @@ static int server_start(server *srv, const hookd_config *cfg)
                                  .retry_schedule_ms = cfg->retry_schedule_ms,
                                  .retry_schedule_len = cfg->retry_schedule_len,
                                  .max_retries = cfg->max_retries,
-                                 .log_retention_ms = cfg->log_retention_ms};
+                                 .log_retention_ms = cfg->log_retention_ms,
+                                 .disable_after_ms = cfg->disable_after_ms};
     if (hookd_engine_start(&eopt, &srv->engine) != 0) {
         snprintf(err, sizeof err, "cannot start the delivery engine");
         goto fail;

@@ -105,6 +105,16 @@ export function renderWebhook(root, ctx, {id, tab}) {
     return items.length ? h('ul', {}, items.map((x) => h('li', {}, x))) : empty;
   }
 
+  // Who disconnected the webhook and why (read-only disconnected_by/_reason).
+  function disconnectedText(w) {
+    if (w.disconnected_by === 'hookd') {
+      return `By hookd: ${w.disconnected_reason || 'no reason recorded'}. `
+        + 'Waiting deliveries are held until you connect it again.';
+    }
+    if (w.disconnected_by === 'user') return 'By a user. Waiting deliveries are held.';
+    return 'Waiting deliveries are held.';
+  }
+
   function renderSettings() {
     const keys = wh.keys || {};
     const renamed = Object.entries(keys).filter(([k, v]) => k !== v);
@@ -123,6 +133,7 @@ export function renderWebhook(root, ctx, {id, tab}) {
         `${names.fields.get(f.field_id) || f.field_id} `, h('code', {text: f.field_id}), ' → ',
         h('code', {text: f.key}))), 'None')),
       row('Activities', list(acts, 'None')),
+      ...(wh.connected ? [] : [row('Disconnected', disconnectedText(wh))]),
       row('Created', fmtDate(wh.created_at)),
       row('Updated', fmtDate(wh.updated_at)),
     ].flat());

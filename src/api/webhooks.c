@@ -412,10 +412,10 @@ static int apply_change(hookd_webhook *wh, void *vctx)
             rc = check_https_only(c->api, c->body, wh, c->err);
         break;
     case CHANGE_CONNECT:
-        wh->connected = true;
+        hookd_webhook_set_connected(wh, true, HOOKD_DISC_NONE, NULL);
         break;
     case CHANGE_DISCONNECT:
-        wh->connected = false;
+        hookd_webhook_set_connected(wh, false, HOOKD_DISC_USER, NULL);
         break;
     case CHANGE_ROTATE:
         if (hookd_webhook_rotate_secret(wh, hookd_now_ms()) != 0)

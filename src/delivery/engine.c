@@ -91,6 +91,7 @@ typedef struct xfer {
     int stored_state;     /* the state the store moved it to */
     char *response, *error;
     char signature[HOOKD_SIGNATURE_MAX];
+    char delivery_id[HOOKD_ID_MAX]; /* named by a 410's disconnect reason */
     struct msg *resolved;  /* made at start: posted when the host is resolved */
     struct xfer *next;
 } xfer;
@@ -115,6 +116,13 @@ struct wstate {
     int64_t next_due;      /* ms of its earliest retry in the store, 0 none */
     bool in_ring, in_scanq;
     wstate *ring_next, *scan_next;
+    /* Endpoints that die (SPEC §8): the current streak of failed attempts
+     * (stored outcomes of this process; any success ends it), and whether a
+     * disconnect of it is being stored. */
+    char id[HOOKD_ID_MAX];
+    int64_t fail_since;    /* ms the streak's first failed attempt started; 0 none */
+    int fail_count;
+    bool disabling;
 };
 
 /* ---- messages ----------------------------------------------------------------- */
@@ -130,6 +138,7 @@ enum msg_kind {
     M_RELEASE,  /* task/result: give up the claims of seqs (a shared store) */
     M_RENEW,    /* task/result: renew the claims of seqs (a shared store) */
     M_RESOLVED, /* a resolver thread: an attempt's host is resolved (xfers) */
+    M_DISABLE,  /* task/result: hookd disconnects a webhook (id, reason) */
     M_STOP,     /* task: the worker ends */
 };
 
@@ -148,6 +157,8 @@ typedef struct msg {
     int64_t *seqs;            /* M_RELEASE, M_RENEW (owned; n of them); M_FRESH:
                                  the dropped ones (n_dropped) */
     size_t n_dropped;
+    char id[HOOKD_ID_MAX];    /* M_DISABLE: the webhook */
+    char *reason;             /* M_DISABLE (owned) */
 } msg;
 
 typedef struct queue {
@@ -252,6 +263,7 @@ static msg *msg_new(enum msg_kind kind, int64_t key)
 
 static void msg_free(msg *m)
 {
+    free(m->reason);
     free(m->seqs);
     free(m);
 }
@@ -417,6 +429,17 @@ static void run_prune(hookd_engine *e, msg *m)
     }
 }
 
+/* The change a hookd disconnect makes: the store moves the webhook's
+ * waiting deliveries to held in the same commit, as for a manual one. */
+static int disable_change(hookd_webhook *wh, void *reason)
+{
+    if (!wh->connected)
+        return HOOKD_ECONFLICT; /* a person (or another process) was first */
+    hookd_webhook_set_connected(wh, false, HOOKD_DISC_HOOKD, reason);
+    wh->updated_at = hookd_now_ms();
+    return 0;
+}
+
 static void *worker_main(void *arg)
 {
     hookd_engine *e = arg;
@@ -444,6 +467,10 @@ static void *worker_main(void *arg)
                 break;
             case M_RENEW:
                 m->rc = hookd_store_renew(e->opt.store, m->seqs, m->n);
+                break;
+            case M_DISABLE:
+                m->rc = hookd_store_webhook_change(e->opt.store, m->id, disable_change, m->reason,
+                                                   NULL);
                 break;
             case M_STOP:
                 free(m);
@@ -631,6 +658,12 @@ static void webhook_set(hookd_engine *e, int64_t key, hookd_webhook *wh)
         tpl_release(w->tpl);
         w->tpl = t;
     }
+    if (w->connected != wh->connected) {
+        /* Connected or disconnected: a streak of failures starts afresh. */
+        w->fail_since = 0;
+        w->fail_count = 0;
+    }
+    memcpy(w->id, wh->id, sizeof w->id);
     w->connected = wh->connected;
     if (!w->connected)
         drop_queued(e, w);
@@ -873,6 +906,7 @@ static void finish(hookd_engine *e, CURL *easy, CURLcode code, int64_t now)
     x->response = res.body ? strdup(res.body) : NULL;
     x->error = res.error ? strdup(res.error) : NULL;
     memcpy(x->signature, x->req->signature, sizeof x->signature);
+    memcpy(x->delivery_id, j->id, sizeof x->delivery_id);
     x->o = (hookd_outcome){.seq = j->seq,
                            .webhook = j->webhook,
                            .from = j->state,
@@ -967,6 +1001,82 @@ static bool keep_unstored(hookd_engine *e, msg *m)
     return true;
 }
 
+/* "5d", "90m", "2s", "1500ms": an interval in the largest unit that
+ * divides it, as --disable-after takes it. */
+static void format_interval(int64_t ms, char *out, size_t len)
+{
+    static const struct {
+        int64_t ms;
+        const char *unit;
+    } UNITS[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}, {1, "ms"}};
+    size_t i = 0;
+    while (ms % UNITS[i].ms != 0)
+        i++;
+    snprintf(out, len, "%lld%s", (long long)(ms / UNITS[i].ms), UNITS[i].unit);
+}
+
+/* Asks the worker to disconnect w for reason (taken); one at a time. */
+static void disable(hookd_engine *e, wstate *w, char *reason)
+{
+    msg *m = reason ? msg_new(M_DISABLE, w->key) : NULL;
+    if (!m) {
+        free(reason); /* the next failed attempt asks again */
+        return;
+    }
+    memcpy(m->id, w->id, sizeof m->id);
+    m->reason = reason;
+    w->disabling = true;
+    task(e, m);
+}
+
+/* Counts one stored attempt of w in its streak of failures, and disconnects
+ * w when the endpoint said 410 Gone, or has failed for disable_after with
+ * at least HOOKD_DISABLE_ATTEMPTS_MIN failed attempts (SPEC §8). */
+static void streak(hookd_engine *e, wstate *w, const xfer *x, int64_t now)
+{
+    if (x->o.event == HOOKD_EV_SUCCEEDED) {
+        w->fail_since = 0;
+        w->fail_count = 0;
+        return;
+    }
+    if (!w->fail_since)
+        w->fail_since = x->o.time_ms ? x->o.time_ms : now;
+    w->fail_count++;
+    if (!w->connected || w->gone || w->disabling || !w->id[0])
+        return;
+    char *reason = NULL;
+    if (x->o.status_code == 410) {
+        if (asprintf(&reason, "the endpoint answered 410 Gone to delivery %s", x->delivery_id) < 0)
+            reason = NULL;
+    } else if (w->fail_count >= HOOKD_DISABLE_ATTEMPTS_MIN &&
+               now - w->fail_since >= e->opt.disable_after_ms) {
+        char for_[32], since[HOOKD_TIME_MAX];
+        format_interval(e->opt.disable_after_ms, for_, sizeof for_);
+        hookd_time_format_ms(w->fail_since, since);
+        if (asprintf(&reason,
+                     "every attempt failed for more than %s: %d failed attempts and no success "
+                     "since %s",
+                     for_, w->fail_count, since) < 0)
+            reason = NULL;
+    } else {
+        return;
+    }
+    disable(e, w, reason);
+}
+
+static void disabled(hookd_engine *e, msg *m)
+{
+    wstate *w = webhook_of(e, m->key);
+    if (w)
+        w->disabling = false;
+    if (m->rc == 0)
+        hookd_log_warn("webhook %s disconnected by hookd: %s; its waiting deliveries are held "
+                       "until it is connected again",
+                       m->id, m->reason);
+    else if (m->rc != HOOKD_ECONFLICT && m->rc != HOOKD_ENOTFOUND)
+        hookd_log_error("engine: cannot disconnect webhook %s (%d): %s", m->id, m->rc, m->reason);
+}
+
 static void flushed(hookd_engine *e, msg *m)
 {
     e->flushing = false;
@@ -989,6 +1099,8 @@ static void flushed(hookd_engine *e, msg *m)
         } else if (x->stored_state == HOOKD_DS_RETRYING) {
             note_due(e, w, x->o.next_at);
         }
+        if (m->rc == 0 && x->stored_state != HOOKD_DS_REFUSED)
+            streak(e, w, x, now);
         xfer_free(e, x);
         maybe_forget(e, w);
     }
@@ -1152,6 +1264,9 @@ static void handle(hookd_engine *e, msg *m)
         break;
     case M_RESOLVED:
         resolved(e, m);
+        break;
+    case M_DISABLE:
+        disabled(e, m);
         break;
     case M_STOP:
         break;
@@ -1331,6 +1446,8 @@ int hookd_engine_start(const hookd_engine_options *opt, hookd_engine **out)
         e->opt.max_in_flight_per_webhook = 16;
     if (e->opt.memory_max == 0)
         e->opt.memory_max = MEMORY_MAX_DEFAULT;
+    if (e->opt.disable_after_ms <= 0)
+        e->opt.disable_after_ms = 5 * 86400000LL;
     queue_init(&e->inbox);
     queue_init(&e->tasks);
     e->schedule = malloc((opt->retry_schedule_len ? opt->retry_schedule_len : 1) *

@@ -44,7 +44,13 @@ typedef struct hookd_engine_options {
     int max_in_flight;             /* overall, default 512 */
     int max_in_flight_per_webhook; /* default 16 */
     size_t memory_max;             /* bytes of deliveries held in memory, default 8 MiB */
+    /* A webhook whose attempts have all failed for this long, and at least
+     * HOOKD_DISABLE_ATTEMPTS_MIN times, is disconnected by hookd (SPEC §8);
+     * 0: 5 days. A 410 answer disconnects it at once. */
+    int64_t disable_after_ms;
 } hookd_engine_options;
+
+#define HOOKD_DISABLE_ATTEMPTS_MIN 10
 
 /* Becomes the store's listener (so call it before anything writes to the
  * store), reads the webhooks, and starts both threads. Everything waiting in

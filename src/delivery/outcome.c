@@ -24,6 +24,7 @@ hookd_verdict hookd_outcome_classify(int status, bool refused)
     case 403:
     case 404:
     case 405:
+    case 410: /* Gone: the endpoint says so itself (it also disconnects, engine.c) */
         return HOOKD_VERDICT_FINAL;
     default:
         return HOOKD_VERDICT_RETRY;

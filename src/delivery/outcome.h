@@ -14,7 +14,7 @@
 
 typedef enum hookd_verdict {
     HOOKD_VERDICT_SUCCESS, /* 200–399 */
-    HOOKD_VERDICT_FINAL,   /* 400/401/403/404/405, or the address was refused */
+    HOOKD_VERDICT_FINAL,   /* 400/401/403/404/405/410, or the address was refused */
     HOOKD_VERDICT_RETRY,   /* every other status, connection/TLS errors, timeouts */
 } hookd_verdict;
 

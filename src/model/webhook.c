@@ -605,6 +605,14 @@ int hookd_webhook_apply(hookd_webhook *wh, const json_t *body, bool creating,
         return hookd_invalid(err, "secret",
                              "secret cannot be changed by PATCH; POST "
                              "/api/v1/webhooks/{id}/rotate-secret makes a new one");
+    static const char *const READ_ONLY[] = {"disconnected_by", "disconnected_reason", NULL};
+    for (size_t i = 0; READ_ONLY[i]; i++) {
+        if (json_object_get(body, READ_ONLY[i]))
+            return hookd_invalid(err, READ_ONLY[i],
+                                 "%s is read-only: POST /api/v1/webhooks/{id}/connect or "
+                                 "/disconnect changes it",
+                                 READ_ONLY[i]);
+    }
     if (hookd_json_only_keys(body, ALLOWED, "", err))
         return HOOKD_EINVAL;
     if (creating && !json_object_get(body, "name"))
@@ -640,9 +648,12 @@ int hookd_webhook_apply(hookd_webhook *wh, const json_t *body, bool creating,
     if ((v = json_object_get(body, "send_activity")) &&
         want_bool(v, "send_activity", &wh->send_activity, err))
         return HOOKD_EINVAL;
-    if ((v = json_object_get(body, "connected")) &&
-        want_bool(v, "connected", &wh->connected, err))
-        return HOOKD_EINVAL;
+    if ((v = json_object_get(body, "connected"))) {
+        bool connected = wh->connected;
+        if (want_bool(v, "connected", &connected, err))
+            return HOOKD_EINVAL;
+        hookd_webhook_set_connected(wh, connected, HOOKD_DISC_USER, NULL);
+    }
     if ((v = json_object_get(body, "basic_auth")) && (rc = apply_basic_auth(wh, v, err)))
         return rc;
     if ((v = json_object_get(body, "headers")) && (rc = apply_headers(wh, v, err)))
@@ -655,6 +666,43 @@ int hookd_webhook_apply(hookd_webhook *wh, const json_t *body, bool creating,
     if ((v = json_object_get(body, "activities")) && (rc = apply_activities(wh, v, err)))
         return rc;
     return check_cross(wh, err);
+}
+
+void hookd_webhook_set_connected(hookd_webhook *wh, bool connected, hookd_disconnector by,
+                                 const char *reason)
+{
+    if (connected) {
+        wh->disconnected_by = HOOKD_DISC_NONE;
+        wh->disconnected_reason[0] = '\0';
+    } else if (wh->connected) {
+        wh->disconnected_by = by;
+        snprintf(wh->disconnected_reason, sizeof wh->disconnected_reason, "%s",
+                 reason ? reason : "");
+    }
+    wh->connected = connected;
+}
+
+static const char *disconnector_name(hookd_disconnector by)
+{
+    switch (by) {
+    case HOOKD_DISC_USER:
+        return "user";
+    case HOOKD_DISC_HOOKD:
+        return "hookd";
+    default:
+        return NULL;
+    }
+}
+
+/* Appends disconnected_by and disconnected_reason to j (null when unset).
+ * Returns 0 or -1. */
+static int disconnected_json(json_t *j, const hookd_webhook *wh)
+{
+    const char *by = disconnector_name(wh->disconnected_by);
+    const char *why = wh->disconnected_reason;
+    return json_object_set_new(j, "disconnected_by", by ? json_string(by) : json_null()) ||
+           json_object_set_new(j, "disconnected_reason", by && why[0] ? json_string(why)
+                                                                       : json_null());
 }
 
 bool hookd_webhook_wants(const hookd_webhook *wh, const char *field_id)
@@ -728,7 +776,8 @@ json_t *hookd_webhook_to_json(const hookd_webhook *wh)
                                                        "password_set", wh->basic_pass != NULL)
                                            : json_null()) != 0 ||
         json_object_set_new(j, "created_at", json_string(created)) != 0 ||
-        json_object_set_new(j, "updated_at", json_string(updated)) != 0) {
+        json_object_set_new(j, "updated_at", json_string(updated)) != 0 ||
+        disconnected_json(j, wh) != 0) {
         json_decref(j);
         return NULL;
     }
@@ -748,7 +797,8 @@ json_t *hookd_webhook_to_doc(const hookd_webhook *wh)
         json_object_set_new(j, "updated_at", json_integer(wh->updated_at)) != 0 ||
         (wh->secret_prev[0] &&
          json_object_set_new(j, "secret_prev", json_string(wh->secret_prev)) != 0) ||
-        json_object_set_new(j, "rotated_at", json_integer(wh->rotated_at)) != 0) {
+        json_object_set_new(j, "rotated_at", json_integer(wh->rotated_at)) != 0 ||
+        disconnected_json(j, wh) != 0) {
         json_decref(j);
         return NULL;
     }
@@ -778,6 +828,15 @@ hookd_webhook *hookd_webhook_from_doc(const json_t *doc)
     wh->rotated_at = json_integer_value(json_object_get(doc, "rotated_at"));
     wh->send_activity = send_activity;
     wh->connected = connected;
+    /* Docs written before disconnected_by was kept hold neither. */
+    const char *by = json_string_value(json_object_get(doc, "disconnected_by"));
+    const char *why = json_string_value(json_object_get(doc, "disconnected_reason"));
+    if (!connected) {
+        wh->disconnected_by = by && strcmp(by, "hookd") == 0  ? HOOKD_DISC_HOOKD
+                              : by && strcmp(by, "user") == 0 ? HOOKD_DISC_USER
+                                                              : HOOKD_DISC_NONE;
+        snprintf(wh->disconnected_reason, sizeof wh->disconnected_reason, "%s", why ? why : "");
+    }
     wh->created_at = created;
     wh->updated_at = updated;
     if (method_parse(method, &wh->method) || set_str(&wh->name, name) ||

@@ -36,6 +36,7 @@
 #define HOOKD_SECRET_BYTES_MAX 64
 #define HOOKD_SECRET_MAX 95             /* "whsec_" + base64 of 64 bytes (88) + NUL */
 #define HOOKD_REDACTED "[redacted]"     /* what answers and logs show for a secret */
+#define HOOKD_DISCONNECT_REASON_MAX 256 /* bytes of disconnected_reason, NUL included */
 
 /* Stores keep these numbers: never renumber, only append. */
 typedef enum hookd_method {
@@ -58,6 +59,14 @@ enum hookd_locked_key {
     HOOKD_LOCKED_KEYS
 };
 extern const char *const hookd_locked_key_names[HOOKD_LOCKED_KEYS];
+
+/* Who disconnected a webhook (SPEC §8 "Webhook settings"). Stores keep
+ * these numbers: never renumber, only append. */
+typedef enum hookd_disconnector {
+    HOOKD_DISC_NONE,  /* connected */
+    HOOKD_DISC_USER,  /* POST …/disconnect, or a PATCH with "connected": false */
+    HOOKD_DISC_HOOKD, /* a 410 answer, or failing for --disable-after */
+} hookd_disconnector;
 
 typedef struct hookd_header {
     char *key;
@@ -99,6 +108,11 @@ typedef struct hookd_webhook {
      * the secret was never rotated. */
     char secret_prev[HOOKD_SECRET_MAX];
     int64_t rotated_at;
+    /* Read-only in the API: who disconnected it and why ("" for no reason);
+     * HOOKD_DISC_NONE and "" while connected. Change them only through
+     * hookd_webhook_set_connected. */
+    hookd_disconnector disconnected_by;
+    char disconnected_reason[HOOKD_DISCONNECT_REASON_MAX];
 } hookd_webhook;
 
 /* Tells whether field_id names an existing person or account field. Returns 1
@@ -183,6 +197,12 @@ int hookd_webhook_tail_headers(const hookd_webhook *wh, hookd_header_fn fn, void
  * Authorization and secret header values "[redacted]" (new string), or NULL
  * if memory ran out. */
 char *hookd_webhook_tail_shown(const hookd_webhook *wh);
+
+/* Connects wh (clearing who disconnected it and why), or disconnects it
+ * recording by and reason (NULL for none; cut to fit). Disconnecting a
+ * webhook that is already disconnected keeps the first record. */
+void hookd_webhook_set_connected(hookd_webhook *wh, bool connected, hookd_disconnector by,
+                                 const char *reason);
 
 /* True if the webhook is triggered by the activity field_id. */
 bool hookd_webhook_wants(const hookd_webhook *wh, const char *field_id);

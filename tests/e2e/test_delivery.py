@@ -313,7 +313,7 @@ def test_final_statuses_fail_after_one_attempt(servers, receiver):
                                         "skipped": 0}
 
 
-RETRIED = [402, 408, 409, 410, 422, 429, 500, 502, 503, 504]
+RETRIED = [402, 408, 409, 422, 429, 500, 502, 503, 504]
 
 
 def test_other_statuses_are_retried_up_to_max_retries(servers, receiver):

@@ -21,6 +21,7 @@ TOP_LEVEL = ["activity", "contact", "id", "time", "webhook_id", "test"]
 SETTINGS = {"name", "url", "method", "send_activity", "basic_auth", "headers", "keys", "fields",
             "activities", "connected"}
 ANSWER_KEYS = SETTINGS | {"id", "secret", "created_at", "updated_at"}
+ANSWER_KEYS |= {"disconnected_by", "disconnected_reason"}  # read-only (SPEC §8)
 
 UUID7_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 SECRET_RE = re.compile(r"^whsec_([A-Za-z0-9+/]+={0,2})$")
@@ -656,7 +657,8 @@ def test_delete(mapi, url):
 
 def test_disconnect_and_connect(mapi, url):
     w = create(mapi, body(url))
-    settings = lambda x: {k: v for k, v in x.items() if k not in ("connected", "updated_at")}
+    settings = lambda x: {k: v for k, v in x.items()
+                          if k not in ("connected", "updated_at", "disconnected_by")}
     for action, state in [("disconnect", False), ("disconnect", False), ("connect", True),
                           ("connect", True), ("disconnect", False)]:
         r = mapi.post(f"/api/v1/webhooks/{w['id']}/{action}")
@@ -664,6 +666,7 @@ def test_disconnect_and_connect(mapi, url):
         got = r.json()
         assert set(got) == ANSWER_KEYS
         assert got["connected"] is state, (action, got)
+        assert got["disconnected_by"] == (None if state else "user"), (action, got)
         assert settings(got) == settings(strip_volatile(w))
         assert mapi.fetch(w["id"]) == got
 

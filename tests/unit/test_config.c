@@ -320,3 +320,29 @@ TEST(config_max_test_sends)
     CHECK(parse(&cfg, env_bad, 0, NULL, err) != 0);
     CHECK(strstr(err, "HOOKD_MAX_TEST_SENDS") != NULL);
 }
+
+TEST(config_disable_after)
+{
+    hookd_config cfg;
+    char err[256];
+    CHECK_INT(parse(&cfg, NULL, 0, NULL, err), 0);
+    CHECK_INT(cfg.disable_after_ms, 5LL * 86400000);
+    hookd_config_free(&cfg);
+
+    const char *const env[] = {"HOOKD_DISABLE_AFTER", "12h", NULL};
+    CHECK_INT(parse(&cfg, env, 0, NULL, err), 0);
+    CHECK_INT(cfg.disable_after_ms, 12LL * 3600000);
+    hookd_config_free(&cfg);
+    const char *argv[] = {"--disable-after", "1s"};
+    CHECK_INT(parse(&cfg, env, 2, argv, err), 0);
+    CHECK_INT(cfg.disable_after_ms, 1000);
+    hookd_config_free(&cfg);
+
+    /* below 1 s, above 365 d, or not a duration */
+    static const char *const bad[] = {"999ms", "0s", "366d", "5", "5 d", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *a[] = {"--disable-after", bad[i]};
+        CHECK(parse(&cfg, NULL, 2, a, err) != 0);
+        CHECK(strstr(err, "--disable-after") != NULL);
+    }
+}

@@ -27,6 +27,8 @@ TEST(outcome_final)
     CHECK_INT(hookd_outcome_classify(403, false), HOOKD_VERDICT_FINAL);
     CHECK_INT(hookd_outcome_classify(404, false), HOOKD_VERDICT_FINAL);
     CHECK_INT(hookd_outcome_classify(405, false), HOOKD_VERDICT_FINAL);
+    /* SPEC §8: 410 Gone fails its delivery (and disconnects the webhook). */
+    CHECK_INT(hookd_outcome_classify(410, false), HOOKD_VERDICT_FINAL);
     /* A refused address fails for good whatever status came with it. */
     CHECK_INT(hookd_outcome_classify(0, true), HOOKD_VERDICT_FINAL);
     CHECK_INT(hookd_outcome_classify(200, true), HOOKD_VERDICT_FINAL);
@@ -35,7 +37,7 @@ TEST(outcome_final)
 
 TEST(outcome_retry)
 {
-    static const int RETRY[] = {0,   100, 101, 199, 402, 406, 407, 408, 409, 410, 413,
+    static const int RETRY[] = {0,   100, 101, 199, 402, 406, 407, 408, 409, 413,
                                 422, 429, 499, 500, 502, 503, 504, 599, 600, 999, -1};
     for (size_t i = 0; i < sizeof RETRY / sizeof RETRY[0]; i++)
         if (hookd_outcome_classify(RETRY[i], false) != HOOKD_VERDICT_RETRY)

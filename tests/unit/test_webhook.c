@@ -508,3 +508,47 @@ TEST(rotation_keeps_the_previous_secret_in_the_doc)
     CHECK_INT(wh->rotated_at, 6000);
     hookd_webhook_free(wh);
 }
+
+/* disconnected_by/_reason: set by a disconnect, kept by a second one,
+ * cleared by connect, and carried by the doc a store keeps. */
+TEST(webhook_disconnected_record)
+{
+    hookd_webhook *wh = NULL;
+    hookd_error err;
+    CHECK_INT(try_apply("{" BASE "}", true, &err, &wh), 0);
+    if (!wh)
+        return;
+    json_t *j = hookd_webhook_to_json(wh);
+    CHECK(json_is_null(json_object_get(j, "disconnected_by")));
+    CHECK(json_is_null(json_object_get(j, "disconnected_reason")));
+    json_decref(j);
+
+    hookd_webhook_set_connected(wh, false, HOOKD_DISC_HOOKD, "the endpoint answered 410 Gone");
+    hookd_webhook_set_connected(wh, false, HOOKD_DISC_USER, NULL); /* the first record stays */
+    hookd_webhook *c = hookd_webhook_clone(wh);
+    CHECK(c != NULL);
+    if (!c) {
+        hookd_webhook_free(wh);
+        return;
+    }
+    CHECK(!c->connected);
+    CHECK_INT(c->disconnected_by, HOOKD_DISC_HOOKD);
+    CHECK_STR(c->disconnected_reason, "the endpoint answered 410 Gone");
+    j = hookd_webhook_to_json(c);
+    CHECK_STR(json_string_value(json_object_get(j, "disconnected_by")), "hookd");
+    CHECK_STR(json_string_value(json_object_get(j, "disconnected_reason")),
+              "the endpoint answered 410 Gone");
+    json_decref(j);
+
+    hookd_webhook_set_connected(c, true, HOOKD_DISC_NONE, NULL);
+    CHECK_INT(c->disconnected_by, HOOKD_DISC_NONE);
+    CHECK_STR(c->disconnected_reason, "");
+    hookd_webhook_free(c);
+    hookd_webhook_free(wh);
+}
+
+TEST(webhook_disconnected_read_only)
+{
+    REFUSED("{" BASE ",\"disconnected_by\":\"user\"}", "disconnected_by");
+    REFUSED("{" BASE ",\"disconnected_reason\":null}", "disconnected_reason");
+}

@@ -112,3 +112,20 @@ test('the hourly chart follows the contract\'s bucket shape', {timeout: TEST_TIM
   await env.shot('chart-shape');
   await env.finish();
 });
+
+// A 410 disconnects the webhook: its overview says who did it and why.
+test('the overview says hookd disconnected the webhook and why', {timeout: TEST_TIMEOUT}, async (t) => {
+  const env = await setup(t);
+  const {page, hookd, receiver} = env;
+  const wh = (await hookd.api('POST', '/api/v1/webhooks',
+    hookBody(receiver, {name: 'Gone', activities: ['act::s']}))).body;
+  receiver.answer = {status: 410, body: 'gone'};
+  assert.equal((await hookd.api('POST', '/api/v1/activities', {activities: [activity(1)]})).status, 202);
+  await waitForLogs(hookd, wh.id, (es) => es.some((e) => e.state === 'failed'));
+  await signIn(page, hookd, `#/webhooks/${wh.id}`);
+  await expectText(page.locator('.title-line'), 'Disconnected');
+  const row = page.locator('dl.settings dd', {hasText: 'By hookd'});
+  await expectText(row, 'the endpoint answered 410 Gone to delivery');
+  await env.shot('disconnected-by-hookd');
+  await env.finish();
+});
