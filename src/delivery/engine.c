@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "delivery/outcome.h"
+#include "delivery/pace.h"
 #include "util/buf.h"
 #include "util/intmap.h"
 #include "util/log.h"
@@ -115,6 +116,13 @@ struct wstate {
     int64_t next_due;      /* ms of its earliest retry in the store, 0 none */
     bool in_ring, in_scanq;
     wstate *ring_next, *scan_next;
+    /* Its settings' pace: attempts at once (0: the engine's default) and
+     * the rate limit. Over the rate it waits in `paced` (not in the ring)
+     * until a token is due; its deliveries stay queued, in order. */
+    int max_in_flight;
+    hookd_pace pace;
+    bool in_paced;
+    wstate *paced_next;
 };
 
 /* ---- messages ----------------------------------------------------------------- */
@@ -176,6 +184,7 @@ struct hookd_engine {
     hookd_intmap held;       /* seq → jnode */
     wstate *ring_head, *ring_tail;   /* webhooks with queued deliveries and room */
     wstate *scanq_head, *scanq_tail; /* webhooks with a backlog to read */
+    wstate *paced;           /* webhooks waiting for a token (unordered) */
     CURL **idle;
     size_t n_idle, cap_idle;
     int in_flight;
@@ -471,11 +480,30 @@ static void tpl_release(tplref *t)
     }
 }
 
+static int cap_of(const hookd_engine *e, const wstate *w)
+{
+    return w->max_in_flight > 0 ? w->max_in_flight : e->opt.max_in_flight_per_webhook;
+}
+
+/* Sets w aside until its next token is due (see wake_paced). */
+static void paced_add(hookd_engine *e, wstate *w)
+{
+    if (w->in_paced)
+        return;
+    w->in_paced = true;
+    w->paced_next = e->paced;
+    e->paced = w;
+}
+
 static void ring_add(hookd_engine *e, wstate *w)
 {
-    if (w->in_ring || !w->n_ready || !w->connected || w->gone || !w->tpl ||
-        w->in_flight >= e->opt.max_in_flight_per_webhook)
+    if (w->in_ring || w->in_paced || !w->n_ready || !w->connected || w->gone || !w->tpl ||
+        w->in_flight >= cap_of(e, w))
         return;
+    if (!hookd_pace_ready(&w->pace, hookd_now_ms() * 1000)) {
+        paced_add(e, w);
+        return;
+    }
     w->in_ring = true;
     w->ring_next = NULL;
     if (e->ring_tail)
@@ -582,7 +610,7 @@ static void webhook_free(hookd_engine *e, wstate *w)
 static void maybe_forget(hookd_engine *e, wstate *w)
 {
     if (w->gone && w->in_flight == 0 && w->owed == 0 && !w->scanning && !w->in_ring &&
-        !w->in_scanq) {
+        !w->in_scanq && !w->in_paced) {
         hookd_intmap_del(&e->webhooks, w->key);
         webhook_free(e, w);
     }
@@ -632,6 +660,8 @@ static void webhook_set(hookd_engine *e, int64_t key, hookd_webhook *wh)
         w->tpl = t;
     }
     w->connected = wh->connected;
+    w->max_in_flight = wh->max_in_flight;
+    hookd_pace_set(&w->pace, wh->rate_limit, hookd_now_ms() * 1000);
     if (!w->connected)
         drop_queued(e, w);
     ring_add(e, w);
@@ -758,6 +788,8 @@ static void start_one(hookd_engine *e, wstate *w)
         w->tail = NULL;
     w->n_ready--;
     n->next = NULL;
+    /* Taken even if the start fails: the delivery is read again later. */
+    hookd_pace_take(&w->pace, hookd_now_ms() * 1000);
     xfer *x = calloc(1, sizeof *x);
     hookd_request *r = x ? malloc(sizeof *r) : NULL;
     CURL *easy = r ? easy_get(e) : NULL;
@@ -825,6 +857,25 @@ static void resolved(hookd_engine *e, msg *m)
     }
 }
 
+/* Webhooks whose token came due rejoin the ring; those with nothing left
+ * to send leave the list at once. */
+static void wake_paced(hookd_engine *e, int64_t now)
+{
+    wstate **link = &e->paced;
+    while (*link) {
+        wstate *w = *link;
+        bool idle = !w->n_ready || !w->connected || w->gone;
+        if (!idle && !hookd_pace_ready(&w->pace, now * 1000)) {
+            link = &w->paced_next;
+            continue;
+        }
+        *link = w->paced_next;
+        w->in_paced = false;
+        ring_add(e, w);
+        maybe_forget(e, w);
+    }
+}
+
 /* Webhooks take turns, one attempt each, until the overall cap. */
 static void start_attempts(hookd_engine *e)
 {
@@ -832,8 +883,9 @@ static void start_attempts(hookd_engine *e)
         wstate *w = ring_pop(e);
         if (!w)
             break;
-        if (w->n_ready && w->connected && !w->gone && w->tpl &&
-            w->in_flight < e->opt.max_in_flight_per_webhook)
+        /* The pace is asked again: a new rate may have come since. */
+        if (w->n_ready && w->connected && !w->gone && w->tpl && w->in_flight < cap_of(e, w) &&
+            hookd_pace_ready(&w->pace, hookd_now_ms() * 1000))
             start_one(e, w);
         ring_add(e, w);
         maybe_forget(e, w);
@@ -1227,6 +1279,13 @@ static int sleep_ms(hookd_engine *e, int64_t now, bool stopping)
         if (w->scan_after > now && w->scan_after < until)
             until = w->scan_after;
     }
+    /* A webhook over its rate wakes the engine when its next token is due
+     * (rounded up: waking early would only sleep again). */
+    for (wstate *w = e->paced; w; w = w->paced_next) {
+        int64_t at = (hookd_pace_ready_at(&w->pace, now * 1000) + 999) / 1000;
+        if (at < until)
+            until = at;
+    }
     return until > now ? (int)(until - now) : 0;
 }
 
@@ -1246,6 +1305,7 @@ static void *engine_main(void *arg)
         if (!stopping) {
             check_due(e, now);
             scan_backlogs(e, now);
+            wake_paced(e, now);
             start_attempts(e);
             maybe_prune(e, now);
             maybe_renew(e, now);
@@ -1258,8 +1318,10 @@ static void *engine_main(void *arg)
         harvest(e);
         flush(e, hookd_now_ms(), stopping);
         /* Slots that just came free are filled before sleeping. */
-        if (!stopping)
+        if (!stopping) {
+            wake_paced(e, hookd_now_ms());
             start_attempts(e);
+        }
         if (stopping && e->in_flight == 0 && !e->done && !e->flushing && !e->pruning)
             break;
         curl_multi_poll(e->multi, NULL, 0, sleep_ms(e, hookd_now_ms(), stopping), NULL);
