@@ -24,12 +24,12 @@ int64_t hookd_pace_ready_at(const hookd_pace *p, int64_t now_us)
 {
     if (p->rate <= 0)
         return now_us;
-    /* A wall clock set back leaves tat far ahead: never wait more than one
-     * interval past a full burst. */
-    int64_t tat = p->tat;
-    if (tat > now_us + p->interval + p->slack)
-        tat = now_us + p->interval + p->slack;
-    return tat - p->slack;
+    /* tat is never more than a burst and an interval ahead, unless the wall
+     * clock was set back: then the bucket starts again, full, rather than
+     * wait out the jump. */
+    if (p->tat > now_us + p->interval + p->slack)
+        return now_us;
+    return p->tat - p->slack;
 }
 
 bool hookd_pace_ready(const hookd_pace *p, int64_t now_us)
@@ -42,9 +42,7 @@ void hookd_pace_take(hookd_pace *p, int64_t now_us)
     if (p->rate <= 0)
         return;
     int64_t from = p->tat;
-    if (from < now_us)
+    if (from < now_us || from > now_us + p->interval + p->slack)
         from = now_us;
-    else if (from > now_us + p->interval + p->slack)
-        from = now_us + p->slack;
     p->tat = from + p->interval;
 }

@@ -156,7 +156,8 @@ def test_patch_of_rate_limit_takes_effect_on_the_queue(servers, receiver):
     took = got[-1].time - patched
     # at 1/s the rest would take 17 s more; at 50/s about 0.35 s
     assert took < 1.5 * slow(), f"the new rate_limit was not followed: {took:.2f}s"
-    assert [r.activity_id for r in got] == [f"q-{i}" for i in range(20)], got
+    # (at 50/s five may start at once, so their arrival order is not asked)
+    assert sorted(r.activity_id for r in got) == sorted(f"q-{i}" for i in range(20)), got
     assert most_in_a_second([r.time for r in got if r.time > patched]) <= 55
 
     # and a lower rate slows the queue at once
