@@ -500,7 +500,7 @@ static void ring_add(hookd_engine *e, wstate *w)
     if (w->in_ring || w->in_paced || !w->n_ready || !w->connected || w->gone || !w->tpl ||
         w->in_flight >= cap_of(e, w))
         return;
-    if (!hookd_pace_ready(&w->pace, hookd_now_ms() * 1000)) {
+    if (w->pace.rate > 0 && !hookd_pace_ready(&w->pace, hookd_now_ms() * 1000)) {
         paced_add(e, w);
         return;
     }
@@ -789,7 +789,8 @@ static void start_one(hookd_engine *e, wstate *w)
     w->n_ready--;
     n->next = NULL;
     /* Taken even if the start fails: the delivery is read again later. */
-    hookd_pace_take(&w->pace, hookd_now_ms() * 1000);
+    if (w->pace.rate > 0)
+        hookd_pace_take(&w->pace, hookd_now_ms() * 1000);
     xfer *x = calloc(1, sizeof *x);
     hookd_request *r = x ? malloc(sizeof *r) : NULL;
     CURL *easy = r ? easy_get(e) : NULL;
@@ -885,7 +886,7 @@ static void start_attempts(hookd_engine *e)
             break;
         /* The pace is asked again: a new rate may have come since. */
         if (w->n_ready && w->connected && !w->gone && w->tpl && w->in_flight < cap_of(e, w) &&
-            hookd_pace_ready(&w->pace, hookd_now_ms() * 1000))
+            (w->pace.rate <= 0 || hookd_pace_ready(&w->pace, hookd_now_ms() * 1000)))
             start_one(e, w);
         ring_add(e, w);
         maybe_forget(e, w);
