@@ -123,6 +123,8 @@ export function renderWebhook(root, ctx, {id, tab}) {
         `${names.fields.get(f.field_id) || f.field_id} `, h('code', {text: f.field_id}), ' → ',
         h('code', {text: f.key}))), 'None')),
       row('Activities', list(acts, 'None')),
+      row('Delivery pace', `${wh.rate_limit == null ? 'No rate limit'
+        : `At most ${wh.rate_limit} per second`}, ${wh.max_in_flight ?? 16} at once`),
       row('Created', fmtDate(wh.created_at)),
       row('Updated', fmtDate(wh.updated_at)),
     ].flat());
