@@ -94,6 +94,8 @@ function buildForm(ctx, {fields, catalog, webhook, back}) {
   const flds = fieldSection(fields, wh);
   // ---- activities
   const acts = activityPicker(catalog, wh.activities || []);
+  // ---- delivery pace
+  const pace = paceSection(wh, inputs);
 
   // ---- actions
   const formError = h('p', {class: 'form-error general-error', role: 'alert'});
@@ -107,7 +109,7 @@ function buildForm(ctx, {fields, catalog, webhook, back}) {
 
   const form = h('form', {class: 'setup stack', novalidate: true},
     nameSection, endpoint, ba.section, headers.section, flds.section, acts.section,
-    formError, testBox, actions);
+    pace.section, formError, testBox, actions);
   const preview = h('pre', {class: 'code', tabindex: '0', 'aria-labelledby': 'preview-title'});
   const previewNote = h('p', {class: 'hint'});
   const page = h('div', {},
@@ -157,6 +159,8 @@ function buildForm(ctx, {fields, catalog, webhook, back}) {
       keys: flds.keys(),
       fields: flds.value(),
       activities: acts.value(),
+      rate_limit: pace.rateLimit(),
+      max_in_flight: pace.maxInFlight(),
     };
   }
 
@@ -642,5 +646,36 @@ function activityPicker(catalog, initial) {
       const prefix = i !== undefined && chosen[Number(i)] ? `${names.get(chosen[Number(i)]) || chosen[Number(i)]}: ` : '';
       return {input: search, prefix};
     },
+  };
+}
+
+// ---- delivery pace (rate_limit, max_in_flight) ----------------------------------
+
+// Optional limits for a receiver that throttles. An empty rate means no limit
+// (null). What is not a number is sent as typed, so the API's error names the
+// field and shows beside it.
+function paceSection(wh, inputs) {
+  inputs.rate_limit = h('input', {type: 'text', inputmode: 'decimal', autocomplete: 'off',
+    placeholder: 'No limit', value: wh.rate_limit == null ? '' : String(wh.rate_limit)});
+  inputs.max_in_flight = h('input', {type: 'text', inputmode: 'numeric', autocomplete: 'off',
+    value: String(wh.max_in_flight ?? 16)});
+  const section = h('section', {class: 'card'},
+    h('h2', {text: 'Delivery pace'}),
+    h('p', {class: 'section-hint', text: 'For an endpoint that can only take so much: ' +
+      'deliveries over these limits wait their turn, in order.'}),
+    h('div', {class: 'field-row'},
+      field({label: 'Rate limit (deliveries per second)', input: inputs.rate_limit,
+        hint: '0.1 to 10000; empty for no limit.'}).wrap,
+      field({label: 'Requests at once', input: inputs.max_in_flight,
+        hint: '1 to 256 (default 16).'}).wrap));
+  const asNumber = (text) => {
+    const t = text.trim();
+    return t !== '' && Number.isFinite(Number(t)) ? Number(t) : t;
+  };
+  return {
+    section,
+    rateLimit: () => (inputs.rate_limit.value.trim() === '' ? null
+      : asNumber(inputs.rate_limit.value)),
+    maxInFlight: () => asNumber(inputs.max_in_flight.value),
   };
 }

@@ -134,6 +134,8 @@ export function renderWebhook(root, ctx, {id, tab}) {
         h('code', {text: f.key}))), 'None')),
       row('Activities', list(acts, 'None')),
       ...(wh.connected ? [] : [row('Disconnected', disconnectedText(wh))]),
+      row('Delivery pace', `${wh.rate_limit == null ? 'No rate limit'
+        : `At most ${wh.rate_limit} per second`}, ${wh.max_in_flight ?? 16} at once`),
       row('Created', fmtDate(wh.created_at)),
       row('Updated', fmtDate(wh.updated_at)),
     ].flat());

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "delivery/outcome.h"
+#include "delivery/pace.h"
 #include "util/buf.h"
 #include "util/intmap.h"
 #include "util/log.h"
@@ -123,6 +124,13 @@ struct wstate {
     int64_t fail_since;    /* ms the streak's first failed attempt started; 0 none */
     int fail_count;
     bool disabling;
+    /* Its settings' pace: attempts at once (0: the engine's default) and
+     * the rate limit. Over the rate it waits in `paced` (not in the ring)
+     * until a token is due; its deliveries stay queued, in order. */
+    int max_in_flight;
+    hookd_pace pace;
+    bool in_paced;
+    wstate *paced_next;
 };
 
 /* ---- messages ----------------------------------------------------------------- */
@@ -187,6 +195,7 @@ struct hookd_engine {
     hookd_intmap held;       /* seq → jnode */
     wstate *ring_head, *ring_tail;   /* webhooks with queued deliveries and room */
     wstate *scanq_head, *scanq_tail; /* webhooks with a backlog to read */
+    wstate *paced;           /* webhooks waiting for a token (unordered) */
     CURL **idle;
     size_t n_idle, cap_idle;
     int in_flight;
@@ -498,11 +507,30 @@ static void tpl_release(tplref *t)
     }
 }
 
+static int cap_of(const hookd_engine *e, const wstate *w)
+{
+    return w->max_in_flight > 0 ? w->max_in_flight : e->opt.max_in_flight_per_webhook;
+}
+
+/* Sets w aside until its next token is due (see wake_paced). */
+static void paced_add(hookd_engine *e, wstate *w)
+{
+    if (w->in_paced)
+        return;
+    w->in_paced = true;
+    w->paced_next = e->paced;
+    e->paced = w;
+}
+
 static void ring_add(hookd_engine *e, wstate *w)
 {
-    if (w->in_ring || !w->n_ready || !w->connected || w->gone || !w->tpl ||
-        w->in_flight >= e->opt.max_in_flight_per_webhook)
+    if (w->in_ring || w->in_paced || !w->n_ready || !w->connected || w->gone || !w->tpl ||
+        w->in_flight >= cap_of(e, w))
         return;
+    if (w->pace.rate > 0 && !hookd_pace_ready(&w->pace, hookd_now_ms() * 1000)) {
+        paced_add(e, w);
+        return;
+    }
     w->in_ring = true;
     w->ring_next = NULL;
     if (e->ring_tail)
@@ -609,7 +637,7 @@ static void webhook_free(hookd_engine *e, wstate *w)
 static void maybe_forget(hookd_engine *e, wstate *w)
 {
     if (w->gone && w->in_flight == 0 && w->owed == 0 && !w->scanning && !w->in_ring &&
-        !w->in_scanq) {
+        !w->in_scanq && !w->in_paced) {
         hookd_intmap_del(&e->webhooks, w->key);
         webhook_free(e, w);
     }
@@ -665,6 +693,8 @@ static void webhook_set(hookd_engine *e, int64_t key, hookd_webhook *wh)
     }
     memcpy(w->id, wh->id, sizeof w->id);
     w->connected = wh->connected;
+    w->max_in_flight = wh->max_in_flight;
+    hookd_pace_set(&w->pace, wh->rate_limit, hookd_now_ms() * 1000);
     if (!w->connected)
         drop_queued(e, w);
     ring_add(e, w);
@@ -791,6 +821,9 @@ static void start_one(hookd_engine *e, wstate *w)
         w->tail = NULL;
     w->n_ready--;
     n->next = NULL;
+    /* Taken even if the start fails: the delivery is read again later. */
+    if (w->pace.rate > 0)
+        hookd_pace_take(&w->pace, hookd_now_ms() * 1000);
     xfer *x = calloc(1, sizeof *x);
     hookd_request *r = x ? malloc(sizeof *r) : NULL;
     CURL *easy = r ? easy_get(e) : NULL;
@@ -858,6 +891,25 @@ static void resolved(hookd_engine *e, msg *m)
     }
 }
 
+/* Webhooks whose token came due rejoin the ring; those with nothing left
+ * to send leave the list at once. */
+static void wake_paced(hookd_engine *e, int64_t now)
+{
+    wstate **link = &e->paced;
+    while (*link) {
+        wstate *w = *link;
+        bool idle = !w->n_ready || !w->connected || w->gone;
+        if (!idle && !hookd_pace_ready(&w->pace, now * 1000)) {
+            link = &w->paced_next;
+            continue;
+        }
+        *link = w->paced_next;
+        w->in_paced = false;
+        ring_add(e, w);
+        maybe_forget(e, w);
+    }
+}
+
 /* Webhooks take turns, one attempt each, until the overall cap. */
 static void start_attempts(hookd_engine *e)
 {
@@ -865,8 +917,9 @@ static void start_attempts(hookd_engine *e)
         wstate *w = ring_pop(e);
         if (!w)
             break;
-        if (w->n_ready && w->connected && !w->gone && w->tpl &&
-            w->in_flight < e->opt.max_in_flight_per_webhook)
+        /* The pace is asked again: a new rate may have come since. */
+        if (w->n_ready && w->connected && !w->gone && w->tpl && w->in_flight < cap_of(e, w) &&
+            (w->pace.rate <= 0 || hookd_pace_ready(&w->pace, hookd_now_ms() * 1000)))
             start_one(e, w);
         ring_add(e, w);
         maybe_forget(e, w);
@@ -1342,6 +1395,13 @@ static int sleep_ms(hookd_engine *e, int64_t now, bool stopping)
         if (w->scan_after > now && w->scan_after < until)
             until = w->scan_after;
     }
+    /* A webhook over its rate wakes the engine when its next token is due
+     * (rounded up: waking early would only sleep again). */
+    for (wstate *w = e->paced; w; w = w->paced_next) {
+        int64_t at = (hookd_pace_ready_at(&w->pace, now * 1000) + 999) / 1000;
+        if (at < until)
+            until = at;
+    }
     return until > now ? (int)(until - now) : 0;
 }
 
@@ -1361,6 +1421,7 @@ static void *engine_main(void *arg)
         if (!stopping) {
             check_due(e, now);
             scan_backlogs(e, now);
+            wake_paced(e, now);
             start_attempts(e);
             maybe_prune(e, now);
             maybe_renew(e, now);
@@ -1373,8 +1434,10 @@ static void *engine_main(void *arg)
         harvest(e);
         flush(e, hookd_now_ms(), stopping);
         /* Slots that just came free are filled before sleeping. */
-        if (!stopping)
+        if (!stopping) {
+            wake_paced(e, hookd_now_ms());
             start_attempts(e);
+        }
         if (stopping && e->in_flight == 0 && !e->done && !e->flushing && !e->pruning)
             break;
         curl_multi_poll(e->multi, NULL, 0, sleep_ms(e, hookd_now_ms(), stopping), NULL);

@@ -14,8 +14,9 @@
  * of outcomes, reads of due deliveries, pruning) and posts their results
  * back. The engine sleeps in curl_multi_poll until a transfer, a post, or
  * its next timer: a full set of slots costs no CPU. Each webhook has at most
- * max_in_flight_per_webhook attempts running, and webhooks take turns, so a
- * slow one cannot hold up the others. An outcome the store cannot take for
+ * its `max_in_flight` attempts running (max_in_flight_per_webhook when it
+ * holds none) and starts at most its `rate_limit` per second (pace.h), and
+ * webhooks take turns, so a slow one cannot hold up the others. An outcome the store cannot take for
  * the moment (busy, unreachable) is kept and stored again a second later;
  * its delivery is not attempted again meanwhile.
  *
@@ -42,7 +43,7 @@ typedef struct hookd_engine_options {
     int max_retries;
     int64_t log_retention_ms;
     int max_in_flight;             /* overall, default 512 */
-    int max_in_flight_per_webhook; /* default 16 */
+    int max_in_flight_per_webhook; /* for a webhook without max_in_flight, default 16 */
     size_t memory_max;             /* bytes of deliveries held in memory, default 8 MiB */
     /* A webhook whose attempts have all failed for this long, and at least
      * HOOKD_DISABLE_ATTEMPTS_MIN times, is disconnected by hookd (SPEC §8);

@@ -155,6 +155,7 @@ hookd_webhook *hookd_webhook_new(int64_t now_ms)
     wh->method = HOOKD_METHOD_POST;
     wh->send_activity = true;
     wh->connected = true;
+    wh->max_in_flight = HOOKD_MAX_IN_FLIGHT_DEFAULT;
     wh->created_at = wh->updated_at = now_ms;
     for (int i = 0; i < HOOKD_LOCKED_KEYS; i++) {
         if (set_str(&wh->keys[i], hookd_locked_key_names[i]) != 0)
@@ -548,6 +549,33 @@ fail:
     return HOOKD_EINVAL;
 }
 
+/* rate_limit: null (no limit) or a number of deliveries per second. */
+static int apply_rate_limit(hookd_webhook *wh, const json_t *v, hookd_error *err)
+{
+    if (json_is_null(v)) {
+        wh->rate_limit = 0;
+        return 0;
+    }
+    double r = json_is_number(v) ? json_number_value(v) : -1;
+    if (r < HOOKD_RATE_LIMIT_MIN || r > HOOKD_RATE_LIMIT_MAX)
+        return hookd_invalid(err, "rate_limit",
+                             "rate_limit must be null or a number of deliveries per second "
+                             "from %g to %g",
+                             HOOKD_RATE_LIMIT_MIN, HOOKD_RATE_LIMIT_MAX);
+    wh->rate_limit = r;
+    return 0;
+}
+
+static int apply_max_in_flight(hookd_webhook *wh, const json_t *v, hookd_error *err)
+{
+    json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
+    if (n < HOOKD_MAX_IN_FLIGHT_MIN || n > HOOKD_MAX_IN_FLIGHT_MAX)
+        return hookd_invalid(err, "max_in_flight", "max_in_flight must be an integer from %d to %d",
+                             HOOKD_MAX_IN_FLIGHT_MIN, HOOKD_MAX_IN_FLIGHT_MAX);
+    wh->max_in_flight = (int)n;
+    return 0;
+}
+
 /* Rules that span several settings: Authorization with basic auth, and no
  * two equal payload keys (the later one is blamed, SPEC §2). */
 static int check_cross(const hookd_webhook *wh, hookd_error *err)
@@ -595,7 +623,8 @@ int hookd_webhook_apply(hookd_webhook *wh, const json_t *body, bool creating,
 {
     static const char *const ALLOWED[] = {"name",    "url",  "method", "send_activity",
                                           "basic_auth", "headers", "keys", "fields",
-                                          "activities", "connected", "secret", NULL};
+                                          "activities", "connected", "secret",
+                                          "rate_limit", "max_in_flight", NULL};
     const json_t *v;
     const char *s;
     int rc;
@@ -665,6 +694,10 @@ int hookd_webhook_apply(hookd_webhook *wh, const json_t *body, bool creating,
         return rc;
     if ((v = json_object_get(body, "activities")) && (rc = apply_activities(wh, v, err)))
         return rc;
+    if ((v = json_object_get(body, "rate_limit")) && (rc = apply_rate_limit(wh, v, err)))
+        return rc;
+    if ((v = json_object_get(body, "max_in_flight")) && (rc = apply_max_in_flight(wh, v, err)))
+        return rc;
     return check_cross(wh, err);
 }
 
@@ -716,6 +749,16 @@ bool hookd_webhook_wants(const hookd_webhook *wh, const char *field_id)
 
 /* ---- JSON forms -------------------------------------------------------- */
 
+/* null for no limit; a whole rate as an integer, so 5 is answered as given. */
+static json_t *rate_limit_json(double r)
+{
+    if (r <= 0)
+        return json_null();
+    if (r == (double)(json_int_t)r)
+        return json_integer((json_int_t)r);
+    return json_real(r);
+}
+
 /* Builds the settings both forms share; NULL if memory ran out. Every
  * member must make it: a document missing one is stored damaged for good. */
 static json_t *settings_json(const hookd_webhook *wh)
@@ -747,11 +790,12 @@ static json_t *settings_json(const hookd_webhook *wh)
         json_decref(acts);
         return NULL;
     }
-    return json_pack("{s:s,s:s,s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:b,s:s}", "id", wh->id, "name",
-                     wh->name, "url", wh->url, "method", hookd_method_name(wh->method),
+    return json_pack("{s:s,s:s,s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:b,s:s,s:o,s:i}", "id", wh->id,
+                     "name", wh->name, "url", wh->url, "method", hookd_method_name(wh->method),
                      "send_activity", wh->send_activity, "headers", headers, "keys", keys,
                      "fields", fields, "activities", acts, "connected", wh->connected, "secret",
-                     wh->secret);
+                     wh->secret, "rate_limit", rate_limit_json(wh->rate_limit), "max_in_flight",
+                     wh->max_in_flight);
 }
 
 json_t *hookd_webhook_to_json(const hookd_webhook *wh)
@@ -826,6 +870,16 @@ hookd_webhook *hookd_webhook_from_doc(const json_t *doc)
     const char *prev = json_string_value(json_object_get(doc, "secret_prev"));
     snprintf(wh->secret_prev, sizeof wh->secret_prev, "%s", prev ? prev : "");
     wh->rotated_at = json_integer_value(json_object_get(doc, "rotated_at"));
+    /* Docs written before the pace settings hold neither: no limit, 16. */
+    const json_t *rl = json_object_get(doc, "rate_limit");
+    const json_t *mif = json_object_get(doc, "max_in_flight");
+    wh->rate_limit = json_is_number(rl) ? json_number_value(rl) : 0;
+    wh->max_in_flight =
+        json_is_integer(mif) ? (int)json_integer_value(mif) : HOOKD_MAX_IN_FLIGHT_DEFAULT;
+    if ((rl && !json_is_null(rl) && (wh->rate_limit < HOOKD_RATE_LIMIT_MIN ||
+                                     wh->rate_limit > HOOKD_RATE_LIMIT_MAX)) ||
+        wh->max_in_flight < HOOKD_MAX_IN_FLIGHT_MIN || wh->max_in_flight > HOOKD_MAX_IN_FLIGHT_MAX)
+        goto fail;
     wh->send_activity = send_activity;
     wh->connected = connected;
     /* Docs written before disconnected_by was kept hold neither. */

@@ -37,6 +37,13 @@
 #define HOOKD_SECRET_MAX 95             /* "whsec_" + base64 of 64 bytes (88) + NUL */
 #define HOOKD_REDACTED "[redacted]"     /* what answers and logs show for a secret */
 #define HOOKD_DISCONNECT_REASON_MAX 256 /* bytes of disconnected_reason, NUL included */
+/* Pace (SPEC §8 "Webhook settings"): rate_limit in deliveries per second
+ * (0 in memory for none), max_in_flight attempts at once. */
+#define HOOKD_RATE_LIMIT_MIN 0.1
+#define HOOKD_RATE_LIMIT_MAX 10000.0
+#define HOOKD_MAX_IN_FLIGHT_MIN 1
+#define HOOKD_MAX_IN_FLIGHT_MAX 256
+#define HOOKD_MAX_IN_FLIGHT_DEFAULT 16
 
 /* Stores keep these numbers: never renumber, only append. */
 typedef enum hookd_method {
@@ -113,6 +120,10 @@ typedef struct hookd_webhook {
      * hookd_webhook_set_connected. */
     hookd_disconnector disconnected_by;
     char disconnected_reason[HOOKD_DISCONNECT_REASON_MAX];
+    /* Attempts per second the engine may start, 0 for no limit (the API's
+     * null), and how many may run at once. */
+    double rate_limit;
+    int max_in_flight;
 } hookd_webhook;
 
 /* Tells whether field_id names an existing person or account field. Returns 1

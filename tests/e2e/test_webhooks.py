@@ -22,6 +22,7 @@ SETTINGS = {"name", "url", "method", "send_activity", "basic_auth", "headers", "
             "activities", "connected"}
 ANSWER_KEYS = SETTINGS | {"id", "secret", "created_at", "updated_at"}
 ANSWER_KEYS |= {"disconnected_by", "disconnected_reason"}  # read-only (SPEC §8)
+ANSWER_KEYS |= {"rate_limit", "max_in_flight"}  # the pace settings (test_pace.py)
 
 UUID7_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 SECRET_RE = re.compile(r"^whsec_([A-Za-z0-9+/]+={0,2})$")

@@ -261,6 +261,8 @@ static void same_webhook(const hookd_webhook *a, const hookd_webhook *b, const c
     same_activities(a, b, what);
     FUZZ_CHECK(a->created_at == b->created_at && a->updated_at == b->updated_at, "%s: times",
                what);
+    FUZZ_CHECK(a->rate_limit == b->rate_limit && a->max_in_flight == b->max_in_flight,
+               "%s: rate_limit or max_in_flight", what);
 }
 
 /* ---- what apply must have done ---------------------------------------------- */
@@ -308,6 +310,16 @@ static void check_applied(const hookd_webhook *before, const hookd_webhook *wh, 
     v = json_object_get(body, "connected");
     FUZZ_CHECK(v ? json_is_true(v) == wh->connected : before->connected == wh->connected,
                "connected");
+
+    v = json_object_get(body, "rate_limit");
+    FUZZ_CHECK(v ? (json_is_null(v) ? wh->rate_limit == 0
+                                    : json_number_value(v) == wh->rate_limit)
+                 : before->rate_limit == wh->rate_limit,
+               "rate_limit");
+    v = json_object_get(body, "max_in_flight");
+    FUZZ_CHECK(v ? json_integer_value(v) == wh->max_in_flight
+                 : before->max_in_flight == wh->max_in_flight,
+               "max_in_flight");
 
     v = json_object_get(body, "basic_auth");
     if (!v) {
@@ -496,6 +508,13 @@ static void check_rules(const hookd_webhook *wh)
                        TOP_LEVEL[t]);
     }
 
+    FUZZ_CHECK(wh->rate_limit == 0 || (wh->rate_limit >= HOOKD_RATE_LIMIT_MIN &&
+                                       wh->rate_limit <= HOOKD_RATE_LIMIT_MAX),
+               "rate_limit %g", wh->rate_limit);
+    FUZZ_CHECK(wh->max_in_flight >= HOOKD_MAX_IN_FLIGHT_MIN &&
+                   wh->max_in_flight <= HOOKD_MAX_IN_FLIGHT_MAX,
+               "max_in_flight %d", wh->max_in_flight);
+
     FUZZ_CHECK(wh->n_activities <= HOOKD_WEBHOOK_ACTIVITIES_MAX, "%zu activities",
                wh->n_activities);
     for (size_t i = 0; i < wh->n_activities; i++) {
@@ -574,7 +593,8 @@ static void check_public(const hookd_webhook *wh)
     static const char *const KEYS[] = {"id",        "name",       "url",        "method",
                                        "send_activity", "headers", "keys",       "fields",
                                        "activities", "connected", "secret",     "basic_auth",
-                                       "created_at", "updated_at"};
+                                       "created_at", "updated_at", "rate_limit", "max_in_flight",
+                                       "disconnected_by", "disconnected_reason"};
     json_t *j = wh_to_json(wh);
     FUZZ_CHECK(json_is_object(j), "to_json gave no object");
     FUZZ_CHECK(json_object_size(j) == sizeof KEYS / sizeof KEYS[0], "to_json has %zu keys",
@@ -582,6 +602,12 @@ static void check_public(const hookd_webhook *wh)
     for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++)
         FUZZ_CHECK(json_object_get(j, KEYS[i]) != NULL, "to_json lacks %s", KEYS[i]);
     FUZZ_CHECK(!has_password_key(j), "to_json shows a password");
+    const json_t *rl = json_object_get(j, "rate_limit");
+    FUZZ_CHECK(wh->rate_limit == 0 ? json_is_null(rl) : json_number_value(rl) == wh->rate_limit,
+               "to_json: rate_limit");
+    FUZZ_CHECK(json_is_integer(json_object_get(j, "max_in_flight")) &&
+                   json_integer_value(json_object_get(j, "max_in_flight")) == wh->max_in_flight,
+               "to_json: max_in_flight");
 
     FUZZ_CHECK(json_str_is(json_object_get(j, "id"), wh->id) &&
                    json_str_is(json_object_get(j, "name"), wh->name) &&
@@ -682,6 +708,9 @@ static json_t *create_body_of(const hookd_webhook *wh)
                              "headers", headers, "keys", keys, "fields", fields, "activities",
                              acts);
     FUZZ_CHECK(body != NULL, "could not build a create body");
+    json_object_set_new(body, "rate_limit",
+                        wh->rate_limit > 0 ? json_real(wh->rate_limit) : json_null());
+    json_object_set_new(body, "max_in_flight", json_integer(wh->max_in_flight));
     return body;
 }
 

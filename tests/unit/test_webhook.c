@@ -552,3 +552,85 @@ TEST(webhook_disconnected_read_only)
     REFUSED("{" BASE ",\"disconnected_by\":\"user\"}", "disconnected_by");
     REFUSED("{" BASE ",\"disconnected_reason\":null}", "disconnected_reason");
 }
+
+TEST(pace_settings_ranges_and_defaults)
+{
+    hookd_error e;
+    hookd_webhook *wh = NULL;
+    CHECK_INT(try_apply("{" BASE "}", true, &e, &wh), 0);
+    if (wh) {
+        CHECK(wh->rate_limit == 0);
+        CHECK_INT(wh->max_in_flight, 16);
+        json_t *j = hookd_webhook_to_json(wh);
+        CHECK(json_is_null(json_object_get(j, "rate_limit")));
+        CHECK_INT(json_integer_value(json_object_get(j, "max_in_flight")), 16);
+        json_decref(j);
+        hookd_webhook_free(wh);
+    }
+    REFUSED("{" BASE ",\"rate_limit\":0}", "rate_limit");
+    REFUSED("{" BASE ",\"rate_limit\":0.05}", "rate_limit");
+    REFUSED("{" BASE ",\"rate_limit\":10001}", "rate_limit");
+    REFUSED("{" BASE ",\"rate_limit\":10000.5}", "rate_limit");
+    REFUSED("{" BASE ",\"rate_limit\":-5}", "rate_limit");
+    REFUSED("{" BASE ",\"rate_limit\":\"x\"}", "rate_limit");
+    REFUSED("{" BASE ",\"rate_limit\":true}", "rate_limit");
+    REFUSED("{" BASE ",\"max_in_flight\":0}", "max_in_flight");
+    REFUSED("{" BASE ",\"max_in_flight\":257}", "max_in_flight");
+    REFUSED("{" BASE ",\"max_in_flight\":1.5}", "max_in_flight");
+    REFUSED("{" BASE ",\"max_in_flight\":16.0}", "max_in_flight");
+    REFUSED("{" BASE ",\"max_in_flight\":null}", "max_in_flight");
+    REFUSED("{" BASE ",\"max_in_flight\":\"4\"}", "max_in_flight");
+    ACCEPTED("{" BASE ",\"rate_limit\":0.1}");
+    ACCEPTED("{" BASE ",\"rate_limit\":10000}");
+    ACCEPTED("{" BASE ",\"rate_limit\":null}");
+    ACCEPTED("{" BASE ",\"max_in_flight\":1}");
+    ACCEPTED("{" BASE ",\"max_in_flight\":256}");
+}
+
+TEST(pace_settings_round_trip_and_patch)
+{
+    hookd_error e;
+    hookd_webhook *wh = NULL;
+    CHECK_INT(try_apply("{" BASE ",\"rate_limit\":2.5,\"max_in_flight\":3}", true, &e, &wh), 0);
+    if (!wh)
+        return;
+    json_t *doc = hookd_webhook_to_doc(wh);
+    hookd_webhook *copy = hookd_webhook_from_doc(doc);
+    CHECK(copy != NULL);
+    if (copy) {
+        CHECK(copy->rate_limit == 2.5);
+        CHECK_INT(copy->max_in_flight, 3);
+        hookd_webhook_free(copy);
+    }
+    /* A doc written before the pace settings: no limit, 16. */
+    json_object_del(doc, "rate_limit");
+    json_object_del(doc, "max_in_flight");
+    copy = hookd_webhook_from_doc(doc);
+    CHECK(copy != NULL);
+    if (copy) {
+        CHECK(copy->rate_limit == 0);
+        CHECK_INT(copy->max_in_flight, 16);
+        hookd_webhook_free(copy);
+    }
+    json_decref(doc);
+
+    /* A whole rate is answered as an integer; a PATCH of another setting
+     * keeps both; null lifts the limit. */
+    json_t *body = json_pack("{s:i}", "rate_limit", 5);
+    CHECK_INT(hookd_webhook_apply(wh, body, false, lookup, NULL, &e), 0);
+    json_decref(body);
+    json_t *j = hookd_webhook_to_json(wh);
+    CHECK(json_is_integer(json_object_get(j, "rate_limit")));
+    CHECK_INT(json_integer_value(json_object_get(j, "rate_limit")), 5);
+    json_decref(j);
+    body = json_pack("{s:s}", "name", "other");
+    CHECK_INT(hookd_webhook_apply(wh, body, false, lookup, NULL, &e), 0);
+    json_decref(body);
+    CHECK(wh->rate_limit == 5);
+    CHECK_INT(wh->max_in_flight, 3);
+    body = json_pack("{s:n}", "rate_limit");
+    CHECK_INT(hookd_webhook_apply(wh, body, false, lookup, NULL, &e), 0);
+    json_decref(body);
+    CHECK(wh->rate_limit == 0);
+    hookd_webhook_free(wh);
+}
