@@ -595,7 +595,8 @@ int hookd_webhook_apply(hookd_webhook *wh, const json_t *body, bool creating,
 {
     static const char *const ALLOWED[] = {"name",    "url",  "method", "send_activity",
                                           "basic_auth", "headers", "keys", "fields",
-                                          "activities", "connected", "secret", NULL};
+                                          "activities", "connected", "secret",
+                                          "update_contact_from_response", NULL};
     const json_t *v;
     const char *s;
     int rc;
@@ -654,6 +655,9 @@ int hookd_webhook_apply(hookd_webhook *wh, const json_t *body, bool creating,
         return rc;
     if ((v = json_object_get(body, "activities")) && (rc = apply_activities(wh, v, err)))
         return rc;
+    if ((v = json_object_get(body, "update_contact_from_response")) &&
+        want_bool(v, "update_contact_from_response", &wh->update_contact_from_response, err))
+        return HOOKD_EINVAL;
     return check_cross(wh, err);
 }
 
@@ -699,11 +703,12 @@ static json_t *settings_json(const hookd_webhook *wh)
         json_decref(acts);
         return NULL;
     }
-    return json_pack("{s:s,s:s,s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:b,s:s}", "id", wh->id, "name",
+    return json_pack("{s:s,s:s,s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:b,s:s,s:b}", "id", wh->id, "name",
                      wh->name, "url", wh->url, "method", hookd_method_name(wh->method),
                      "send_activity", wh->send_activity, "headers", headers, "keys", keys,
                      "fields", fields, "activities", acts, "connected", wh->connected, "secret",
-                     wh->secret);
+                     wh->secret, "update_contact_from_response",
+                     wh->update_contact_from_response);
 }
 
 json_t *hookd_webhook_to_json(const hookd_webhook *wh)
@@ -776,6 +781,9 @@ hookd_webhook *hookd_webhook_from_doc(const json_t *doc)
     const char *prev = json_string_value(json_object_get(doc, "secret_prev"));
     snprintf(wh->secret_prev, sizeof wh->secret_prev, "%s", prev ? prev : "");
     wh->rotated_at = json_integer_value(json_object_get(doc, "rotated_at"));
+    /* Documents stored before the option read as off, its default. */
+    wh->update_contact_from_response =
+        json_is_true(json_object_get(doc, "update_contact_from_response"));
     wh->send_activity = send_activity;
     wh->connected = connected;
     wh->created_at = created;

@@ -99,6 +99,9 @@ typedef struct hookd_webhook {
      * the secret was never rotated. */
     char secret_prev[HOOKD_SECRET_MAX];
     int64_t rotated_at;
+    /* A 2xx answer's {"fields":{…}} is merged into the delivery's person
+     * (see delivery/contact.h); off by default. */
+    bool update_contact_from_response;
 } hookd_webhook;
 
 /* Tells whether field_id names an existing person or account field. Returns 1
