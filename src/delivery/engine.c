@@ -888,7 +888,7 @@ static void finish(hookd_engine *e, CURL *easy, CURLcode code, int64_t now)
         is_object = hookd_contact_answer(res.body, &x->contact_fields, &why);
         if (!is_object)
             why = strdup("the answer is not a JSON object, which update_contact_from_response "
-                         "retried");
+                         "needs");
         free(x->error);
         x->error = why;
     }
