@@ -117,7 +117,7 @@ struct wstate {
     int64_t next_due;      /* ms of its earliest retry in the store, 0 none */
     bool in_ring, in_scanq;
     wstate *ring_next, *scan_next;
-    bool update_contact;   /* update_contact_from_response */
+    bool update_contact; /* update_contact_from_response */
 };
 
 /* ---- messages ----------------------------------------------------------------- */
@@ -850,8 +850,8 @@ static void start_attempts(hookd_engine *e)
 static hookd_ds_event event_of(hookd_engine *e, const hookd_attempt_result *res, int attempt,
                                int64_t now, int64_t *next_at, bool wants_object, bool is_object)
 {
-    switch (hookd_outcome_classify_answer(res->status_code, res->refused, wants_object,
-                                          is_object)) {
+    switch (
+        hookd_outcome_classify_answer(res->status_code, res->refused, wants_object, is_object)) {
     case HOOKD_VERDICT_SUCCESS:
         return HOOKD_EV_SUCCEEDED;
     case HOOKD_VERDICT_FINAL:
@@ -880,8 +880,8 @@ static void finish(hookd_engine *e, CURL *easy, CURLcode code, int64_t now)
     x->error = res.error ? strdup(res.error) : NULL;
     /* A 2xx to a webhook whose answers update the person: its body must be
      * a JSON object; its "fields" go to the store with the outcome. */
-    bool wants_object = x->w->update_contact && !res.error && res.status_code >= 200 &&
-                        res.status_code <= 299;
+    bool wants_object =
+        x->w->update_contact && !res.error && res.status_code >= 200 && res.status_code <= 299;
     bool is_object = true;
     if (wants_object) {
         char *why = NULL;
@@ -905,8 +905,7 @@ static void finish(hookd_engine *e, CURL *easy, CURLcode code, int64_t now)
                            .version = x->tpl->t.version,
                            .signature = x->signature,
                            .contact_fields = x->contact_fields};
-    x->o.event =
-        event_of(e, &res, j->attempts + 1, now, &x->o.next_at, wants_object, is_object);
+    x->o.event = event_of(e, &res, j->attempts + 1, now, &x->o.next_at, wants_object, is_object);
     curl_multi_remove_handle(e->multi, easy);
     easy_put(e, easy);
     xfer_shrink(e, x);

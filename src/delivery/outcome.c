@@ -31,8 +31,7 @@ hookd_verdict hookd_outcome_classify_answer(int status, bool refused, bool wants
                                             bool is_object)
 {
     hookd_verdict v = hookd_outcome_classify(status, refused);
-    if (v == HOOKD_VERDICT_SUCCESS && wants_object && status >= 200 && status <= 299 &&
-        !is_object)
+    if (v == HOOKD_VERDICT_SUCCESS && wants_object && status >= 200 && status <= 299 && !is_object)
         return HOOKD_VERDICT_RETRY;
     return v;
 }
