@@ -73,6 +73,14 @@ function buildForm(ctx, {fields, catalog, webhook, back}) {
       'to the payload.'});
   inputs.send_activity.setAttribute('aria-describedby', sendHint.id);
   const sendError = h('p', {class: 'error-text', id: `${inputs.send_activity.id}-error`});
+  inputs.update_contact_from_response = h('input', {type: 'checkbox',
+    id: uid('update-contact'), checked: wh.update_contact_from_response ?? false});
+  const updateHint = h('p', {class: 'hint', id: uid('hint'),
+    text: 'A 2xx answer {"fields":{…}} updates the person; an answer that is not JSON is ' +
+      'retried.'});
+  inputs.update_contact_from_response.setAttribute('aria-describedby', updateHint.id);
+  const updateError = h('p', {class: 'error-text',
+    id: `${inputs.update_contact_from_response.id}-error`});
 
   const nameSection = section('Name', null,
     field({label: 'Webhook name', input: inputs.name,
@@ -84,7 +92,11 @@ function buildForm(ctx, {fields, catalog, webhook, back}) {
     h('div', {class: 'field'},
       h('label', {class: 'checkbox', for: inputs.send_activity.id}, inputs.send_activity,
         'Send activity payload if relevant'),
-      sendHint, sendError));
+      sendHint, sendError),
+    h('div', {class: 'field'},
+      h('label', {class: 'checkbox', for: inputs.update_contact_from_response.id},
+        inputs.update_contact_from_response, 'Update the contact from the response'),
+      updateHint, updateError));
 
   // ---- basic auth
   const ba = basicAuth(wh.basic_auth);
@@ -161,6 +173,7 @@ function buildForm(ctx, {fields, catalog, webhook, back}) {
       activities: acts.value(),
       rate_limit: pace.rateLimit(),
       max_in_flight: pace.maxInFlight(),
+      update_contact_from_response: inputs.update_contact_from_response.checked,
     };
   }
 

@@ -123,6 +123,7 @@ export function renderWebhook(root, ctx, {id, tab}) {
     replace(settings, ...[
       row('Endpoint', h('span', {class: 'url', text: `${wh.method} ${wh.url}`})),
       row('Send activity payload', wh.send_activity ? 'Yes' : 'No'),
+      row('Update contact from response', wh.update_contact_from_response ? 'Yes' : 'No'),
       row('Basic auth', wh.basic_auth
         ? `${wh.basic_auth.username} (password ${wh.basic_auth.password_set ? 'set' : 'not set'})` : 'None'),
       row('Custom headers', list((wh.headers || []).map((x) => h('code', {text: `${x.key}: ${x.value}`})), 'None')),

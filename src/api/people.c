@@ -17,45 +17,6 @@
 
 #define MERGE_MAX 1000
 
-/* Validates a field map of object (keys: its field ids; values of their
- * types) at path. Returns 0 and a new normalised object in *out. */
-static int fields_validate(const json_t *v, hookd_field_object object, const char *path,
-                          json_t **out, hookd_error *err)
-{
-    char field[HOOKD_ERR_FIELD_MAX];
-    if (!json_is_object(v))
-        return hookd_invalid(err, path, "%s must be an object of field id → value", path);
-    json_t *norm = json_object();
-    if (!norm)
-        return hookd_error_from_rc(err, HOOKD_ENOMEM, "fields");
-    const char *k;
-    json_t *val;
-    json_object_foreach((json_t *)v, k, val)
-    {
-        hookd_path(field, path, k);
-        hookd_field_type t = hookd_object_field_type(k, object);
-        if (t == HOOKD_FT_INVALID) {
-            json_decref(norm);
-            return hookd_invalid(err, field, "'%s' is not a %s field", k,
-                                 object == HOOKD_OBJ_ACCOUNT ? "account" : "person");
-        }
-        json_t *nv = NULL;
-        if (json_is_null(val)) {
-            nv = json_null(); /* null clears the field */
-        } else if (hookd_field_value_check(t, val, field, &nv, err) != 0) {
-            json_decref(norm);
-            return HOOKD_EINVAL;
-        }
-        /* A value dropped here would turn into a 400 about the field. */
-        if (json_object_set_new(norm, k, nv) != 0) {
-            json_decref(norm);
-            return hookd_error_from_rc(err, HOOKD_ENOMEM, "fields");
-        }
-    }
-    *out = norm;
-    return 0;
-}
-
 int hookd_merge_by_validate(const json_t *v, const char *path, const char **ids, int *n,
                             hookd_error *err)
 {
@@ -103,7 +64,7 @@ int hookd_merge_person_validate(const json_t *v, const char *path, const char **
     hookd_path(field, path, "fields");
     if (!json_object_get(v, "fields"))
         return hookd_invalid(err, field, "%s is required", field);
-    if (fields_validate(json_object_get(v, "fields"), HOOKD_OBJ_PERSON, field, &out->fields,
+    if (hookd_fields_validate(json_object_get(v, "fields"), HOOKD_OBJ_PERSON, field, &out->fields,
                               err) != 0)
         return HOOKD_EINVAL;
     bool keyed = false;
@@ -125,7 +86,7 @@ int hookd_merge_person_validate(const json_t *v, const char *path, const char **
             return hookd_invalid(err, field, "%s must be {\"fields\":{…}}", field);
         }
         hookd_path(field, path, "account.fields");
-        if (fields_validate(json_object_get(acc, "fields"), HOOKD_OBJ_ACCOUNT, field,
+        if (hookd_fields_validate(json_object_get(acc, "fields"), HOOKD_OBJ_ACCOUNT, field,
                                   &out->account_fields, err) != 0) {
             hookd_merge_person_clear(out);
             return HOOKD_EINVAL;
@@ -242,7 +203,7 @@ int hookd_h_accounts_merge(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp 
             break;
         }
         snprintf(path, sizeof path, "accounts[%zu].fields", i);
-        if ((rc = fields_validate(json_object_get(a, "fields"), HOOKD_OBJ_ACCOUNT, path,
+        if ((rc = hookd_fields_validate(json_object_get(a, "fields"), HOOKD_OBJ_ACCOUNT, path,
                                         &fields, err)) != 0)
             break;
         if (!json_is_string(json_object_get(fields, "str:o:name"))) {

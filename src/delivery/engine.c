@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "delivery/contact.h"
 #include "delivery/outcome.h"
 #include "delivery/pace.h"
 #include "util/buf.h"
@@ -95,6 +96,7 @@ typedef struct xfer {
     char delivery_id[HOOKD_ID_MAX]; /* named by a 410's disconnect reason */
     struct msg *resolved;  /* made at start: posted when the host is resolved */
     struct xfer *next;
+    json_t *contact_fields; /* the answer's person fields (o.contact_fields) */
 } xfer;
 
 /* One webhook as the engine sees it. */
@@ -131,6 +133,7 @@ struct wstate {
     hookd_pace pace;
     bool in_paced;
     wstate *paced_next;
+    bool update_contact; /* update_contact_from_response */
 };
 
 /* ---- messages ----------------------------------------------------------------- */
@@ -695,6 +698,7 @@ static void webhook_set(hookd_engine *e, int64_t key, hookd_webhook *wh)
     w->connected = wh->connected;
     w->max_in_flight = wh->max_in_flight;
     hookd_pace_set(&w->pace, wh->rate_limit, hookd_now_ms() * 1000);
+    w->update_contact = wh->update_contact_from_response;
     if (!w->connected)
         drop_queued(e, w);
     ring_add(e, w);
@@ -775,6 +779,7 @@ static void xfer_free(hookd_engine *e, xfer *x)
     tpl_release(x->tpl);
     free(x->response);
     free(x->error);
+    json_decref(x->contact_fields);
     free(x);
 }
 
@@ -929,9 +934,10 @@ static void start_attempts(hookd_engine *e)
 /* ---- finishing attempts ------------------------------------------------------------- */
 
 static hookd_ds_event event_of(hookd_engine *e, const hookd_attempt_result *res, int attempt,
-                               int64_t now, int64_t *next_at)
+                               int64_t now, int64_t *next_at, bool wants_object, bool is_object)
 {
-    switch (hookd_outcome_classify(res->status_code, res->refused)) {
+    switch (
+        hookd_outcome_classify_answer(res->status_code, res->refused, wants_object, is_object)) {
     case HOOKD_VERDICT_SUCCESS:
         return HOOKD_EV_SUCCEEDED;
     case HOOKD_VERDICT_FINAL:
@@ -958,6 +964,20 @@ static void finish(hookd_engine *e, CURL *easy, CURLcode code, int64_t now)
      * cannot be made the log shows none, the outcome itself still counts. */
     x->response = res.body ? strdup(res.body) : NULL;
     x->error = res.error ? strdup(res.error) : NULL;
+    /* A 2xx to a webhook whose answers update the person: its body must be
+     * a JSON object; its "fields" go to the store with the outcome. */
+    bool wants_object =
+        x->w->update_contact && !res.error && res.status_code >= 200 && res.status_code <= 299;
+    bool is_object = true;
+    if (wants_object) {
+        char *why = NULL;
+        is_object = hookd_contact_answer(res.body, &x->contact_fields, &why);
+        if (!is_object)
+            why = strdup("the answer is not a JSON object, which update_contact_from_response "
+                         "needs");
+        free(x->error);
+        x->error = why;
+    }
     memcpy(x->signature, x->req->signature, sizeof x->signature);
     memcpy(x->delivery_id, j->id, sizeof x->delivery_id);
     x->o = (hookd_outcome){.seq = j->seq,
@@ -970,8 +990,9 @@ static void finish(hookd_engine *e, CURL *easy, CURLcode code, int64_t now)
                            .error = x->error,
                            .response_body = x->response,
                            .version = x->tpl->t.version,
-                           .signature = x->signature};
-    x->o.event = event_of(e, &res, j->attempts + 1, now, &x->o.next_at);
+                           .signature = x->signature,
+                           .contact_fields = x->contact_fields};
+    x->o.event = event_of(e, &res, j->attempts + 1, now, &x->o.next_at, wants_object, is_object);
     curl_multi_remove_handle(e->multi, easy);
     easy_put(e, easy);
     xfer_shrink(e, x);

@@ -31,6 +31,15 @@ hookd_verdict hookd_outcome_classify(int status, bool refused)
     }
 }
 
+hookd_verdict hookd_outcome_classify_answer(int status, bool refused, bool wants_object,
+                                            bool is_object)
+{
+    hookd_verdict v = hookd_outcome_classify(status, refused);
+    if (v == HOOKD_VERDICT_SUCCESS && wants_object && status >= 200 && status <= 299 && !is_object)
+        return HOOKD_VERDICT_RETRY;
+    return v;
+}
+
 int64_t hookd_retry_next_delay(const int64_t *schedule_ms, size_t schedule_len, int max_retries,
                                int attempts)
 {

@@ -25,6 +25,13 @@ typedef enum hookd_verdict {
  * ended before the answer's body did). */
 hookd_verdict hookd_outcome_classify(int status, bool refused);
 
+/* As hookd_outcome_classify, for a webhook whose answers update the person
+ * (wants_object: update_contact_from_response): a 2xx whose body is not a
+ * JSON object (is_object false) is retried like a 5xx, as Ortto does; a 3xx
+ * still succeeds. */
+hookd_verdict hookd_outcome_classify_answer(int status, bool refused, bool wants_object,
+                                            bool is_object);
+
 /* The delay before the next attempt after attempt number attempts (1-based)
  * failed with a retryable outcome: schedule[attempts-1], the last entry
  * repeating. Returns -1 when no retry is left: attempts > max_retries (so

@@ -14,7 +14,9 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "model/fields.h"
 #include "util/crypto.h"
+#include "util/error.h"
 
 #define HOOKD_MERGE_BY_MAX 3
 
@@ -57,5 +59,12 @@ int hookd_fields_merge(json_t *dst, const json_t *src) __attribute__((warn_unuse
  * a fresh contact id made at now_ms; updated_at is now_ms. NULL if memory
  * ran out (found is freed then). */
 hookd_person *hookd_person_merged(hookd_person *found, const json_t *fields, int64_t now_ms);
+
+/* Validates a field map of object (keys: its field ids; values of their
+ * types) at path, as people/merge does: an unknown id or a value of the
+ * wrong type is an "invalid" error naming path.<id>; null clears a field.
+ * Returns 0 and a new normalised object in *out. */
+int hookd_fields_validate(const json_t *v, hookd_field_object object, const char *path,
+                          json_t **out, hookd_error *err) __attribute__((warn_unused_result));
 
 #endif

@@ -624,7 +624,8 @@ int hookd_webhook_apply(hookd_webhook *wh, const json_t *body, bool creating,
     static const char *const ALLOWED[] = {"name",    "url",  "method", "send_activity",
                                           "basic_auth", "headers", "keys", "fields",
                                           "activities", "connected", "secret",
-                                          "rate_limit", "max_in_flight", NULL};
+                                          "rate_limit", "max_in_flight",
+                                          "update_contact_from_response", NULL};
     const json_t *v;
     const char *s;
     int rc;
@@ -698,6 +699,9 @@ int hookd_webhook_apply(hookd_webhook *wh, const json_t *body, bool creating,
         return rc;
     if ((v = json_object_get(body, "max_in_flight")) && (rc = apply_max_in_flight(wh, v, err)))
         return rc;
+    if ((v = json_object_get(body, "update_contact_from_response")) &&
+        want_bool(v, "update_contact_from_response", &wh->update_contact_from_response, err))
+        return HOOKD_EINVAL;
     return check_cross(wh, err);
 }
 
@@ -790,12 +794,13 @@ static json_t *settings_json(const hookd_webhook *wh)
         json_decref(acts);
         return NULL;
     }
-    return json_pack("{s:s,s:s,s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:b,s:s,s:o,s:i}", "id", wh->id,
+    return json_pack("{s:s,s:s,s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:b,s:s,s:o,s:i,s:b}", "id", wh->id,
                      "name", wh->name, "url", wh->url, "method", hookd_method_name(wh->method),
                      "send_activity", wh->send_activity, "headers", headers, "keys", keys,
                      "fields", fields, "activities", acts, "connected", wh->connected, "secret",
                      wh->secret, "rate_limit", rate_limit_json(wh->rate_limit), "max_in_flight",
-                     wh->max_in_flight);
+                     wh->max_in_flight, "update_contact_from_response",
+                     wh->update_contact_from_response);
 }
 
 json_t *hookd_webhook_to_json(const hookd_webhook *wh)
@@ -880,6 +885,9 @@ hookd_webhook *hookd_webhook_from_doc(const json_t *doc)
                                      wh->rate_limit > HOOKD_RATE_LIMIT_MAX)) ||
         wh->max_in_flight < HOOKD_MAX_IN_FLIGHT_MIN || wh->max_in_flight > HOOKD_MAX_IN_FLIGHT_MAX)
         goto fail;
+    /* Documents stored before the option read as off, its default. */
+    wh->update_contact_from_response =
+        json_is_true(json_object_get(doc, "update_contact_from_response"));
     wh->send_activity = send_activity;
     wh->connected = connected;
     /* Docs written before disconnected_by was kept hold neither. */

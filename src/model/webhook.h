@@ -124,6 +124,9 @@ typedef struct hookd_webhook {
      * null), and how many may run at once. */
     double rate_limit;
     int max_in_flight;
+    /* A 2xx answer's {"fields":{…}} is merged into the delivery's person
+     * (see delivery/contact.h); off by default. */
+    bool update_contact_from_response;
 } hookd_webhook;
 
 /* Tells whether field_id names an existing person or account field. Returns 1

@@ -968,6 +968,9 @@ static int outcomes_run(pg_store *s, pg_conn *c, void *ctx)
             continue;
         hookd_ds_effect e = hookd_ds_effect_of((hookd_delivery_state)from, ev, to);
         rc = hookd_tally_add(&t, o->webhook, o->time_ms + o->duration_ms, &e);
+        /* The answer's fields, on the move to succeeded only: once. */
+        if (rc == 0 && o->contact_fields && to == HOOKD_DS_SUCCEEDED && from != HOOKD_DS_SUCCEEDED)
+            rc = pg_person_update_of(c, o->seq, o->contact_fields, o->time_ms + o->duration_ms);
     }
     if (rc) {
         hookd_tally_clear(&t);

@@ -250,6 +250,9 @@ int pg_contacts_load(pg_conn *c, pg_contacts *cs, const char *const *ids, size_t
 pg_contact *pg_contacts_find(pg_contacts *cs, const char *contact_id);
 /* Merges one person inside the current transaction (locking its merge
  * keys first), keeping cs true; *out is borrowed from cs. */
+/* Merges fields (validated) into the person a delivery was made for,
+ * locking its row; 0 when it has none. Inside the caller's transaction. */
+int pg_person_update_of(pg_conn *c, int64_t delivery_seq, const json_t *fields, int64_t now_ms);
 int pg_contact_merge(pg_conn *c, pg_contacts *cs, const hookd_merge_person *m, int64_t now_ms,
                      pg_contact **out, bool *created);
 

@@ -460,6 +460,26 @@ static int person_write(pg_conn *c, hookd_person *p, bool created)
     return rc;
 }
 
+int pg_person_update_of(pg_conn *c, int64_t delivery_seq, const json_t *fields, int64_t now_ms)
+{
+    static const char SQL[] = "SELECT " PERSON_COLS " FROM people WHERE key = "
+                              "(SELECT person FROM deliveries WHERE seq = $1) FOR UPDATE";
+    pg_params p = {.n = 0};
+    pg_p_int(&p, delivery_seq);
+    hookd_person *found = NULL;
+    int rc = person_one(c, SQL, &p, &found);
+    if (rc == HOOKD_ENOTFOUND)
+        return 0; /* no person (deleted since): nothing to update */
+    if (rc)
+        return rc;
+    hookd_person *merged = hookd_person_merged(found, fields, now_ms);
+    if (!merged)
+        return HOOKD_ENOMEM;
+    rc = person_write(c, merged, false);
+    hookd_person_free(merged);
+    return rc;
+}
+
 /* Gives every entry of cs linked to a (it changed) a copy of it. */
 static int contacts_refresh_account(pg_contacts *cs, const hookd_account *a)
 {

@@ -445,7 +445,8 @@ static int state_now(sq_conn *c, int64_t seq, int *state)
 
 /* Records one outcome: the fast way when the delivery is still where the
  * attempt found it, else from whatever state it moved to meanwhile. */
-static int record_one(sq_conn *c, const hookd_outcome *o, hookd_tally *t, int *out_state)
+static int record_one(sq_conn *c, const hookd_outcome *o, hookd_tally *t, int *out_state,
+                      int *out_from)
 {
     int rc;
     /* o->attempts spares a first attempt the history statement. It is what
@@ -465,6 +466,7 @@ static int record_one(sq_conn *c, const hookd_outcome *o, hookd_tally *t, int *o
         if (rc == 1) {
             hookd_ds_effect e = hookd_ds_effect_of((hookd_delivery_state)from, o->event, to);
             *out_state = to;
+            *out_from = from;
             return hookd_tally_add(t, o->webhook, o->time_ms + o->duration_ms, &e);
         }
         if ((rc = state_now(c, o->seq, &from)) != 0)
@@ -493,10 +495,14 @@ static int outcomes_run(sq_store *s, sq_cmd *cmd)
     hookd_tally t = {0};
     int rc = 0;
     for (size_t i = 0; i < c->n && rc == 0; i++) {
-        int state = HOOKD_DS_REFUSED;
-        rc = record_one(&s->w, &c->o[i], &t, &state);
+        int state = HOOKD_DS_REFUSED, from = HOOKD_DS_REFUSED;
+        const hookd_outcome *o = &c->o[i];
+        rc = record_one(&s->w, o, &t, &state, &from);
         if (c->states)
             c->states[i] = state;
+        if (rc == 0 && o->contact_fields && state == HOOKD_DS_SUCCEEDED &&
+            from != HOOKD_DS_SUCCEEDED)
+            rc = sq_person_update_of(s, o->seq, o->contact_fields, o->time_ms + o->duration_ms);
     }
     if (rc) {
         hookd_tally_clear(&t);

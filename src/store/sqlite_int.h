@@ -170,6 +170,9 @@ int sq_contact_by_id(sq_store *s, const char *contact_id, sq_contact **out);
 int sq_contact_merge(sq_store *s, const hookd_merge_person *m, int64_t now_ms, sq_contact **out,
                      bool *created);
 void sq_contacts_drop(sq_store *s);
+/* Merges fields (validated) into the person a delivery was made for; 0
+ * when it has none. Writer thread, inside the caller's transaction. */
+int sq_person_update_of(sq_store *s, int64_t delivery_seq, const json_t *fields, int64_t now_ms);
 
 /* ---- ops of each file, gathered into the table by sqlite.c ---- */
 

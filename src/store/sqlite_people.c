@@ -301,6 +301,33 @@ int sq_contact_merge(sq_store *s, const hookd_merge_person *m, int64_t now_ms, s
     return cache_put(s, p, out);
 }
 
+int sq_person_update_of(sq_store *s, int64_t delivery_seq, const json_t *fields, int64_t now_ms)
+{
+    static const char SQL[] = "SELECT " PERSON_COLS " FROM people WHERE seq = "
+                              "(SELECT person FROM deliveries WHERE seq = ?)";
+    sqlite3_stmt *q = sq_stmt(&s->w, SQL);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_int64(q, 1, delivery_seq);
+    hookd_person *p = NULL;
+    int step = sqlite3_step(q), rc = 0;
+    if (step == SQLITE_ROW)
+        rc = (p = row_person(q)) ? 0 : HOOKD_ENOMEM;
+    else if (step != SQLITE_DONE)
+        rc = sq_rc(s->w.db, step);
+    sqlite3_reset(q);
+    if (rc || !p)
+        return rc; /* no person (deleted since): nothing to update */
+    if (!(p = hookd_person_merged(p, fields, now_ms)))
+        return HOOKD_ENOMEM;
+    if ((rc = person_write(&s->w, p, false)) != 0) {
+        hookd_person_free(p);
+        return rc;
+    }
+    sq_contact *sc;
+    return cache_put(s, p, &sc);
+}
+
 /* ---- commands -------------------------------------------------------------- */
 
 typedef struct merge_cmd {

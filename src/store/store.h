@@ -405,6 +405,11 @@ typedef struct hookd_outcome {
     const char *response_body;   /* first 4 KiB, valid UTF-8, or NULL */
     uint64_t version;            /* the webhook version whose headers were sent */
     const char *signature;       /* webhook-signature as sent */
+    /* Validated person fields from the answer (update_contact_from_response),
+     * or NULL: merged into the delivery's person in the same commit, and only
+     * when this outcome is the one that makes the delivery succeeded — so an
+     * answer is applied once per delivery, whatever repeats it. */
+    const json_t *contact_fields;
 } hookd_outcome;
 
 /* Records attempts in one commit: each counts an attempt, keeps it for the

@@ -23,6 +23,8 @@ SETTINGS = {"name", "url", "method", "send_activity", "basic_auth", "headers", "
 ANSWER_KEYS = SETTINGS | {"id", "secret", "created_at", "updated_at"}
 ANSWER_KEYS |= {"disconnected_by", "disconnected_reason"}  # read-only (SPEC §8)
 ANSWER_KEYS |= {"rate_limit", "max_in_flight"}  # the pace settings (test_pace.py)
+# settings of issue 12, checked in their own tests
+ANSWER_KEYS |= {"update_contact_from_response"}
 
 UUID7_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 SECRET_RE = re.compile(r"^whsec_([A-Za-z0-9+/]+={0,2})$")
@@ -115,6 +117,7 @@ def test_create_fills_in_defaults(mapi, url):
         "basic_auth": None, "headers": [], "keys": DEFAULT_KEYS, "fields": [],
         "activities": [], "connected": True,
     }
+    assert wh["update_contact_from_response"] is False
     assert_secret(wh["secret"])
     created, updated = parse_time(wh["created_at"]), parse_time(wh["updated_at"])
     assert created == updated

@@ -594,7 +594,8 @@ static void check_public(const hookd_webhook *wh)
                                        "send_activity", "headers", "keys",       "fields",
                                        "activities", "connected", "secret",     "basic_auth",
                                        "created_at", "updated_at", "rate_limit", "max_in_flight",
-                                       "disconnected_by", "disconnected_reason"};
+                                       "disconnected_by", "disconnected_reason",
+                                       "update_contact_from_response"};
     json_t *j = wh_to_json(wh);
     FUZZ_CHECK(json_is_object(j), "to_json gave no object");
     FUZZ_CHECK(json_object_size(j) == sizeof KEYS / sizeof KEYS[0], "to_json has %zu keys",

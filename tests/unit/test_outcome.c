@@ -2,6 +2,10 @@
  * schedule of SPEC §5. */
 #include <stdint.h>
 
+#include <stdlib.h>
+#include <string.h>
+
+#include "delivery/contact.h"
 #include "delivery/outcome.h"
 #include "unit.h"
 
@@ -143,4 +147,38 @@ TEST(retry_after_clamp)
     /* ... yet a schedule delay past 24 h is not shortened by one */
     CHECK_INT(hookd_retry_after_delay(2 * DAY_MS, 3000), 2 * DAY_MS);
     CHECK_INT(hookd_retry_after_delay(2 * DAY_MS, 3 * DAY_MS), 2 * DAY_MS);
+}
+
+/* update_contact_from_response: a 2xx must be a JSON object, else it is
+ * retried; a 3xx and every other status keep §5's verdict. */
+TEST(outcome_answer_wants_object)
+{
+    CHECK_INT(hookd_outcome_classify_answer(200, false, true, false), HOOKD_VERDICT_RETRY);
+    CHECK_INT(hookd_outcome_classify_answer(204, false, true, false), HOOKD_VERDICT_RETRY);
+    CHECK_INT(hookd_outcome_classify_answer(200, false, true, true), HOOKD_VERDICT_SUCCESS);
+    CHECK_INT(hookd_outcome_classify_answer(200, false, false, false), HOOKD_VERDICT_SUCCESS);
+    CHECK_INT(hookd_outcome_classify_answer(302, false, true, false), HOOKD_VERDICT_SUCCESS);
+    CHECK_INT(hookd_outcome_classify_answer(404, false, true, false), HOOKD_VERDICT_FINAL);
+    CHECK_INT(hookd_outcome_classify_answer(200, true, true, false), HOOKD_VERDICT_FINAL);
+}
+
+/* The answer's fields, validated as people/merge validates them. */
+TEST(contact_answer_reads_fields)
+{
+    json_t *f = NULL;
+    char *err = NULL;
+    CHECK(hookd_contact_answer("{\"fields\":{\"str::first\":\"Ann\"}}", &f, &err));
+    CHECK(err == NULL);
+    CHECK_STR(json_string_value(json_object_get(f, "str::first")), "Ann");
+    json_decref(f);
+    CHECK(hookd_contact_answer("{\"ok\":true}", &f, &err));
+    CHECK(f == NULL && err == NULL);
+    CHECK(hookd_contact_answer("{\"fields\":{\"str::first\":5}}", &f, &err));
+    CHECK(f == NULL && err && strstr(err, "fields.str::first"));
+    free(err);
+    CHECK(!hookd_contact_answer("[1]", &f, &err));
+    CHECK(!hookd_contact_answer("OK", &f, &err));
+    CHECK(!hookd_contact_answer("", &f, &err));
+    CHECK(!hookd_contact_answer(NULL, &f, &err));
+    CHECK(f == NULL && err == NULL);
 }

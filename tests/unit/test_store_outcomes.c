@@ -545,3 +545,45 @@ STORE_TEST(outcome_counts_by_the_hour_of_the_finish)
     CHECK_INT(s.succeeded_24h, 0);
     CHECK_INT(s.pending, 2); /* c retrying, d[3] pending */
 }
+
+/* ---- the answer's person fields (update_contact_from_response) ------------------------ */
+
+static const char *first_name(store_fx *fx, char *out, size_t cap)
+{
+    hookd_person *p = NULL;
+    CHECK_INT(hookd_store_person_get(fx->st, fx_contact(fx), &p), 0);
+    const char *v = p ? json_string_value(json_object_get(p->fields, "str::first")) : NULL;
+    snprintf(out, cap, "%s", v ? v : "");
+    hookd_person_free(p);
+    return out;
+}
+
+/* Merged into the delivery's person by the outcome that makes it succeeded,
+ * and only by that one: a retry does not apply them, and the same success
+ * recorded again (a repeated answer) does not apply them twice. */
+STORE_TEST(outcome_contact_fields_merged_once_on_success)
+{
+    char first[64];
+    hookd_webhook *w = fx_webhook(fx, WH_2);
+    made_ref d[1];
+    if (!w || fx_deliver(fx, 1, "act::s", T0, d, 1) != 1)
+        return;
+    json_t *ann = json_pack("{s:s}", "str::first", "Ann");
+    hookd_outcome o = outcome_of(&d[0], HOOKD_DS_PENDING, 0, HOOKD_EV_RETRY, T0 + 1000);
+    o.contact_fields = ann;
+    CHECK_INT(fx_record(fx, &o), HOOKD_DS_RETRYING);
+    CHECK_STR(first_name(fx, first, sizeof first), "Fix");
+    o = outcome_of(&d[0], HOOKD_DS_RETRYING, 1, HOOKD_EV_SUCCEEDED, T0 + 2000);
+    o.contact_fields = ann;
+    CHECK_INT(fx_record(fx, &o), HOOKD_DS_SUCCEEDED);
+    CHECK_STR(first_name(fx, first, sizeof first), "Ann");
+    /* Someone changes the field; the answer comes again. */
+    hookd_merge_person m =
+        mp_make("{\"str::email\":\"fixture@example.com\",\"str::first\":\"Zed\"}", NULL, NULL, 0);
+    hookd_merge_result res = {0};
+    CHECK_INT(hookd_store_people_merge(fx->st, &m, 1, T0 + 3000, &res), 0);
+    hookd_merge_person_clear(&m);
+    CHECK_INT(fx_record(fx, &o), HOOKD_DS_SUCCEEDED);
+    CHECK_STR(first_name(fx, first, sizeof first), "Zed");
+    json_decref(ann);
+}

@@ -74,6 +74,8 @@ test('create a webhook through the form', {timeout: TEST_TIMEOUT}, async (t) => 
   await page.getByRole('button', {name: 'Add custom activity act:cm:signup'}).click();
   await expectText(page.getByRole('group', {name: 'Chosen activities'}), 'act:cm:signup');
 
+  await page.getByRole('checkbox', {name: 'Update the contact from the response'}).check();
+
   // Test sends the unsaved webhook to the receiver.
   receiver.answer = {status: 200, body: '{"hello":"from the receiver"}'};
   await page.getByRole('button', {name: 'Test', exact: true}).click();
@@ -117,6 +119,7 @@ test('create a webhook through the form', {timeout: TEST_TIMEOUT}, async (t) => 
   assert.equal(wh.url, `${receiver.url}/hooks/crm`);
   assert.equal(wh.method, 'PUT');
   assert.equal(wh.send_activity, true);
+  assert.equal(wh.update_contact_from_response, true);
   assert.equal(wh.connected, true);
   assert.deepEqual(wh.basic_auth, {username: 'crm', password_set: true});
   assert.deepEqual(wh.headers, [{key: 'X-Team', value: 'growth'}, {key: 'X-Env', value: 'test'}]);
