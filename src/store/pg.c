@@ -1080,6 +1080,7 @@ static const hookd_store_ops PG_OPS = {
     .max_seq = pg_max_seq,
     .record_outcomes = pg_record_outcomes,
     .delivery_retry = pg_delivery_retry,
+    .recover = pg_recover,
     .record_test = pg_record_test,
     .prune = pg_prune,
     .delivery_list = pg_delivery_list,

@@ -1057,6 +1057,77 @@ int pg_delivery_retry(hookd_store *st, const char *webhook_id, const char *deliv
     return rc;
 }
 
+/* ---- recover ----------------------------------------------------------------------- */
+
+typedef struct recover_ctx {
+    const char *webhook_id;
+    int64_t since_ms, until_ms, now_ms;
+    int64_t key, recovered;
+} recover_ctx;
+
+static int recover_run(pg_store *s, pg_conn *c, void *ctx)
+{
+    static const char SQL_KEY[] = "SELECT key FROM webhooks WHERE id = $1";
+    /* The moved deliveries join the queue due now, as a retry's does. */
+    static const char SQL_MOVE[] =
+        "WITH moved AS (UPDATE delivery_state s SET state = $3, next_at = $4, finished_at = NULL "
+        "WHERE s.webhook = $1 AND s.state = $2 AND s.finished_at >= $5 AND s.finished_at < $6 "
+        "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = s.seq AND d.kind = $7) "
+        "RETURNING s.seq), "
+        "waits AS (INSERT INTO queue(seq, webhook, next_at) SELECT seq, $1, $4 FROM moved "
+        "ON CONFLICT (seq) DO UPDATE SET next_at = excluded.next_at, owner = NULL, "
+        "lease_until = 0) SELECT count(*) FROM moved";
+    recover_ctx *x = ctx;
+    pg_params p = {.n = 0};
+    pg_p_text(&p, x->webhook_id);
+    PGresult *r;
+    int rc = pg_run_row(c, SQL_KEY, &p, &r);
+    if (rc)
+        return rc;
+    x->key = pg_int(r, 0, 0);
+    PQclear(r);
+    /* Only failed deliveries are recovered; where they go is the table's. */
+    int to = hookd_ds_next(HOOKD_DS_FAILED, HOOKD_EV_RETRY_NOW, true);
+    if (to == HOOKD_DS_REFUSED || to == HOOKD_DS_FAILED || !hookd_ds_waiting(to))
+        return 0;
+    pg_params q = {.n = 0};
+    pg_p_int(&q, x->key);
+    pg_p_int(&q, HOOKD_DS_FAILED);
+    pg_p_int(&q, to);
+    pg_p_int(&q, x->now_ms);
+    pg_p_int(&q, x->since_ms);
+    pg_p_int(&q, x->until_ms);
+    pg_p_int(&q, HOOKD_KIND_TEST);
+    if ((rc = pg_run_row(c, SQL_MOVE, &q, &r)) != 0)
+        return rc;
+    x->recovered = pg_int(r, 0, 0);
+    PQclear(r);
+    if (!x->recovered)
+        return 0;
+    hookd_ds_effect e = hookd_ds_effect_of(HOOKD_DS_FAILED, HOOKD_EV_RETRY_NOW, to);
+    int64_t open = (int64_t)e.open * x->recovered;
+    if (open && (rc = pg_counts_add(c, &x->key, &open, NULL, 1)) != 0)
+        return rc;
+    return pg_notify(c, s, 'd', x->key);
+}
+
+int pg_recover(hookd_store *st, const char *webhook_id, int64_t since_ms, int64_t until_ms,
+               int64_t now_ms, int64_t *recovered)
+{
+    pg_store *s = PG(st);
+    recover_ctx x = {.webhook_id = webhook_id,
+                     .since_ms = since_ms,
+                     .until_ms = until_ms,
+                     .now_ms = now_ms};
+    int rc = pg_tx(s, recover_run, &x);
+    if (rc)
+        return rc;
+    *recovered = x.recovered;
+    if (x.recovered && s->base.listener.due)
+        s->base.listener.due(s->base.listener.ctx, x.key);
+    return 0;
+}
+
 /* ---- test sends -------------------------------------------------------------------- */
 
 int pg_test_write(pg_store *s, pg_conn *c, const hookd_test_record *t)

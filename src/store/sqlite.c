@@ -665,6 +665,7 @@ static const hookd_store_ops SQLITE_OPS = {
     .max_seq = sq_max_seq,
     .record_outcomes = sq_record_outcomes,
     .delivery_retry = sq_delivery_retry,
+    .recover = sq_recover,
     .record_test = sq_record_test,
     .prune = sq_prune,
     .delivery_list = sq_delivery_list,

@@ -573,6 +573,85 @@ int sq_delivery_retry(hookd_store *st, const char *webhook_id, const char *deliv
     return sq_submit(SQ(st), &c.base);
 }
 
+/* The key of the webhook id into *key; ENOTFOUND for none. */
+static int read_key(sq_store *s, const char *sql, const char *id, int64_t *key)
+{
+    sqlite3_stmt *q = sq_stmt(&s->w, sql);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    *key = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    if (step != SQLITE_ROW)
+        return step == SQLITE_DONE ? HOOKD_ENOTFOUND : sq_rc(s->w.db, step);
+    return 0;
+}
+
+/* ---- recover ----------------------------------------------------------------- */
+
+typedef struct recover_cmd {
+    sq_cmd base;
+    const char *webhook_id;
+    int64_t since_ms, until_ms, now_ms;
+    int64_t key, recovered;
+} recover_cmd;
+
+static int recover_run(sq_store *s, sq_cmd *cmd)
+{
+    static const char SQL_KEY[] = "SELECT key FROM webhooks WHERE id = ?1";
+    static const char SQL_SET[] =
+        "UPDATE delivery_state SET state = ?3, next_at = ?4, finished_at = NULL "
+        "WHERE webhook = ?1 AND state = ?2 AND finished_at >= ?5 AND finished_at < ?6 "
+        "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = delivery_state.seq AND d.kind = ?7)";
+    recover_cmd *c = (recover_cmd *)cmd;
+    int rc = read_key(s, SQL_KEY, c->webhook_id, &c->key);
+    if (rc)
+        return rc;
+    /* Only failed deliveries are recovered; where they go is the table's. */
+    int from = HOOKD_DS_FAILED;
+    int to = hookd_ds_next(HOOKD_DS_FAILED, HOOKD_EV_RETRY_NOW, true);
+    if (to == HOOKD_DS_REFUSED || to == from)
+        return 0;
+    sqlite3_stmt *q = sq_stmt(&s->w, SQL_SET);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_int64(q, 1, c->key);
+    sqlite3_bind_int(q, 2, from);
+    sqlite3_bind_int(q, 3, to);
+    sq_bind_int64_or_null(q, 4, c->now_ms, !hookd_ds_waiting(to));
+    sqlite3_bind_int64(q, 5, c->since_ms);
+    sqlite3_bind_int64(q, 6, c->until_ms);
+    sqlite3_bind_int(q, 7, HOOKD_KIND_TEST);
+    if ((rc = sq_step_done(&s->w, q)))
+        return rc;
+    c->recovered = sqlite3_changes(s->w.db);
+    hookd_ds_effect e = hookd_ds_effect_of(HOOKD_DS_FAILED, HOOKD_EV_RETRY_NOW, to);
+    return sq_counts_add(&s->w, c->key, (int64_t)e.open * c->recovered, 0);
+}
+
+static void recover_after(sq_store *s, sq_cmd *cmd)
+{
+    recover_cmd *c = (recover_cmd *)cmd;
+    if (c->recovered && s->base.listener.due)
+        s->base.listener.due(s->base.listener.ctx, c->key);
+}
+
+int sq_recover(hookd_store *st, const char *webhook_id, int64_t since_ms, int64_t until_ms,
+               int64_t now_ms, int64_t *recovered)
+{
+    recover_cmd c = {.base.run = recover_run,
+                     .base.after = recover_after,
+                     .webhook_id = webhook_id,
+                     .since_ms = since_ms,
+                     .until_ms = until_ms,
+                     .now_ms = now_ms};
+    int rc = sq_submit(SQ(st), &c.base);
+    if (rc == 0)
+        *recovered = c.recovered;
+    return rc;
+}
+
 /* ---- test sends -------------------------------------------------------------- */
 
 typedef struct test_cmd {

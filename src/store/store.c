@@ -321,6 +321,13 @@ int hookd_store_delivery_retry(hookd_store *st, const char *webhook_id, const ch
     return st->ops->delivery_retry(st, webhook_id, delivery_id, now_ms);
 }
 
+int hookd_store_recover(hookd_store *st, const char *webhook_id, int64_t since_ms,
+                        int64_t until_ms, int64_t now_ms, int64_t *recovered)
+{
+    *recovered = 0;
+    return st->ops->recover(st, webhook_id, since_ms, until_ms, now_ms, recovered);
+}
+
 int hookd_store_record_test(hookd_store *st, const hookd_test_record *t)
 {
     return st->ops->record_test(st, t);

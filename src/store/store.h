@@ -421,6 +421,14 @@ int hookd_store_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t 
 int hookd_store_delivery_retry(hookd_store *st, const char *webhook_id, const char *delivery_id,
                                int64_t now_ms) __attribute__((warn_unused_result));
 
+/* Moves every failed delivery (tests aside) of the webhook that finished in
+ * [since_ms, until_ms) by HOOKD_EV_RETRY_NOW, due now, in one commit, and
+ * tells the listener's due; *recovered receives how many. ENOTFOUND for an
+ * unknown webhook. */
+int hookd_store_recover(hookd_store *st, const char *webhook_id, int64_t since_ms,
+                        int64_t until_ms, int64_t now_ms, int64_t *recovered)
+    __attribute__((warn_unused_result));
+
 /* Logs a test send: a finished delivery of kind test with its one attempt.
  * Counts in no stats. */
 typedef struct hookd_test_record {
