@@ -165,6 +165,31 @@ int hookd_h_logs_get(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
     return entry ? 0 : hookd_error_from_rc(err, HOOKD_ENOMEM, "delivery");
 }
 
+/* Sends a finished delivery again as a new one (SPEC §8) and answers with
+ * the new entry. */
+int hookd_h_logs_resend(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
+                        hookd_error *err)
+{
+    if (!hookd_id_valid(req->params[0]) || !hookd_id_valid(req->params[1]))
+        return hookd_error_from_rc(err, HOOKD_ENOTFOUND, "delivery");
+    char id[HOOKD_ID_MAX];
+    if (hookd_id_new(id) != 0)
+        return hookd_error_from_rc(err, HOOKD_ENOMEM, "delivery");
+    int rc = hookd_store_delivery_resend(ctx->store, req->params[0], req->params[1], id,
+                                         hookd_now_ms());
+    if (rc == HOOKD_ECONFLICT)
+        return hookd_error_set(err, 409, "conflict", NULL,
+                               "only a succeeded or failed delivery can be resent");
+    if (rc)
+        return hookd_error_from_rc(err, rc, "delivery");
+    hookd_req fresh = *req;
+    fresh.params[1] = id;
+    rc = hookd_h_logs_get(ctx, &fresh, resp, err);
+    if (rc == 0)
+        resp->status = 202;
+    return rc;
+}
+
 int hookd_h_logs_retry(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
                        hookd_error *err)
 {

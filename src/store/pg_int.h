@@ -276,6 +276,8 @@ int pg_reclaim_dead(pg_store *s);
 int pg_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n, int *states);
 int pg_delivery_retry(hookd_store *st, const char *webhook_id, const char *delivery_id,
                       int64_t now_ms);
+int pg_delivery_resend(hookd_store *st, const char *webhook_id, const char *delivery_id,
+                       const char *new_id, int64_t now_ms);
 int pg_recover(hookd_store *st, const char *webhook_id, int64_t since_ms, int64_t until_ms,
                int64_t now_ms, int64_t *recovered);
 int pg_record_test(hookd_store *st, const hookd_test_record *t);

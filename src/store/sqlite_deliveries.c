@@ -266,13 +266,13 @@ int sq_ingest(hookd_store *st, hookd_ingest *in)
 #define FRESH INT64_MAX
 
 static const char SQL_DUE_SCHEDULED[] =
-    "SELECT s.seq, d.id, s.state, s.attempts, s.next_at, d.method, d.query, d.body "
+    "SELECT s.seq, d.id, s.state, s.attempts, s.next_at, d.method, d.query, d.body, d.msg_id "
     "FROM delivery_state s JOIN deliveries d ON d.seq = s.seq WHERE s.webhook = ?1 AND "
     "s.next_at IS NOT NULL AND s.next_at <= ?2 AND (s.next_at, s.seq) > (?3, ?4) AND "
     "s.seq <= ?5 ORDER BY s.next_at, s.seq LIMIT ?6";
 /* ?7: the state of a fresh delivery (?2 and ?3 are left unused). */
 static const char SQL_DUE_FRESH[] =
-    "SELECT s.seq, d.id, s.state, s.attempts, d.created_at, d.method, d.query, d.body "
+    "SELECT s.seq, d.id, s.state, s.attempts, d.created_at, d.method, d.query, d.body, d.msg_id "
     "FROM delivery_state s JOIN deliveries d ON d.seq = s.seq WHERE s.webhook = ?1 AND "
     "s.state = ?7 AND s.next_at IS NULL AND s.seq > ?4 AND s.seq <= ?5 "
     "ORDER BY s.seq LIMIT ?6";
@@ -304,6 +304,8 @@ static int due_rows(sq_conn *c, const char *sql, int64_t key, int64_t now_ms,
         j->next_at = sqlite3_column_int64(q, 4);
         j->method = (hookd_method)sqlite3_column_int(q, 5);
         j->query = sq_column_strdup(q, 6);
+        if (sqlite3_column_type(q, 8) != SQLITE_NULL)
+            sq_column_id(q, 8, j->msg_id);
         if ((rc = sq_column_body(q, 7, &j->body, &j->body_len)) != 0)
             break;
         if (sqlite3_column_type(q, 6) != SQLITE_NULL && !j->query) {
@@ -586,6 +588,119 @@ static int read_key(sq_store *s, const char *sql, const char *id, int64_t *key)
     if (step != SQLITE_ROW)
         return step == SQLITE_DONE ? HOOKD_ENOTFOUND : sq_rc(s->w.db, step);
     return 0;
+}
+
+/* ---- resend ------------------------------------------------------------------ */
+
+typedef struct resend_cmd {
+    sq_cmd base;
+    const char *webhook_id, *delivery_id, *new_id;
+    int64_t now_ms;
+    int64_t key;
+    hookd_job job; /* the new delivery, for the listener's fresh */
+} resend_cmd;
+
+/* Reads the new delivery seq as the engine needs it into j. */
+static int resend_job(sq_conn *c, int64_t seq, int64_t key, hookd_job *j)
+{
+    static const char SQL[] = "SELECT id, created_at, method, query, body, msg_id FROM deliveries "
+                              "WHERE seq = ?1";
+    sqlite3_stmt *q = sq_stmt(c, SQL);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_int64(q, 1, seq);
+    int step = sqlite3_step(q), rc = 0;
+    if (step == SQLITE_ROW) {
+        *j = (hookd_job){.seq = seq, .webhook = key, .state = HOOKD_DS_PENDING};
+        sq_column_id(q, 0, j->id);
+        j->next_at = sqlite3_column_int64(q, 1);
+        j->method = (hookd_method)sqlite3_column_int(q, 2);
+        j->query = sq_column_strdup(q, 3);
+        if (sqlite3_column_type(q, 3) != SQLITE_NULL && !j->query)
+            rc = HOOKD_ENOMEM;
+        if (rc == 0)
+            rc = sq_column_body(q, 4, &j->body, &j->body_len);
+        if (sqlite3_column_type(q, 5) != SQLITE_NULL)
+            sq_column_id(q, 5, j->msg_id);
+    } else {
+        rc = step == SQLITE_DONE ? HOOKD_ENOTFOUND : sq_rc(c->db, step);
+    }
+    sqlite3_reset(q);
+    if (rc)
+        hookd_job_clear(j);
+    return rc;
+}
+
+static int resend_run(sq_store *s, sq_cmd *cmd)
+{
+    static const char SQL_FIND[] =
+        "SELECT s.seq, s.state, s.webhook, d.kind FROM delivery_state s JOIN deliveries d "
+        "ON d.seq = s.seq JOIN webhooks w ON w.key = s.webhook WHERE d.id = ?1 AND w.id = ?2";
+    static const char SQL_COPY[] =
+        "INSERT INTO deliveries(id, kind, method, person, activity_id, field_id, created_at, "
+        "query, body, msg_id) SELECT ?1, kind, method, person, activity_id, field_id, ?2, query, "
+        "body, COALESCE(msg_id, id) FROM deliveries WHERE seq = ?3";
+    /* next_at NULL: a fresh delivery, handed to the engine as ingest does. */
+    static const char SQL_STATE[] = "INSERT INTO delivery_state(seq, webhook, state, attempts) "
+                                    "VALUES (?1, ?2, ?3, 0)";
+    resend_cmd *c = (resend_cmd *)cmd;
+    sqlite3_stmt *q = sq_stmt(&s->w, SQL_FIND);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_text(q, 1, c->delivery_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, c->webhook_id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    int64_t seq = sqlite3_column_int64(q, 0);
+    int state = sqlite3_column_int(q, 1), kind = sqlite3_column_int(q, 3);
+    c->key = sqlite3_column_int64(q, 2);
+    sqlite3_reset(q);
+    if (step != SQLITE_ROW)
+        return step == SQLITE_DONE ? HOOKD_ENOTFOUND : sq_rc(s->w.db, step);
+    /* A test send counts nowhere and is not sent again as a delivery. */
+    if (!hookd_ds_resendable(state) || kind == HOOKD_KIND_TEST)
+        return HOOKD_ECONFLICT;
+    if (!(q = sq_stmt(&s->w, SQL_COPY)))
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_text(q, 1, c->new_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, c->now_ms);
+    sqlite3_bind_int64(q, 3, seq);
+    int rc = sq_step_done(&s->w, q);
+    if (rc)
+        return rc;
+    int64_t fresh = sqlite3_last_insert_rowid(s->w.db);
+    if (!(q = sq_stmt(&s->w, SQL_STATE)))
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_int64(q, 1, fresh);
+    sqlite3_bind_int64(q, 2, c->key);
+    sqlite3_bind_int(q, 3, HOOKD_DS_PENDING);
+    if ((rc = sq_step_done(&s->w, q)) ||
+        (rc = sq_counts_add(&s->w, c->key, hookd_ds_open(HOOKD_DS_PENDING), 0)))
+        return rc;
+    return resend_job(&s->w, fresh, c->key, &c->job);
+}
+
+static void resend_after(sq_store *s, sq_cmd *cmd)
+{
+    resend_cmd *c = (resend_cmd *)cmd;
+    if (s->base.listener.fresh)
+        s->base.listener.fresh(s->base.listener.ctx, &c->job, 1); /* takes its strings */
+    else
+        hookd_job_clear(&c->job);
+    c->job = (hookd_job){0};
+}
+
+int sq_delivery_resend(hookd_store *st, const char *webhook_id, const char *delivery_id,
+                       const char *new_id, int64_t now_ms)
+{
+    resend_cmd c = {.base.run = resend_run,
+                    .base.after = resend_after,
+                    .webhook_id = webhook_id,
+                    .delivery_id = delivery_id,
+                    .new_id = new_id,
+                    .now_ms = now_ms};
+    int rc = sq_submit(SQ(st), &c.base);
+    hookd_job_clear(&c.job); /* a command that failed after reading it */
+    return rc;
 }
 
 /* ---- recover ----------------------------------------------------------------- */

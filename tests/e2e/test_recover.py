@@ -7,7 +7,8 @@ import time
 
 from conftest import assert_error
 from receiver import receiver  # noqa: F401  (a fixture)
-from test_delivery import act, entry_of, ingest, make_hook, person, stats, wait_delivery
+from test_delivery import (act, detail, entry_of, expected_signature, ingest, logs, make_hook,
+                           person, stats, wait_delivery, wait_for)
 
 # No retry: the first 500 fails a delivery for good.
 NO_RETRY = ["--retry-schedule", "200ms", "--max-retries", "0", "--request-timeout", "500ms"]
@@ -99,3 +100,91 @@ def test_recover_refuses_bad_windows(servers, receiver):
     assert_error(recover(api, wid, since=rfc3339(now), until=rfc3339(now - 60)), 400,
                  "invalid", "until")
     assert_error(recover(api, "wh_nosuchhook", since=rfc3339(now)), 404, "not_found")
+
+
+# A retryable answer waits a minute: a delivery answered 500 stays retrying.
+SLOW_RETRY = ["--retry-schedule", "60s", "--max-retries", "1", "--request-timeout", "500ms"]
+
+
+def resend(api, wid, did):
+    return api.post(f"/api/v1/webhooks/{wid}/logs/{did}/resend")
+
+
+def entries_of(api, wid, aid):
+    return [e for e in logs(api, wid) if e["activity_id"] == aid]
+
+
+def wait_entry(api, wid, did, state, timeout=5):
+    def reached():
+        e = detail(api, wid, did)
+        return e if e["state"] == state else None
+    return wait_for(reached, timeout, what=lambda: detail(api, wid, did))
+
+
+def test_resend_keeps_body_kind_and_webhook_id(servers, receiver):
+    s = servers.start(args=SLOW_RETRY)
+    api = s.client()
+    wh = make_hook(api, receiver, "/rs")
+    wid = wh["id"]
+    receiver.script("/rs", 200)
+    [aid] = ingest(api, [act(person(api), "rs-1")])
+    first = wait_delivery(api, wid, aid, "succeeded", attempts=1)
+    [r0] = receiver.requests("/rs")
+    assert r0.header("webhook-id") == first["id"]
+
+    r = resend(api, wid, first["id"])
+    assert r.status_code == 202, r.text
+    new = r.json()
+    assert new["id"] != first["id"], new
+    assert new["kind"] == first["kind"] == "activity", new
+    assert new["activity_id"] == aid, new
+    assert new["state"] in ("pending", "succeeded"), new
+    receiver.wait_count(2, "/rs", timeout=5)
+    r1 = receiver.requests("/rs")[1]
+    # The receiver sees the same message: same webhook-id, same body, and a
+    # signature made over that id.
+    assert r1.header("webhook-id") == first["id"], r1.headers
+    assert r1.body == r0.body
+    secret = wh.get("secret")
+    if secret:
+        assert expected_signature(secret, first["id"], r1.header("webhook-timestamp"),
+                                  r1.body) in r1.header("webhook-signature").split(" ")
+    e = wait_entry(api, wid, new["id"], "succeeded")
+    assert e["attempts"] == 1, e
+    # Logged as its own entry; the original is left as it was.
+    assert sorted(x["id"] for x in entries_of(api, wid, aid)) == sorted([first["id"], new["id"]])
+    assert detail(api, wid, first["id"])["attempts"] == 1
+
+    # A resend of the resend is still the same message.
+    r = resend(api, wid, new["id"])
+    assert r.status_code == 202, r.text
+    receiver.wait_count(3, "/rs", timeout=5)
+    assert receiver.requests("/rs")[2].header("webhook-id") == first["id"]
+    wait_entry(api, wid, r.json()["id"], "succeeded")
+    assert stats(api, wid)["pending"] == 0
+
+
+def test_resend_a_failed_one_and_refusals(servers, receiver):
+    s = servers.start(args=SLOW_RETRY)
+    api = s.client()
+    wid = make_hook(api, receiver, "/rf")["id"]
+    receiver.script("/rf", [("status", 404, b"no"), ("status", 200, b"ok")])
+    cid = person(api)
+    [aid] = ingest(api, [act(cid, "rf-1")])
+    failed = wait_delivery(api, wid, aid, "failed", attempts=1)
+    r = resend(api, wid, failed["id"])
+    assert r.status_code == 202, r.text
+    e = wait_entry(api, wid, r.json()["id"], "succeeded")
+    assert [a["status_code"] for a in e["attempts_detail"]] == [200], e
+    assert [q.header("webhook-id") for q in receiver.requests("/rf")] == [failed["id"]] * 2
+    assert detail(api, wid, failed["id"])["state"] == "failed"
+
+    # One still on its way (retrying) cannot be resent.
+    other = make_hook(api, receiver, "/busy")["id"]
+    receiver.script("/busy", 500)
+    [bid] = ingest(api, [act(cid, "rf-2")])
+    busy = wait_delivery(api, other, bid, "retrying", attempts=1)
+    assert_error(resend(api, other, busy["id"]), 409, "conflict")
+    assert len(entries_of(api, other, bid)) == 1
+    assert_error(resend(api, other, "0190f3a2-0000-7000-8000-000000000000"), 404, "not_found")
+    assert_error(resend(api, wid, busy["id"]), 404, "not_found")  # another webhook's
