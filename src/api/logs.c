@@ -50,7 +50,7 @@ static json_t *request_headers(const hookd_webhook *wh, const hookd_delivery *d)
     if (d->body[0])
         json_object_set_new(h, "Content-Type", json_string("application/json"));
     json_object_set_new(h, "User-Agent", json_string("hookd/" HOOKD_VERSION));
-    json_object_set_new(h, "webhook-id", json_string(d->id));
+    json_object_set_new(h, "webhook-id", json_string(d->msg_id[0] ? d->msg_id : d->id));
     char *tail_text = NULL;
     if (d->attempts > 0 && d->signature) {
         char ts[24];

@@ -1360,10 +1360,11 @@ int pg_prune(hookd_store *st, int64_t before_ms, int limit, int *deleted)
 
 /* ---- the log ------------------------------------------------------------------------- */
 
+/* LOG_COLS columns 0-21; what a query selects after them starts at 22. */
 #define LOG_COLS                                                                                   \
     "s.seq, d.id, d.kind, d.activity_id, d.field_id, s.state, s.attempts, d.created_at, "         \
     "s.next_at, d.method, d.query, d.body, d.packed, s.last_at, s.status, s.error, s.response, "  \
-    "s.duration_ms, s.signature, v.url, v.headers"
+    "s.duration_ms, s.signature, v.url, v.headers, COALESCE(d.msg_id, d.id)"
 #define LOG_JOINS                                                                                  \
     " JOIN deliveries d ON d.seq = s.seq LEFT JOIN webhook_versions v ON v.webhook = s.webhook "  \
     "AND v.version = s.hver"
@@ -1398,6 +1399,7 @@ static hookd_delivery *row_delivery(const PGresult *r, int i)
     d->signature = pg_strdup(r, i, 18);
     d->sent_url = pg_strdup(r, i, 19);
     d->headers = pg_strdup(r, i, 20);
+    pg_id(r, i, 21, d->msg_id);
     if (!d->body) {
         hookd_delivery_free(d);
         return NULL;
@@ -1454,7 +1456,7 @@ static int list_run(pg_store *s, pg_conn *c, void *ctx)
     if (rc)
         return rc;
     int rows = PQntuples(r);
-    int64_t n_p = rows ? pg_int(r, 0, 21) : 0;
+    int64_t n_p = rows ? pg_int(r, 0, 22) : 0;
     x->list = calloc((size_t)rows + 1, sizeof *x->list);
     rc = x->list ? 0 : HOOKD_ENOMEM;
     /* Bodies are stored compressed: the budget counts them again as read. */
@@ -1515,7 +1517,7 @@ typedef struct get_ctx {
 static int attempts_of(get_ctx *x, const PGresult *r)
 {
     hookd_delivery *d = x->d;
-    json_t *hist = pg_json(r, 0, 21);
+    json_t *hist = pg_json(r, 0, 22);
     size_t nh = json_array_size(hist);
     x->att = calloc(nh + 1, sizeof *x->att);
     int rc = x->att ? 0 : HOOKD_ENOMEM;

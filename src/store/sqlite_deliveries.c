@@ -910,7 +910,8 @@ int sq_prune(hookd_store *st, int64_t before_ms, int limit, int *deleted)
 #define LOG_COLS                                                                                   \
     "s.seq, d.id, d.kind, d.activity_id, d.field_id, s.state, s.attempts, d.created_at, "         \
     "s.next_at, d.method, d.query, d.body, s.last_at, s.status, s.error, s.response, "            \
-    "s.duration_ms, s.signature, v.url, v.headers FROM delivery_state s JOIN deliveries d ON "    \
+    "s.duration_ms, s.signature, v.url, v.headers, COALESCE(d.msg_id, d.id) "                    \
+    "FROM delivery_state s JOIN deliveries d ON "                                                 \
     "d.seq = s.seq LEFT JOIN webhook_versions v ON v.webhook = s.webhook AND v.version = s.hver "
 
 static hookd_delivery *row_delivery(sqlite3_stmt *q)
@@ -943,6 +944,7 @@ static hookd_delivery *row_delivery(sqlite3_stmt *q)
     d->signature = sq_column_strdup(q, 17);
     d->sent_url = sq_column_strdup(q, 18);
     d->headers = sq_column_strdup(q, 19);
+    sq_column_id(q, 20, d->msg_id);
     if (!d->body) {
         hookd_delivery_free(d);
         return NULL;

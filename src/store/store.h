@@ -500,6 +500,7 @@ typedef struct hookd_delivery {
     char *signature;            /* webhook-signature sent, NULL before an attempt */
     char *headers;              /* JSON object text of the headers sent after
                                    webhook-signature, NULL before an attempt */
+    char msg_id[HOOKD_ID_MAX];  /* its webhook-id: a resend's original's, else id */
 } hookd_delivery;
 
 void hookd_delivery_free(hookd_delivery *d);

@@ -151,6 +151,8 @@ def test_resend_keeps_body_kind_and_webhook_id(servers, receiver):
                                   r1.body) in r1.header("webhook-signature").split(" ")
     e = wait_entry(api, wid, new["id"], "succeeded")
     assert e["attempts"] == 1, e
+    assert e["request"]["headers"]["webhook-id"] == first["id"], e
+    assert e["request"]["body"] == first["request"]["body"], e
     # Logged as its own entry; the original is left as it was.
     assert sorted(x["id"] for x in entries_of(api, wid, aid)) == sorted([first["id"], new["id"]])
     assert detail(api, wid, first["id"])["attempts"] == 1
