@@ -172,10 +172,20 @@ int hookd_h_logs_resend(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *re
 {
     if (!hookd_id_valid(req->params[0]) || !hookd_id_valid(req->params[1]))
         return hookd_error_from_rc(err, HOOKD_ENOTFOUND, "delivery");
+    /* A disconnected webhook sends nothing: a resend would wait unseen. */
+    hookd_webhook *wh = NULL;
+    int rc = hookd_store_webhook_get(ctx->store, req->params[0], &wh);
+    if (rc)
+        return hookd_error_from_rc(err, rc, "delivery");
+    bool connected = wh->connected;
+    hookd_webhook_free(wh);
+    if (!connected)
+        return hookd_error_set(err, 409, "conflict", NULL,
+                               "the webhook is disconnected: connect it to resend");
     char id[HOOKD_ID_MAX];
     if (hookd_id_new(id) != 0)
         return hookd_error_from_rc(err, HOOKD_ENOMEM, "delivery");
-    int rc = hookd_store_delivery_resend(ctx->store, req->params[0], req->params[1], id,
+    rc = hookd_store_delivery_resend(ctx->store, req->params[0], req->params[1], id,
                                          hookd_now_ms());
     if (rc == HOOKD_ECONFLICT)
         return hookd_error_set(err, 409, "conflict", NULL,

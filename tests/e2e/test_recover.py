@@ -190,3 +190,8 @@ def test_resend_a_failed_one_and_refusals(servers, receiver):
     assert len(entries_of(api, other, bid)) == 1
     assert_error(resend(api, other, "0190f3a2-0000-7000-8000-000000000000"), 404, "not_found")
     assert_error(resend(api, wid, busy["id"]), 404, "not_found")  # another webhook's
+    # A disconnected webhook sends nothing: connect it first.
+    assert api.post(f"/api/v1/webhooks/{wid}/disconnect").status_code == 200
+    before = len(logs(api, wid))
+    assert_error(resend(api, wid, failed["id"]), 409, "conflict")
+    assert len(logs(api, wid)) == before
