@@ -1,6 +1,7 @@
 // logs.js — a webhook's Logs tab: its deliveries newest first, one page
 // (50) at a time, with a state filter; an entry opens to show the request as
-// sent and the answers; failed ones can be retried.
+// sent and the answers; failed ones can be retried, finished ones resent as
+// new deliveries, and every failed one since a time retried at once.
 //
 // While the tab is open and visible it refreshes itself every few seconds
 // without rebuilding the table: rows are updated in place and newer entries
@@ -57,10 +58,16 @@ export function mountLogs(panel, ctx, wh, names, {first = null} = {}) {
     tbody);
   const empty = h('div', {class: 'empty', hidden: true});
   const more = h('button', {type: 'button', class: 'button', text: 'Load more', hidden: true});
+  // "Retry all failed since…": a day back unless the person picks a time.
+  const sinceInput = h('input', {type: 'datetime-local', value: localInput(Date.now() - 864e5)});
+  const recoverButton = h('button', {type: 'button', class: 'button small recover',
+    text: 'Retry all failed since…'});
+  recoverButton.addEventListener('click', () => recoverSince());
   const loading = h('p', {class: 'loading', text: 'Loading deliveries…'});
 
   panel.append(h('section', {class: 'card'},
-    h('div', {class: 'logs-tools'}, field({label: 'State', input: stateSelect}).wrap, live),
+    h('div', {class: 'logs-tools'}, field({label: 'State', input: stateSelect}).wrap,
+      field({label: 'Failed since', input: sinceInput}).wrap, recoverButton, live),
     newer, status, loading, h('div', {class: 'table-wrap'}, table), empty,
     h('div', {class: 'more'}, more)));
 
@@ -114,6 +121,11 @@ export function mountLogs(panel, ctx, wh, names, {first = null} = {}) {
         const retry = h('button', {type: 'button', class: 'button small retry', text: 'Retry'});
         retry.addEventListener('click', () => retryRow(r, retry));
         state.append(' ', retry);
+      }
+      if ((e.state === 'failed' || e.state === 'succeeded') && e.kind !== 'test') {
+        const again = h('button', {type: 'button', class: 'button small resend', text: 'Resend'});
+        again.addEventListener('click', () => resendRow(r, again));
+        state.append(' ', again);
       }
       code.textContent = e.status_code ?? '—';
       code.title = e.error || '';
@@ -209,6 +221,39 @@ export function mountLogs(panel, ctx, wh, names, {first = null} = {}) {
         fill(r, e);
         ctx.toast('Retry sent.');
         refreshSoon();
+      } catch (err) {
+        if (!api.handledElsewhere(err)) ctx.toast(`Retry refused: ${api.describe(err)}`);
+      }
+    });
+  }
+
+  // A new delivery with the same body and webhook-id; it shows on top.
+  function resendRow(r, button) {
+    busy(button, async () => {
+      try {
+        await api.post(`${base}/${encodeURIComponent(r.entry.id)}/resend`, undefined, opts);
+        ctx.toast('Resend queued as a new delivery.');
+        reset();
+      } catch (err) {
+        if (!api.handledElsewhere(err)) ctx.toast(`Resend refused: ${api.describe(err)}`);
+      }
+    });
+  }
+
+  function recoverSince() {
+    const since = new Date(sinceInput.value);
+    if (Number.isNaN(since.getTime())) {
+      ctx.toast('Pick the time to retry failed deliveries from.');
+      return;
+    }
+    busy(recoverButton, async () => {
+      try {
+        const res = await api.post(`${api.webhookPath(wh.id)}/recover`,
+          {since: since.toISOString()}, opts);
+        const n = res.recovered;
+        ctx.toast(n ? `${n} failed ${n === 1 ? 'delivery' : 'deliveries'} sent again.`
+          : 'No failed deliveries since then.');
+        if (n) refreshSoon();
       } catch (err) {
         if (!api.handledElsewhere(err)) ctx.toast(`Retry refused: ${api.describe(err)}`);
       }
@@ -404,4 +449,10 @@ export function mountLogs(panel, ctx, wh, names, {first = null} = {}) {
       clearTimeout(timer);
     },
   };
+}
+
+// ms as a datetime-local input's value, in the browser's time zone.
+function localInput(ms) {
+  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000);
+  return d.toISOString().slice(0, 16);
 }

@@ -133,6 +133,8 @@ int hookd_h_webhook_send(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd
 int hookd_h_webhook_test(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_webhook_test_unsaved(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_logs_retry(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_logs_resend(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_webhook_recover(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_logs_list(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_logs_get(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_catalog_activities(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);

@@ -50,7 +50,7 @@ static json_t *request_headers(const hookd_webhook *wh, const hookd_delivery *d)
     if (d->body[0])
         json_object_set_new(h, "Content-Type", json_string("application/json"));
     json_object_set_new(h, "User-Agent", json_string("hookd/" HOOKD_VERSION));
-    json_object_set_new(h, "webhook-id", json_string(d->id));
+    json_object_set_new(h, "webhook-id", json_string(d->msg_id[0] ? d->msg_id : d->id));
     char *tail_text = NULL;
     if (d->attempts > 0 && d->signature) {
         char ts[24];
@@ -163,6 +163,41 @@ int hookd_h_logs_get(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
     resp->status = 200;
     resp->json = entry;
     return entry ? 0 : hookd_error_from_rc(err, HOOKD_ENOMEM, "delivery");
+}
+
+/* Sends a finished delivery again as a new one (SPEC §8) and answers with
+ * the new entry. */
+int hookd_h_logs_resend(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
+                        hookd_error *err)
+{
+    if (!hookd_id_valid(req->params[0]) || !hookd_id_valid(req->params[1]))
+        return hookd_error_from_rc(err, HOOKD_ENOTFOUND, "delivery");
+    /* A disconnected webhook sends nothing: a resend would wait unseen. */
+    hookd_webhook *wh = NULL;
+    int rc = hookd_store_webhook_get(ctx->store, req->params[0], &wh);
+    if (rc)
+        return hookd_error_from_rc(err, rc, "delivery");
+    bool connected = wh->connected;
+    hookd_webhook_free(wh);
+    if (!connected)
+        return hookd_error_set(err, 409, "conflict", NULL,
+                               "the webhook is disconnected: connect it to resend");
+    char id[HOOKD_ID_MAX];
+    if (hookd_id_new(id) != 0)
+        return hookd_error_from_rc(err, HOOKD_ENOMEM, "delivery");
+    rc = hookd_store_delivery_resend(ctx->store, req->params[0], req->params[1], id,
+                                         hookd_now_ms());
+    if (rc == HOOKD_ECONFLICT)
+        return hookd_error_set(err, 409, "conflict", NULL,
+                               "only a succeeded or failed delivery can be resent");
+    if (rc)
+        return hookd_error_from_rc(err, rc, "delivery");
+    hookd_req fresh = *req;
+    fresh.params[1] = id;
+    rc = hookd_h_logs_get(ctx, &fresh, resp, err);
+    if (rc == 0)
+        resp->status = 202;
+    return rc;
 }
 
 int hookd_h_logs_retry(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,

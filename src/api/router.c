@@ -25,6 +25,8 @@ static const hookd_route ROUTES[] = {
     {"POST", "/api/v1/webhooks/*/test", hookd_h_webhook_test, 0},
     {"POST", "/api/v1/webhooks/*/send", hookd_h_webhook_send, ROUTE_BODY},
     {"POST", "/api/v1/webhooks/*/logs/*/retry", hookd_h_logs_retry, 0},
+    {"POST", "/api/v1/webhooks/*/logs/*/resend", hookd_h_logs_resend, 0},
+    {"POST", "/api/v1/webhooks/*/recover", hookd_h_webhook_recover, ROUTE_BODY},
     {"GET", "/api/v1/webhooks/*/logs", hookd_h_logs_list, 0},
     {"GET", "/api/v1/webhooks/*/stats", hookd_h_webhook_stats, 0},
     {"GET", "/api/v1/webhooks/*/logs/*", hookd_h_logs_get, 0},

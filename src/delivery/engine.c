@@ -832,7 +832,7 @@ static void start_one(hookd_engine *e, wstate *w)
     xfer *x = calloc(1, sizeof *x);
     hookd_request *r = x ? malloc(sizeof *r) : NULL;
     CURL *easy = r ? easy_get(e) : NULL;
-    if (!easy || hookd_request_setup(r, easy, &w->tpl->t, n->j.id, n->j.method, n->j.query,
+    if (!easy || hookd_request_setup(r, easy, &w->tpl->t, hookd_job_msg_id(&n->j), n->j.method, n->j.query,
                                      n->j.body, n->j.body_len, &e->opt.send) != 0 ||
         curl_easy_setopt(easy, CURLOPT_PRIVATE, x) != CURLE_OK) {
         start_failed(e, w, n, x, r, easy);

@@ -120,3 +120,8 @@ hookd_ds_effect hookd_ds_effect_of(hookd_delivery_state from, hookd_ds_event ev,
     e.retried = ev == HOOKD_EV_RETRY && to == HOOKD_DS_RETRYING;
     return e;
 }
+
+bool hookd_ds_resendable(int state)
+{
+    return state == HOOKD_DS_SUCCEEDED || state == HOOKD_DS_FAILED;
+}

@@ -96,6 +96,10 @@ typedef struct hookd_ds_effect {
     int retried;   /* 0 or 1 */
 } hookd_ds_effect;
 
+/* Whether a delivery in state may be sent again as a new one (POST
+ * …/logs/{id}/resend): succeeded or failed, not one still on its way. */
+bool hookd_ds_resendable(int state);
+
 hookd_ds_effect hookd_ds_effect_of(hookd_delivery_state from, hookd_ds_event ev, int to);
 
 #endif

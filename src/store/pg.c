@@ -113,6 +113,10 @@ static const char *const MIGRATIONS[] = {
      * pg_webhooks_seal_all in the same transaction (SEAL_MIGRATION); meta
      * keeps the master key's check value. */
     "ALTER TABLE meta ADD COLUMN seal_check text;",
+
+    /* 4: a resend's webhook-id is its original's (NULL: the delivery's own
+     * id). */
+    "ALTER TABLE deliveries ADD COLUMN msg_id text;",
 };
 /* The migration after which webhook documents hold their secrets sealed. */
 #define SEAL_MIGRATION 3
@@ -1080,6 +1084,8 @@ static const hookd_store_ops PG_OPS = {
     .max_seq = pg_max_seq,
     .record_outcomes = pg_record_outcomes,
     .delivery_retry = pg_delivery_retry,
+    .recover = pg_recover,
+    .delivery_resend = pg_delivery_resend,
     .record_test = pg_record_test,
     .prune = pg_prune,
     .delivery_list = pg_delivery_list,

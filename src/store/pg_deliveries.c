@@ -518,7 +518,7 @@ typedef struct due_ctx {
     "(lease_until < hookd_ms() OR (owner = $4 AND seq <= $3)) ORDER BY " order " LIMIT $6 "    \
     "FOR UPDATE SKIP LOCKED) RETURNING q.seq, q.next_at) "                                       \
     "SELECT c.seq, d.id, s.state, s.attempts, c.next_at, d.method, d.query, d.body, d.packed, "  \
-    "d.created_at FROM c JOIN deliveries d ON d.seq = c.seq JOIN delivery_state s "              \
+    "d.created_at, d.msg_id FROM c JOIN deliveries d ON d.seq = c.seq JOIN delivery_state s "              \
     "ON s.seq = c.seq ORDER BY " order
 
 static const char SQL_DUE_SCHEDULED[] =
@@ -555,6 +555,8 @@ static int due_rows(pg_store *s, pg_conn *c, due_ctx *x, const char *sql)
         j->attempts = (int)pg_int(r, i, 3);
         j->next_at = fresh ? pg_int(r, i, 9) : pg_int(r, i, 4);
         j->method = (hookd_method)pg_int(r, i, 5);
+        if (!pg_null(r, i, 10))
+            pg_id(r, i, 10, j->msg_id);
         if (!pg_null(r, i, 6) && !(j->query = pg_strdup(r, i, 6)))
             rc = HOOKD_ENOMEM;
         if (rc == 0)
@@ -1060,6 +1062,170 @@ int pg_delivery_retry(hookd_store *st, const char *webhook_id, const char *deliv
     return rc;
 }
 
+/* ---- resend ------------------------------------------------------------------------ */
+
+typedef struct resend_ctx {
+    const char *webhook_id, *delivery_id, *new_id;
+    int64_t now_ms;
+    int64_t key;
+    hookd_job job; /* the new delivery, for the listener's fresh */
+} resend_ctx;
+
+static int resend_run(pg_store *s, pg_conn *c, void *ctx)
+{
+    static const char SQL_FIND[] =
+        "SELECT s.seq, s.state, s.webhook, d.kind FROM delivery_state s JOIN deliveries d "
+        "ON d.seq = s.seq JOIN webhooks w ON w.key = s.webhook WHERE d.id = $1 AND w.id = $2";
+    /* The body is copied as stored (packed or not). */
+    static const char SQL_COPY[] =
+        "WITH n AS (INSERT INTO deliveries(seq, id, kind, method, person, activity_id, field_id, "
+        "created_at, query, body, packed, msg_id) SELECT $1, $2, kind, method, person, "
+        "activity_id, field_id, $3, query, body, packed, COALESCE(msg_id, id) FROM deliveries "
+        "WHERE seq = $4 RETURNING seq), "
+        "st AS (INSERT INTO delivery_state(seq, webhook, state) SELECT seq, $5, $6 FROM n), "
+        /* fresh and claimed by this process, as ingest's */
+        "qi AS (INSERT INTO queue(seq, webhook, next_at, owner, lease_until) SELECT seq, $5, 0, "
+        "$7, hookd_ms() + $8 FROM n) "
+        "SELECT d.method, d.query, d.body, d.packed, COALESCE(d.msg_id, d.id) FROM deliveries d "
+        "WHERE d.seq = $4";
+    resend_ctx *x = ctx;
+    hookd_job_clear(&x->job); /* a transaction run again */
+    pg_params p = {.n = 0};
+    pg_p_text(&p, x->delivery_id);
+    pg_p_text(&p, x->webhook_id);
+    PGresult *r;
+    int rc = pg_run_row(c, SQL_FIND, &p, &r);
+    if (rc)
+        return rc;
+    int64_t seq = pg_int(r, 0, 0);
+    int state = (int)pg_int(r, 0, 1), kind = (int)pg_int(r, 0, 3);
+    x->key = pg_int(r, 0, 2);
+    PQclear(r);
+    /* A test send counts nowhere and is not sent again as a delivery. */
+    if (!hookd_ds_resendable(state) || kind == HOOKD_KIND_TEST)
+        return HOOKD_ECONFLICT;
+    int64_t fresh;
+    if ((rc = new_seqs(c, 1, &fresh)) != 0)
+        return rc;
+    pg_params q = {.n = 0};
+    pg_p_int(&q, fresh);
+    pg_p_text(&q, x->new_id);
+    pg_p_int(&q, x->now_ms);
+    pg_p_int(&q, seq);
+    pg_p_int(&q, x->key);
+    pg_p_int(&q, HOOKD_DS_PENDING);
+    pg_p_text(&q, s->owner);
+    pg_p_int(&q, HOOKD_STORE_LEASE_MS);
+    if ((rc = pg_run_row(c, SQL_COPY, &q, &r)) != 0)
+        return rc;
+    hookd_job *j = &x->job;
+    *j = (hookd_job){.seq = fresh, .webhook = x->key, .state = HOOKD_DS_PENDING,
+                     .next_at = x->now_ms};
+    snprintf(j->id, sizeof j->id, "%s", x->new_id);
+    j->method = (hookd_method)pg_int(r, 0, 0);
+    if (!pg_null(r, 0, 1) && !(j->query = pg_strdup(r, 0, 1)))
+        rc = HOOKD_ENOMEM;
+    if (rc == 0)
+        rc = pg_body(r, 0, 2, &j->body, &j->body_len);
+    if (!pg_null(r, 0, 4))
+        pg_id(r, 0, 4, j->msg_id);
+    PQclear(r);
+    if (rc)
+        return rc;
+    int64_t open = hookd_ds_open(HOOKD_DS_PENDING);
+    if ((rc = pg_counts_add(c, &x->key, &open, NULL, 1)) != 0)
+        return rc;
+    return pg_notify(c, s, 'd', x->key);
+}
+
+int pg_delivery_resend(hookd_store *st, const char *webhook_id, const char *delivery_id,
+                       const char *new_id, int64_t now_ms)
+{
+    pg_store *s = PG(st);
+    resend_ctx x = {.webhook_id = webhook_id,
+                    .delivery_id = delivery_id,
+                    .new_id = new_id,
+                    .now_ms = now_ms};
+    int rc = pg_tx(s, resend_run, &x);
+    if (rc == 0 && s->base.listener.fresh) {
+        s->base.listener.fresh(s->base.listener.ctx, &x.job, 1); /* takes its strings */
+        x.job = (hookd_job){0};
+    }
+    hookd_job_clear(&x.job);
+    return rc;
+}
+
+/* ---- recover ----------------------------------------------------------------------- */
+
+typedef struct recover_ctx {
+    const char *webhook_id;
+    int64_t since_ms, until_ms, now_ms;
+    int64_t key, recovered;
+} recover_ctx;
+
+static int recover_run(pg_store *s, pg_conn *c, void *ctx)
+{
+    static const char SQL_KEY[] = "SELECT key FROM webhooks WHERE id = $1";
+    /* The moved deliveries join the queue due now, as a retry's does. */
+    static const char SQL_MOVE[] =
+        "WITH moved AS (UPDATE delivery_state s SET state = $3, next_at = $4, finished_at = NULL "
+        "WHERE s.webhook = $1 AND s.state = $2 AND s.finished_at >= $5 AND s.finished_at < $6 "
+        "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = s.seq AND d.kind = $7) "
+        "RETURNING s.seq), "
+        "waits AS (INSERT INTO queue(seq, webhook, next_at) SELECT seq, $1, $4 FROM moved "
+        "ON CONFLICT (seq) DO UPDATE SET next_at = excluded.next_at, owner = NULL, "
+        "lease_until = 0) SELECT count(*) FROM moved";
+    recover_ctx *x = ctx;
+    pg_params p = {.n = 0};
+    pg_p_text(&p, x->webhook_id);
+    PGresult *r;
+    int rc = pg_run_row(c, SQL_KEY, &p, &r);
+    if (rc)
+        return rc;
+    x->key = pg_int(r, 0, 0);
+    PQclear(r);
+    /* Only failed deliveries are recovered; where they go is the table's. */
+    int to = hookd_ds_next(HOOKD_DS_FAILED, HOOKD_EV_RETRY_NOW, true);
+    if (to == HOOKD_DS_REFUSED || to == HOOKD_DS_FAILED || !hookd_ds_waiting(to))
+        return 0;
+    pg_params q = {.n = 0};
+    pg_p_int(&q, x->key);
+    pg_p_int(&q, HOOKD_DS_FAILED);
+    pg_p_int(&q, to);
+    pg_p_int(&q, x->now_ms);
+    pg_p_int(&q, x->since_ms);
+    pg_p_int(&q, x->until_ms);
+    pg_p_int(&q, HOOKD_KIND_TEST);
+    if ((rc = pg_run_row(c, SQL_MOVE, &q, &r)) != 0)
+        return rc;
+    x->recovered = pg_int(r, 0, 0);
+    PQclear(r);
+    if (!x->recovered)
+        return 0;
+    hookd_ds_effect e = hookd_ds_effect_of(HOOKD_DS_FAILED, HOOKD_EV_RETRY_NOW, to);
+    int64_t open = (int64_t)e.open * x->recovered;
+    if (open && (rc = pg_counts_add(c, &x->key, &open, NULL, 1)) != 0)
+        return rc;
+    return pg_notify(c, s, 'd', x->key);
+}
+
+int pg_recover(hookd_store *st, const char *webhook_id, int64_t since_ms, int64_t until_ms,
+               int64_t now_ms, int64_t *recovered)
+{
+    pg_store *s = PG(st);
+    recover_ctx x = {.webhook_id = webhook_id,
+                     .since_ms = since_ms,
+                     .until_ms = until_ms,
+                     .now_ms = now_ms};
+    int rc = pg_tx(s, recover_run, &x);
+    if (rc)
+        return rc;
+    *recovered = x.recovered;
+    if (x.recovered && s->base.listener.due)
+        s->base.listener.due(s->base.listener.ctx, x.key);
+    return 0;
+}
+
 /* ---- test sends -------------------------------------------------------------------- */
 
 int pg_test_write(pg_store *s, pg_conn *c, const hookd_test_record *t)
@@ -1197,10 +1363,11 @@ int pg_prune(hookd_store *st, int64_t before_ms, int limit, int *deleted)
 
 /* ---- the log ------------------------------------------------------------------------- */
 
+/* LOG_COLS columns 0-21; what a query selects after them starts at 22. */
 #define LOG_COLS                                                                                   \
     "s.seq, d.id, d.kind, d.activity_id, d.field_id, s.state, s.attempts, d.created_at, "         \
     "s.next_at, d.method, d.query, d.body, d.packed, s.last_at, s.status, s.error, s.response, "  \
-    "s.duration_ms, s.signature, v.url, v.headers"
+    "s.duration_ms, s.signature, v.url, v.headers, COALESCE(d.msg_id, d.id)"
 #define LOG_JOINS                                                                                  \
     " JOIN deliveries d ON d.seq = s.seq LEFT JOIN webhook_versions v ON v.webhook = s.webhook "  \
     "AND v.version = s.hver"
@@ -1235,6 +1402,7 @@ static hookd_delivery *row_delivery(const PGresult *r, int i)
     d->signature = pg_strdup(r, i, 18);
     d->sent_url = pg_strdup(r, i, 19);
     d->headers = pg_strdup(r, i, 20);
+    pg_id(r, i, 21, d->msg_id);
     if (!d->body) {
         hookd_delivery_free(d);
         return NULL;
@@ -1291,7 +1459,7 @@ static int list_run(pg_store *s, pg_conn *c, void *ctx)
     if (rc)
         return rc;
     int rows = PQntuples(r);
-    int64_t n_p = rows ? pg_int(r, 0, 21) : 0;
+    int64_t n_p = rows ? pg_int(r, 0, 22) : 0;
     x->list = calloc((size_t)rows + 1, sizeof *x->list);
     rc = x->list ? 0 : HOOKD_ENOMEM;
     /* Bodies are stored compressed: the budget counts them again as read. */
@@ -1352,7 +1520,7 @@ typedef struct get_ctx {
 static int attempts_of(get_ctx *x, const PGresult *r)
 {
     hookd_delivery *d = x->d;
-    json_t *hist = pg_json(r, 0, 21);
+    json_t *hist = pg_json(r, 0, 22);
     size_t nh = json_array_size(hist);
     x->att = calloc(nh + 1, sizeof *x->att);
     int rc = x->att ? 0 : HOOKD_ENOMEM;

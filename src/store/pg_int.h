@@ -279,6 +279,10 @@ int pg_reclaim_dead(pg_store *s);
 int pg_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n, int *states);
 int pg_delivery_retry(hookd_store *st, const char *webhook_id, const char *delivery_id,
                       int64_t now_ms);
+int pg_delivery_resend(hookd_store *st, const char *webhook_id, const char *delivery_id,
+                       const char *new_id, int64_t now_ms);
+int pg_recover(hookd_store *st, const char *webhook_id, int64_t since_ms, int64_t until_ms,
+               int64_t now_ms, int64_t *recovered);
 int pg_record_test(hookd_store *st, const hookd_test_record *t);
 int pg_webhook_insert_tested(hookd_store *st, hookd_webhook *wh, const hookd_test_record *t);
 /* Writes a test send's log row inside the transaction on c (record_test's

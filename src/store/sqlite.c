@@ -172,6 +172,10 @@ static const char *const MIGRATIONS[] = {
      * sq_webhooks_seal_all in the same transaction (SEAL_MIGRATION); meta
      * keeps the master key's check value. */
     "CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+
+    /* 5: a resend's webhook-id is its original's (NULL: the delivery's own
+     * id). */
+    "ALTER TABLE deliveries ADD COLUMN msg_id TEXT;",
 };
 /* The migration after which webhook documents hold their secrets sealed. */
 #define SEAL_MIGRATION 4
@@ -665,6 +669,8 @@ static const hookd_store_ops SQLITE_OPS = {
     .max_seq = sq_max_seq,
     .record_outcomes = sq_record_outcomes,
     .delivery_retry = sq_delivery_retry,
+    .recover = sq_recover,
+    .delivery_resend = sq_delivery_resend,
     .record_test = sq_record_test,
     .prune = sq_prune,
     .delivery_list = sq_delivery_list,

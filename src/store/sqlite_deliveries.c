@@ -266,13 +266,13 @@ int sq_ingest(hookd_store *st, hookd_ingest *in)
 #define FRESH INT64_MAX
 
 static const char SQL_DUE_SCHEDULED[] =
-    "SELECT s.seq, d.id, s.state, s.attempts, s.next_at, d.method, d.query, d.body "
+    "SELECT s.seq, d.id, s.state, s.attempts, s.next_at, d.method, d.query, d.body, d.msg_id "
     "FROM delivery_state s JOIN deliveries d ON d.seq = s.seq WHERE s.webhook = ?1 AND "
     "s.next_at IS NOT NULL AND s.next_at <= ?2 AND (s.next_at, s.seq) > (?3, ?4) AND "
     "s.seq <= ?5 ORDER BY s.next_at, s.seq LIMIT ?6";
 /* ?7: the state of a fresh delivery (?2 and ?3 are left unused). */
 static const char SQL_DUE_FRESH[] =
-    "SELECT s.seq, d.id, s.state, s.attempts, d.created_at, d.method, d.query, d.body "
+    "SELECT s.seq, d.id, s.state, s.attempts, d.created_at, d.method, d.query, d.body, d.msg_id "
     "FROM delivery_state s JOIN deliveries d ON d.seq = s.seq WHERE s.webhook = ?1 AND "
     "s.state = ?7 AND s.next_at IS NULL AND s.seq > ?4 AND s.seq <= ?5 "
     "ORDER BY s.seq LIMIT ?6";
@@ -304,6 +304,8 @@ static int due_rows(sq_conn *c, const char *sql, int64_t key, int64_t now_ms,
         j->next_at = sqlite3_column_int64(q, 4);
         j->method = (hookd_method)sqlite3_column_int(q, 5);
         j->query = sq_column_strdup(q, 6);
+        if (sqlite3_column_type(q, 8) != SQLITE_NULL)
+            sq_column_id(q, 8, j->msg_id);
         if ((rc = sq_column_body(q, 7, &j->body, &j->body_len)) != 0)
             break;
         if (sqlite3_column_type(q, 6) != SQLITE_NULL && !j->query) {
@@ -579,6 +581,198 @@ int sq_delivery_retry(hookd_store *st, const char *webhook_id, const char *deliv
     return sq_submit(SQ(st), &c.base);
 }
 
+/* The key of the webhook id into *key; ENOTFOUND for none. */
+static int read_key(sq_store *s, const char *sql, const char *id, int64_t *key)
+{
+    sqlite3_stmt *q = sq_stmt(&s->w, sql);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    *key = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    if (step != SQLITE_ROW)
+        return step == SQLITE_DONE ? HOOKD_ENOTFOUND : sq_rc(s->w.db, step);
+    return 0;
+}
+
+/* ---- resend ------------------------------------------------------------------ */
+
+typedef struct resend_cmd {
+    sq_cmd base;
+    const char *webhook_id, *delivery_id, *new_id;
+    int64_t now_ms;
+    int64_t key;
+    hookd_job job; /* the new delivery, for the listener's fresh */
+} resend_cmd;
+
+/* Reads the new delivery seq as the engine needs it into j. */
+static int resend_job(sq_conn *c, int64_t seq, int64_t key, hookd_job *j)
+{
+    static const char SQL[] = "SELECT id, created_at, method, query, body, msg_id FROM deliveries "
+                              "WHERE seq = ?1";
+    sqlite3_stmt *q = sq_stmt(c, SQL);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_int64(q, 1, seq);
+    int step = sqlite3_step(q), rc = 0;
+    if (step == SQLITE_ROW) {
+        *j = (hookd_job){.seq = seq, .webhook = key, .state = HOOKD_DS_PENDING};
+        sq_column_id(q, 0, j->id);
+        j->next_at = sqlite3_column_int64(q, 1);
+        j->method = (hookd_method)sqlite3_column_int(q, 2);
+        j->query = sq_column_strdup(q, 3);
+        if (sqlite3_column_type(q, 3) != SQLITE_NULL && !j->query)
+            rc = HOOKD_ENOMEM;
+        if (rc == 0)
+            rc = sq_column_body(q, 4, &j->body, &j->body_len);
+        if (sqlite3_column_type(q, 5) != SQLITE_NULL)
+            sq_column_id(q, 5, j->msg_id);
+    } else {
+        rc = step == SQLITE_DONE ? HOOKD_ENOTFOUND : sq_rc(c->db, step);
+    }
+    sqlite3_reset(q);
+    if (rc)
+        hookd_job_clear(j);
+    return rc;
+}
+
+static int resend_run(sq_store *s, sq_cmd *cmd)
+{
+    static const char SQL_FIND[] =
+        "SELECT s.seq, s.state, s.webhook, d.kind FROM delivery_state s JOIN deliveries d "
+        "ON d.seq = s.seq JOIN webhooks w ON w.key = s.webhook WHERE d.id = ?1 AND w.id = ?2";
+    static const char SQL_COPY[] =
+        "INSERT INTO deliveries(id, kind, method, person, activity_id, field_id, created_at, "
+        "query, body, msg_id) SELECT ?1, kind, method, person, activity_id, field_id, ?2, query, "
+        "body, COALESCE(msg_id, id) FROM deliveries WHERE seq = ?3";
+    /* next_at NULL: a fresh delivery, handed to the engine as ingest does. */
+    static const char SQL_STATE[] = "INSERT INTO delivery_state(seq, webhook, state, attempts) "
+                                    "VALUES (?1, ?2, ?3, 0)";
+    resend_cmd *c = (resend_cmd *)cmd;
+    sqlite3_stmt *q = sq_stmt(&s->w, SQL_FIND);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_text(q, 1, c->delivery_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, c->webhook_id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    int64_t seq = sqlite3_column_int64(q, 0);
+    int state = sqlite3_column_int(q, 1), kind = sqlite3_column_int(q, 3);
+    c->key = sqlite3_column_int64(q, 2);
+    sqlite3_reset(q);
+    if (step != SQLITE_ROW)
+        return step == SQLITE_DONE ? HOOKD_ENOTFOUND : sq_rc(s->w.db, step);
+    /* A test send counts nowhere and is not sent again as a delivery. */
+    if (!hookd_ds_resendable(state) || kind == HOOKD_KIND_TEST)
+        return HOOKD_ECONFLICT;
+    if (!(q = sq_stmt(&s->w, SQL_COPY)))
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_text(q, 1, c->new_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, c->now_ms);
+    sqlite3_bind_int64(q, 3, seq);
+    int rc = sq_step_done(&s->w, q);
+    if (rc)
+        return rc;
+    int64_t fresh = sqlite3_last_insert_rowid(s->w.db);
+    if (!(q = sq_stmt(&s->w, SQL_STATE)))
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_int64(q, 1, fresh);
+    sqlite3_bind_int64(q, 2, c->key);
+    sqlite3_bind_int(q, 3, HOOKD_DS_PENDING);
+    if ((rc = sq_step_done(&s->w, q)) ||
+        (rc = sq_counts_add(&s->w, c->key, hookd_ds_open(HOOKD_DS_PENDING), 0)))
+        return rc;
+    return resend_job(&s->w, fresh, c->key, &c->job);
+}
+
+static void resend_after(sq_store *s, sq_cmd *cmd)
+{
+    resend_cmd *c = (resend_cmd *)cmd;
+    if (s->base.listener.fresh)
+        s->base.listener.fresh(s->base.listener.ctx, &c->job, 1); /* takes its strings */
+    else
+        hookd_job_clear(&c->job);
+    c->job = (hookd_job){0};
+}
+
+int sq_delivery_resend(hookd_store *st, const char *webhook_id, const char *delivery_id,
+                       const char *new_id, int64_t now_ms)
+{
+    resend_cmd c = {.base.run = resend_run,
+                    .base.after = resend_after,
+                    .webhook_id = webhook_id,
+                    .delivery_id = delivery_id,
+                    .new_id = new_id,
+                    .now_ms = now_ms};
+    int rc = sq_submit(SQ(st), &c.base);
+    hookd_job_clear(&c.job); /* a command that failed after reading it */
+    return rc;
+}
+
+/* ---- recover ----------------------------------------------------------------- */
+
+typedef struct recover_cmd {
+    sq_cmd base;
+    const char *webhook_id;
+    int64_t since_ms, until_ms, now_ms;
+    int64_t key, recovered;
+} recover_cmd;
+
+static int recover_run(sq_store *s, sq_cmd *cmd)
+{
+    static const char SQL_KEY[] = "SELECT key FROM webhooks WHERE id = ?1";
+    static const char SQL_SET[] =
+        "UPDATE delivery_state SET state = ?3, next_at = ?4, finished_at = NULL "
+        "WHERE webhook = ?1 AND state = ?2 AND finished_at >= ?5 AND finished_at < ?6 "
+        "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = delivery_state.seq AND d.kind = ?7)";
+    recover_cmd *c = (recover_cmd *)cmd;
+    int rc = read_key(s, SQL_KEY, c->webhook_id, &c->key);
+    if (rc)
+        return rc;
+    /* Only failed deliveries are recovered; where they go is the table's. */
+    int from = HOOKD_DS_FAILED;
+    int to = hookd_ds_next(HOOKD_DS_FAILED, HOOKD_EV_RETRY_NOW, true);
+    if (to == HOOKD_DS_REFUSED || to == from)
+        return 0;
+    sqlite3_stmt *q = sq_stmt(&s->w, SQL_SET);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_int64(q, 1, c->key);
+    sqlite3_bind_int(q, 2, from);
+    sqlite3_bind_int(q, 3, to);
+    sq_bind_int64_or_null(q, 4, c->now_ms, !hookd_ds_waiting(to));
+    sqlite3_bind_int64(q, 5, c->since_ms);
+    sqlite3_bind_int64(q, 6, c->until_ms);
+    sqlite3_bind_int(q, 7, HOOKD_KIND_TEST);
+    if ((rc = sq_step_done(&s->w, q)))
+        return rc;
+    c->recovered = sqlite3_changes(s->w.db);
+    hookd_ds_effect e = hookd_ds_effect_of(HOOKD_DS_FAILED, HOOKD_EV_RETRY_NOW, to);
+    return sq_counts_add(&s->w, c->key, (int64_t)e.open * c->recovered, 0);
+}
+
+static void recover_after(sq_store *s, sq_cmd *cmd)
+{
+    recover_cmd *c = (recover_cmd *)cmd;
+    if (c->recovered && s->base.listener.due)
+        s->base.listener.due(s->base.listener.ctx, c->key);
+}
+
+int sq_recover(hookd_store *st, const char *webhook_id, int64_t since_ms, int64_t until_ms,
+               int64_t now_ms, int64_t *recovered)
+{
+    recover_cmd c = {.base.run = recover_run,
+                     .base.after = recover_after,
+                     .webhook_id = webhook_id,
+                     .since_ms = since_ms,
+                     .until_ms = until_ms,
+                     .now_ms = now_ms};
+    int rc = sq_submit(SQ(st), &c.base);
+    if (rc == 0)
+        *recovered = c.recovered;
+    return rc;
+}
+
 /* ---- test sends -------------------------------------------------------------- */
 
 typedef struct test_cmd {
@@ -722,7 +916,8 @@ int sq_prune(hookd_store *st, int64_t before_ms, int limit, int *deleted)
 #define LOG_COLS                                                                                   \
     "s.seq, d.id, d.kind, d.activity_id, d.field_id, s.state, s.attempts, d.created_at, "         \
     "s.next_at, d.method, d.query, d.body, s.last_at, s.status, s.error, s.response, "            \
-    "s.duration_ms, s.signature, v.url, v.headers FROM delivery_state s JOIN deliveries d ON "    \
+    "s.duration_ms, s.signature, v.url, v.headers, COALESCE(d.msg_id, d.id) "                    \
+    "FROM delivery_state s JOIN deliveries d ON "                                                 \
     "d.seq = s.seq LEFT JOIN webhook_versions v ON v.webhook = s.webhook AND v.version = s.hver "
 
 static hookd_delivery *row_delivery(sqlite3_stmt *q)
@@ -755,6 +950,7 @@ static hookd_delivery *row_delivery(sqlite3_stmt *q)
     d->signature = sq_column_strdup(q, 17);
     d->sent_url = sq_column_strdup(q, 18);
     d->headers = sq_column_strdup(q, 19);
+    sq_column_id(q, 20, d->msg_id);
     if (!d->body) {
         hookd_delivery_free(d);
         return NULL;

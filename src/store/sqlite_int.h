@@ -206,6 +206,10 @@ int sq_max_seq(hookd_store *st, int64_t *seq);
 int sq_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n, int *states);
 int sq_delivery_retry(hookd_store *st, const char *webhook_id, const char *delivery_id,
                       int64_t now_ms);
+int sq_delivery_resend(hookd_store *st, const char *webhook_id, const char *delivery_id,
+                       const char *new_id, int64_t now_ms);
+int sq_recover(hookd_store *st, const char *webhook_id, int64_t since_ms, int64_t until_ms,
+               int64_t now_ms, int64_t *recovered);
 int sq_record_test(hookd_store *st, const hookd_test_record *t);
 int sq_webhook_insert_tested(hookd_store *st, hookd_webhook *wh, const hookd_test_record *t);
 /* Writes a test send's log row inside the current write (record_test's

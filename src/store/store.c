@@ -321,6 +321,24 @@ int hookd_store_delivery_retry(hookd_store *st, const char *webhook_id, const ch
     return st->ops->delivery_retry(st, webhook_id, delivery_id, now_ms);
 }
 
+int hookd_store_delivery_resend(hookd_store *st, const char *webhook_id, const char *delivery_id,
+                                const char *new_id, int64_t now_ms)
+{
+    return st->ops->delivery_resend(st, webhook_id, delivery_id, new_id, now_ms);
+}
+
+const char *hookd_job_msg_id(const hookd_job *j)
+{
+    return j->msg_id[0] ? j->msg_id : j->id;
+}
+
+int hookd_store_recover(hookd_store *st, const char *webhook_id, int64_t since_ms,
+                        int64_t until_ms, int64_t now_ms, int64_t *recovered)
+{
+    *recovered = 0;
+    return st->ops->recover(st, webhook_id, since_ms, until_ms, now_ms, recovered);
+}
+
 int hookd_store_record_test(hookd_store *st, const hookd_test_record *t)
 {
     return st->ops->record_test(st, t);

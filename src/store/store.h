@@ -91,9 +91,14 @@ typedef struct hookd_job {
                                      after the webhook's URL; NULL for the others */
     char *body;                   /* exact bytes sent; "" for none */
     size_t body_len;
+    char msg_id[HOOKD_ID_MAX];    /* the webhook-id it is sent with when not its own
+                                     id (a resend's: its original's); "" for its id */
 } hookd_job;
 
 void hookd_job_clear(hookd_job *j);
+
+/* The webhook-id a job is sent (and signed) with. */
+const char *hookd_job_msg_id(const hookd_job *j);
 
 /* Callbacks a backend makes after each commit, in commit order, on the
  * committing thread, before the command returns (see the top comment). */
@@ -426,6 +431,23 @@ int hookd_store_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t 
 int hookd_store_delivery_retry(hookd_store *st, const char *webhook_id, const char *delivery_id,
                                int64_t now_ms) __attribute__((warn_unused_result));
 
+/* Moves every failed delivery (tests aside) of the webhook that finished in
+ * [since_ms, until_ms) by HOOKD_EV_RETRY_NOW, due now, in one commit, and
+ * tells the listener's due; *recovered receives how many. ENOTFOUND for an
+ * unknown webhook. */
+int hookd_store_recover(hookd_store *st, const char *webhook_id, int64_t since_ms,
+                        int64_t until_ms, int64_t now_ms, int64_t *recovered)
+    __attribute__((warn_unused_result));
+
+/* Stores a new delivery new_id of the webhook, due now, with the body,
+ * kind, method, person and webhook-id of its delivery delivery_id (its
+ * message id: a resend of a resend keeps the first one's), and tells the
+ * listener's due. ECONFLICT when that delivery is not one hookd_ds_resendable
+ * allows, ENOTFOUND for none. */
+int hookd_store_delivery_resend(hookd_store *st, const char *webhook_id, const char *delivery_id,
+                                const char *new_id, int64_t now_ms)
+    __attribute__((warn_unused_result));
+
 /* Logs a test send: a finished delivery of kind test with its one attempt.
  * Counts in no stats. */
 typedef struct hookd_test_record {
@@ -483,6 +505,7 @@ typedef struct hookd_delivery {
     char *signature;            /* webhook-signature sent, NULL before an attempt */
     char *headers;              /* JSON object text of the headers sent after
                                    webhook-signature, NULL before an attempt */
+    char msg_id[HOOKD_ID_MAX];  /* its webhook-id: a resend's original's, else id */
 } hookd_delivery;
 
 void hookd_delivery_free(hookd_delivery *d);

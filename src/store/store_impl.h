@@ -50,6 +50,10 @@ typedef struct hookd_store_ops {
     int (*delivery_retry)(hookd_store *st, const char *webhook_id, const char *delivery_id,
                           int64_t now_ms);
     int (*record_test)(hookd_store *st, const hookd_test_record *t);
+    int (*delivery_resend)(hookd_store *st, const char *webhook_id, const char *delivery_id,
+                           const char *new_id, int64_t now_ms);
+    int (*recover)(hookd_store *st, const char *webhook_id, int64_t since_ms, int64_t until_ms,
+                   int64_t now_ms, int64_t *recovered);
     int (*prune)(hookd_store *st, int64_t before_ms, int limit, int *deleted);
     /* n_states is never 0 here: store.c turns "any state" into all of them. */
     int (*delivery_list)(hookd_store *st, int64_t key, const hookd_delivery_state *states,

@@ -191,6 +191,7 @@ BACKEND_TEST("sqlite", keys_migrate_from_hashes_only)
                         "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff',"
                         " 1699999200123);"
                         "DROP TABLE meta;" /* added by a later migration */
+                        "ALTER TABLE deliveries DROP COLUMN msg_id;" /* and this */
                         "PRAGMA user_version = 2;"));
     CHECK(fx_reopen(fx));
     if (!fx->st)
