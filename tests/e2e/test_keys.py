@@ -436,6 +436,8 @@ def _to_old_schema(db):
                # later migrations go too (they run again after this one):
                # the master key's check value of the sealing step
                "ALTER TABLE meta DROP COLUMN seal_check;"
+               # and the message id a resend keeps (migration 4)
+               "ALTER TABLE deliveries DROP COLUMN msg_id;"
                "DELETE FROM hookd_migrations WHERE version >= 2;"
                "COMMIT;")
         p = subprocess.run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
@@ -450,6 +452,8 @@ def _to_old_schema(db):
         # what later migrations added (the master key's check value) goes
         # too: schema 2 had none of it
         "DROP TABLE meta;"
+        # and the message id a resend keeps (schema 5)
+        "ALTER TABLE deliveries DROP COLUMN msg_id;"
         "PRAGMA user_version = 2;")
     con.close()
 

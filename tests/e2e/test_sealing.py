@@ -289,6 +289,7 @@ def unseal_in_place(db, wid, secret, password, token):
                     "'$.secret', ?, '$.headers[1].value', ?, '$.headers[1].secret', json('false'))"
                     " WHERE id = ?", (password, secret, token, wid))
         con.execute("DROP TABLE meta")
+        con.execute("ALTER TABLE deliveries DROP COLUMN msg_id")  # schema 5's, made again
         con.execute("PRAGMA user_version = 3")  # the schema before sealing
         con.commit()
         con.close()
