@@ -302,7 +302,8 @@ def unseal_in_place(db, wid, secret, password, token):
         f"'{{headers,1,value}}', '\"{token}\"'), '{{headers,1,secret}}', 'false')::text "
         f"WHERE id = '{wid}';\n"
         f"ALTER TABLE meta DROP COLUMN seal_check;\n"
-        f"DELETE FROM hookd_migrations WHERE version = 3;\n")  # the sealing step
+        f"ALTER TABLE deliveries DROP COLUMN msg_id;\n"  # migration 4's, made again
+        f"DELETE FROM hookd_migrations WHERE version >= 3;\n")  # the sealing step on
     assert any(password.encode() in d for d in store_contents(db).values())
 
 
