@@ -1004,29 +1004,51 @@ typedef struct retry_ctx {
     int64_t key;
 } retry_ctx;
 
+/* A delivery as a call names it (its id and its webhook's), locked for the
+ * commands that move one: retry and resend. */
+typedef struct named_delivery {
+    int64_t seq, key;
+    int state, attempts, kind;
+} named_delivery;
+
+static int find_named(pg_conn *c, const char *webhook_id, const char *delivery_id,
+                      named_delivery *out)
+{
+    static const char SQL[] =
+        "SELECT s.seq, s.state, s.attempts, s.webhook, d.kind FROM delivery_state s JOIN "
+        "deliveries d ON d.seq = s.seq JOIN webhooks w ON w.key = s.webhook WHERE d.id = $1 "
+        "AND w.id = $2 FOR UPDATE OF s";
+    pg_params p = {.n = 0};
+    pg_p_text(&p, delivery_id);
+    pg_p_text(&p, webhook_id);
+    PGresult *r;
+    int rc = pg_run_row(c, SQL, &p, &r);
+    if (rc)
+        return rc;
+    *out = (named_delivery){.seq = pg_int(r, 0, 0),
+                            .state = (int)pg_int(r, 0, 1),
+                            .attempts = (int)pg_int(r, 0, 2),
+                            .key = pg_int(r, 0, 3),
+                            .kind = (int)pg_int(r, 0, 4)};
+    PQclear(r);
+    return 0;
+}
+
 static int retry_run(pg_store *s, pg_conn *c, void *ctx)
 {
-    static const char SQL_FIND[] =
-        "SELECT s.seq, s.state, s.attempts, s.webhook FROM delivery_state s JOIN deliveries d "
-        "ON d.seq = s.seq JOIN webhooks w ON w.key = s.webhook WHERE d.id = $1 AND w.id = $2 "
-        "FOR UPDATE OF s";
     static const char SQL_SET[] = "UPDATE delivery_state SET state = $2, next_at = $3, "
                                   "finished_at = NULL WHERE seq = $1";
     static const char SQL_WAIT[] =
         "INSERT INTO queue(seq, webhook, next_at) VALUES ($1, $2, $3) ON CONFLICT (seq) DO "
         "UPDATE SET next_at = excluded.next_at, owner = NULL, lease_until = 0";
     retry_ctx *x = ctx;
-    pg_params p = {.n = 0};
-    pg_p_text(&p, x->delivery_id);
-    pg_p_text(&p, x->webhook_id);
-    PGresult *r;
-    int rc = pg_run_row(c, SQL_FIND, &p, &r);
+    named_delivery d;
+    int rc = find_named(c, x->webhook_id, x->delivery_id, &d);
     if (rc)
         return rc;
-    int64_t seq = pg_int(r, 0, 0);
-    int from = (int)pg_int(r, 0, 1), attempts = (int)pg_int(r, 0, 2);
-    x->key = pg_int(r, 0, 3);
-    PQclear(r);
+    x->key = d.key;
+    int64_t seq = d.seq;
+    int from = d.state, attempts = d.attempts;
     int to = hookd_ds_next((hookd_delivery_state)from, HOOKD_EV_RETRY_NOW, attempts > 0);
     if (to == HOOKD_DS_REFUSED)
         return HOOKD_ECONFLICT;
@@ -1073,9 +1095,6 @@ typedef struct resend_ctx {
 
 static int resend_run(pg_store *s, pg_conn *c, void *ctx)
 {
-    static const char SQL_FIND[] =
-        "SELECT s.seq, s.state, s.webhook, d.kind FROM delivery_state s JOIN deliveries d "
-        "ON d.seq = s.seq JOIN webhooks w ON w.key = s.webhook WHERE d.id = $1 AND w.id = $2";
     /* The body is copied as stored (packed or not). */
     static const char SQL_COPY[] =
         "WITH n AS (INSERT INTO deliveries(seq, id, kind, method, person, activity_id, field_id, "
@@ -1090,17 +1109,13 @@ static int resend_run(pg_store *s, pg_conn *c, void *ctx)
         "WHERE d.seq = $4";
     resend_ctx *x = ctx;
     hookd_job_clear(&x->job); /* a transaction run again */
-    pg_params p = {.n = 0};
-    pg_p_text(&p, x->delivery_id);
-    pg_p_text(&p, x->webhook_id);
-    PGresult *r;
-    int rc = pg_run_row(c, SQL_FIND, &p, &r);
+    named_delivery d;
+    int rc = find_named(c, x->webhook_id, x->delivery_id, &d);
     if (rc)
         return rc;
-    int64_t seq = pg_int(r, 0, 0);
-    int state = (int)pg_int(r, 0, 1), kind = (int)pg_int(r, 0, 3);
-    x->key = pg_int(r, 0, 2);
-    PQclear(r);
+    x->key = d.key;
+    int64_t seq = d.seq;
+    int state = d.state, kind = d.kind;
     /* A test send counts nowhere and is not sent again as a delivery. */
     if (!hookd_ds_resendable(state) || kind == HOOKD_KIND_TEST)
         return HOOKD_ECONFLICT;
@@ -1116,6 +1131,7 @@ static int resend_run(pg_store *s, pg_conn *c, void *ctx)
     pg_p_int(&q, HOOKD_DS_PENDING);
     pg_p_text(&q, s->owner);
     pg_p_int(&q, HOOKD_STORE_LEASE_MS);
+    PGresult *r;
     if ((rc = pg_run_row(c, SQL_COPY, &q, &r)) != 0)
         return rc;
     hookd_job *j = &x->job;

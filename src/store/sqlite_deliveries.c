@@ -528,26 +528,50 @@ typedef struct retry_cmd {
     int64_t key;
 } retry_cmd;
 
-static int retry_run(sq_store *s, sq_cmd *cmd)
+/* A delivery as a call names it (its id and its webhook's), for the
+ * commands that move one: retry and resend. */
+typedef struct named_delivery {
+    int64_t seq, key;
+    int state, attempts, kind;
+} named_delivery;
+
+static int find_named(sq_store *s, const char *webhook_id, const char *delivery_id,
+                      named_delivery *out)
 {
-    static const char SQL_FIND[] =
-        "SELECT s.seq, s.state, s.attempts, s.webhook FROM delivery_state s JOIN deliveries d "
-        "ON d.seq = s.seq JOIN webhooks w ON w.key = s.webhook WHERE d.id = ?1 AND w.id = ?2";
-    static const char SQL_SET[] = "UPDATE delivery_state SET state = ?3, next_at = ?4, "
-                                  "finished_at = NULL WHERE seq = ?1 AND state = ?2";
-    retry_cmd *c = (retry_cmd *)cmd;
-    sqlite3_stmt *q = sq_stmt(&s->w, SQL_FIND);
+    static const char SQL[] =
+        "SELECT s.seq, s.state, s.attempts, s.webhook, d.kind FROM delivery_state s JOIN "
+        "deliveries d ON d.seq = s.seq JOIN webhooks w ON w.key = s.webhook WHERE d.id = ?1 "
+        "AND w.id = ?2";
+    sqlite3_stmt *q = sq_stmt(&s->w, SQL);
     if (!q)
         return HOOKD_EUNAVAIL;
-    sqlite3_bind_text(q, 1, c->delivery_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, c->webhook_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 1, delivery_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, webhook_id, -1, SQLITE_STATIC);
     int step = sqlite3_step(q);
-    int64_t seq = sqlite3_column_int64(q, 0);
-    int from = sqlite3_column_int(q, 1), attempts = sqlite3_column_int(q, 2);
-    c->key = sqlite3_column_int64(q, 3);
+    *out = (named_delivery){.seq = sqlite3_column_int64(q, 0),
+                            .state = sqlite3_column_int(q, 1),
+                            .attempts = sqlite3_column_int(q, 2),
+                            .key = sqlite3_column_int64(q, 3),
+                            .kind = sqlite3_column_int(q, 4)};
     sqlite3_reset(q);
     if (step != SQLITE_ROW)
         return step == SQLITE_DONE ? HOOKD_ENOTFOUND : sq_rc(s->w.db, step);
+    return 0;
+}
+
+static int retry_run(sq_store *s, sq_cmd *cmd)
+{
+    static const char SQL_SET[] = "UPDATE delivery_state SET state = ?3, next_at = ?4, "
+                                  "finished_at = NULL WHERE seq = ?1 AND state = ?2";
+    retry_cmd *c = (retry_cmd *)cmd;
+    named_delivery d;
+    int rc = find_named(s, c->webhook_id, c->delivery_id, &d);
+    if (rc)
+        return rc;
+    c->key = d.key;
+    int64_t seq = d.seq;
+    int from = d.state, attempts = d.attempts;
+    sqlite3_stmt *q;
     int to = hookd_ds_next((hookd_delivery_state)from, HOOKD_EV_RETRY_NOW, attempts > 0);
     if (to == HOOKD_DS_REFUSED)
         return HOOKD_ECONFLICT;
@@ -557,8 +581,7 @@ static int retry_run(sq_store *s, sq_cmd *cmd)
     sqlite3_bind_int(q, 2, from);
     sqlite3_bind_int(q, 3, to);
     sq_bind_int64_or_null(q, 4, c->now_ms, !hookd_ds_waiting(to));
-    int rc = sq_step_done(&s->w, q);
-    if (rc)
+    if ((rc = sq_step_done(&s->w, q)) != 0)
         return rc;
     hookd_ds_effect e = hookd_ds_effect_of((hookd_delivery_state)from, HOOKD_EV_RETRY_NOW, to);
     return sq_counts_add(&s->w, c->key, e.open, 0);
@@ -639,9 +662,6 @@ static int resend_job(sq_conn *c, int64_t seq, int64_t key, hookd_job *j)
 
 static int resend_run(sq_store *s, sq_cmd *cmd)
 {
-    static const char SQL_FIND[] =
-        "SELECT s.seq, s.state, s.webhook, d.kind FROM delivery_state s JOIN deliveries d "
-        "ON d.seq = s.seq JOIN webhooks w ON w.key = s.webhook WHERE d.id = ?1 AND w.id = ?2";
     static const char SQL_COPY[] =
         "INSERT INTO deliveries(id, kind, method, person, activity_id, field_id, created_at, "
         "query, body, msg_id) SELECT ?1, kind, method, person, activity_id, field_id, ?2, query, "
@@ -650,18 +670,14 @@ static int resend_run(sq_store *s, sq_cmd *cmd)
     static const char SQL_STATE[] = "INSERT INTO delivery_state(seq, webhook, state, attempts) "
                                     "VALUES (?1, ?2, ?3, 0)";
     resend_cmd *c = (resend_cmd *)cmd;
-    sqlite3_stmt *q = sq_stmt(&s->w, SQL_FIND);
-    if (!q)
-        return HOOKD_EUNAVAIL;
-    sqlite3_bind_text(q, 1, c->delivery_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, c->webhook_id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(q);
-    int64_t seq = sqlite3_column_int64(q, 0);
-    int state = sqlite3_column_int(q, 1), kind = sqlite3_column_int(q, 3);
-    c->key = sqlite3_column_int64(q, 2);
-    sqlite3_reset(q);
-    if (step != SQLITE_ROW)
-        return step == SQLITE_DONE ? HOOKD_ENOTFOUND : sq_rc(s->w.db, step);
+    named_delivery d;
+    int rc = find_named(s, c->webhook_id, c->delivery_id, &d);
+    if (rc)
+        return rc;
+    c->key = d.key;
+    int64_t seq = d.seq;
+    int state = d.state, kind = d.kind;
+    sqlite3_stmt *q;
     /* A test send counts nowhere and is not sent again as a delivery. */
     if (!hookd_ds_resendable(state) || kind == HOOKD_KIND_TEST)
         return HOOKD_ECONFLICT;
@@ -670,8 +686,7 @@ static int resend_run(sq_store *s, sq_cmd *cmd)
     sqlite3_bind_text(q, 1, c->new_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, c->now_ms);
     sqlite3_bind_int64(q, 3, seq);
-    int rc = sq_step_done(&s->w, q);
-    if (rc)
+    if ((rc = sq_step_done(&s->w, q)) != 0)
         return rc;
     int64_t fresh = sqlite3_last_insert_rowid(s->w.db);
     if (!(q = sq_stmt(&s->w, SQL_STATE)))
