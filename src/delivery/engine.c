@@ -91,6 +91,7 @@ typedef struct xfer {
     tplref *tpl;
     hookd_outcome o;
     int stored_state;     /* the state the store moved it to */
+    hookd_streak streak;  /* its webhook's, as the store left it */
     char *response, *error;
     char signature[HOOKD_SIGNATURE_MAX];
     char delivery_id[HOOKD_ID_MAX]; /* named by a 410's disconnect reason */
@@ -119,12 +120,9 @@ struct wstate {
     int64_t next_due;      /* ms of its earliest retry in the store, 0 none */
     bool in_ring, in_scanq;
     wstate *ring_next, *scan_next;
-    /* Endpoints that die (SPEC §8): the current streak of failed attempts
-     * (stored outcomes of this process; any success ends it), and whether a
-     * disconnect of it is being stored. */
+    /* Endpoints that die (SPEC §8): whether a disconnect of it is being
+     * stored (its streak of failed attempts lives in the store). */
     char id[HOOKD_ID_MAX];
-    int64_t fail_since;    /* ms the streak's first failed attempt started; 0 none */
-    int fail_count;
     bool disabling;
     /* Its settings' pace: attempts at once (0: the engine's default) and
      * the rate limit. Over the rate it waits in `paced` (not in the ring)
@@ -399,16 +397,21 @@ static void run_flush(hookd_engine *e, msg *m)
 {
     hookd_outcome *o = malloc(m->n * sizeof *o);
     int *states = malloc(m->n * sizeof *states);
+    hookd_streak *streaks = malloc(m->n * sizeof *streaks);
     size_t i = 0;
     for (xfer *x = m->xfers; o && x; x = x->next)
         o[i++] = x->o;
-    m->rc = o && states ? hookd_store_record_outcomes(e->opt.store, o, m->n, states)
-                        : HOOKD_ENOMEM;
+    m->rc = o && states && streaks
+                ? hookd_store_record_outcomes(e->opt.store, o, m->n, states, streaks)
+                : HOOKD_ENOMEM;
     i = 0;
-    for (xfer *x = m->xfers; x; x = x->next, i++)
+    for (xfer *x = m->xfers; x; x = x->next, i++) {
         x->stored_state = m->rc == 0 ? states[i] : HOOKD_DS_REFUSED;
+        x->streak = m->rc == 0 ? streaks[i] : (hookd_streak){0, 0};
+    }
     free(o);
     free(states);
+    free(streaks);
 }
 
 static void run_scan(hookd_engine *e, msg *m)
@@ -688,11 +691,6 @@ static void webhook_set(hookd_engine *e, int64_t key, hookd_webhook *wh)
         }
         tpl_release(w->tpl);
         w->tpl = t;
-    }
-    if (w->connected != wh->connected) {
-        /* Connected or disconnected: a streak of failures starts afresh. */
-        w->fail_since = 0;
-        w->fail_count = 0;
     }
     memcpy(w->id, wh->id, sizeof w->id);
     w->connected = wh->connected;
@@ -1103,34 +1101,29 @@ static void disable(hookd_engine *e, wstate *w, char *reason)
     task(e, m);
 }
 
-/* Counts one stored attempt of w in its streak of failures, and disconnects
- * w when the endpoint said 410 Gone, or has failed for disable_after with
- * at least HOOKD_DISABLE_ATTEMPTS_MIN failed attempts (SPEC §8). */
+/* After one stored attempt of w: disconnects w when the endpoint said 410
+ * Gone, or when the store's streak (every process's attempts, kept over
+ * restarts) has failed for disable_after with at least
+ * HOOKD_DISABLE_ATTEMPTS_MIN failed attempts (SPEC §8). */
 static void streak(hookd_engine *e, wstate *w, const xfer *x, int64_t now)
 {
-    if (x->o.event == HOOKD_EV_SUCCEEDED) {
-        w->fail_since = 0;
-        w->fail_count = 0;
-        return;
-    }
-    if (!w->fail_since)
-        w->fail_since = x->o.time_ms ? x->o.time_ms : now;
-    w->fail_count++;
-    if (!w->connected || w->gone || w->disabling || !w->id[0])
+    const hookd_streak *st = &x->streak;
+    if (x->o.event == HOOKD_EV_SUCCEEDED || !w->connected || w->gone || w->disabling ||
+        !w->id[0])
         return;
     char *reason = NULL;
     if (x->o.status_code == 410) {
         if (asprintf(&reason, "the endpoint answered 410 Gone to delivery %s", x->delivery_id) < 0)
             reason = NULL;
-    } else if (w->fail_count >= HOOKD_DISABLE_ATTEMPTS_MIN &&
-               now - w->fail_since >= e->opt.disable_after_ms) {
+    } else if (st->failed >= HOOKD_DISABLE_ATTEMPTS_MIN &&
+               now - st->since_ms >= e->opt.disable_after_ms) {
         char for_[32], since[HOOKD_TIME_MAX];
         format_interval(e->opt.disable_after_ms, for_, sizeof for_);
-        hookd_time_format_ms(w->fail_since, since);
+        hookd_time_format_ms(st->since_ms, since);
         if (asprintf(&reason,
-                     "every attempt failed for more than %s: %d failed attempts and no success "
-                     "since %s",
-                     for_, w->fail_count, since) < 0)
+                     "every attempt failed for more than %s: %lld failed attempts and no "
+                     "success since %s",
+                     for_, (long long)st->failed, since) < 0)
             reason = NULL;
     } else {
         return;

@@ -41,8 +41,85 @@ static const char *pg_bool(bool v)
 
 /* ---- counters ------------------------------------------------------------------ */
 
+int pg_streaks_end(pg_conn *c, const char *keys)
+{
+    /* Locked in key order first, as pg_counts_add does: a DELETE's own
+     * scan might lock them in another. */
+    static const char SQL[] =
+        "WITH l AS MATERIALIZED (SELECT webhook FROM webhook_streaks WHERE webhook = "
+        "ANY($1::bigint[]) ORDER BY webhook FOR UPDATE) "
+        "DELETE FROM webhook_streaks w USING l WHERE w.webhook = l.webhook";
+    pg_params p = {.n = 0};
+    pg_p_text(&p, keys);
+    return pg_run(c, SQL, &p, NULL);
+}
+
+/* Writes the tally's streaks (after its counters: the same lock order for
+ * every command) and sets what each leaves. */
+static int streaks_write(pg_conn *c, hookd_tally *t)
+{
+    /* A webhook deleted meanwhile gets no row. */
+    static const char SQL_ADD[] =
+        "INSERT INTO webhook_streaks(webhook, since, failed) SELECT t.k, t.s, t.f "
+        "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS t(k, s, f) "
+        "WHERE EXISTS (SELECT 1 FROM webhooks w WHERE w.key = t.k) ORDER BY t.k "
+        "ON CONFLICT (webhook) DO UPDATE SET since = LEAST(webhook_streaks.since, "
+        "excluded.since), failed = webhook_streaks.failed + excluded.failed "
+        "RETURNING webhook, since, failed";
+    hookd_buf ended = {0}, k = {0}, since = {0}, failed = {0};
+    size_t n_ended = 0, n_failed = 0;
+    pg_array_begin(&ended);
+    pg_array_begin(&k);
+    pg_array_begin(&since);
+    pg_array_begin(&failed);
+    for (size_t i = 0; i < t->n_streaks; i++) {
+        hookd_tally_streak *r = &t->streaks[i];
+        r->now = (hookd_streak){0, 0};
+        if (r->reset) {
+            pg_array_int(&ended, r->key);
+            n_ended++;
+        }
+        if (r->failed) {
+            pg_array_int(&k, r->key);
+            pg_array_int(&since, r->since_ms);
+            pg_array_int(&failed, r->failed);
+            n_failed++;
+        }
+    }
+    int rc = pg_array_end(&ended);
+    if (rc == 0)
+        rc = pg_array_end(&k);
+    if (rc == 0)
+        rc = pg_array_end(&since);
+    if (rc == 0)
+        rc = pg_array_end(&failed);
+    if (rc == 0 && n_ended)
+        rc = pg_streaks_end(c, ended.data);
+    PGresult *r = NULL;
+    if (rc == 0 && n_failed) {
+        pg_params p = {.n = 0};
+        pg_p_text(&p, k.data);
+        pg_p_text(&p, since.data);
+        pg_p_text(&p, failed.data);
+        rc = pg_run(c, SQL_ADD, &p, &r);
+    }
+    for (int row = 0; rc == 0 && r && row < PQntuples(r); row++) {
+        int64_t key = pg_int(r, row, 0);
+        for (size_t i = 0; i < t->n_streaks; i++)
+            if (t->streaks[i].key == key)
+                t->streaks[i].now = (hookd_streak){pg_int(r, row, 1), pg_int(r, row, 2)};
+    }
+    PQclear(r);
+    hookd_buf_free(&ended);
+    hookd_buf_free(&k);
+    hookd_buf_free(&since);
+    hookd_buf_free(&failed);
+    return rc;
+}
+
 /* Writes a tally: open deltas per webhook in one statement, counts by hour
- * in another, in (key, hour) order. */
+ * in another, in (key, hour) order; then its streaks. The caller clears
+ * it. */
 static int tally_write(pg_conn *c, hookd_tally *t)
 {
     hookd_tally_sort(t);
@@ -69,8 +146,7 @@ static int tally_write(pg_conn *c, hookd_tally *t)
     free(keys);
     free(open);
     free(hours);
-    hookd_tally_clear(t);
-    return rc;
+    return rc == 0 ? streaks_write(c, t) : rc;
 }
 
 /* ---- moving a webhook's deliveries ------------------------------------------------- */
@@ -754,6 +830,7 @@ typedef struct outcomes_ctx {
     const hookd_outcome *o;
     size_t n;
     int *states;  /* each one's new state (the caller's, or ours) */
+    hookd_streak *streaks; /* the caller's, or NULL */
     bool *done;   /* recorded by the batch statement */
 } outcomes_ctx;
 
@@ -970,22 +1047,27 @@ static int outcomes_run(pg_store *s, pg_conn *c, void *ctx)
             continue;
         hookd_ds_effect e = hookd_ds_effect_of((hookd_delivery_state)from, ev, to);
         rc = hookd_tally_add(&t, o->webhook, o->time_ms + o->duration_ms, &e);
+        if (rc == 0)
+            rc = hookd_tally_attempt(&t, o->webhook, o->event == HOOKD_EV_SUCCEEDED, o->time_ms);
         /* The answer's fields, on the move to succeeded only: once. */
         if (rc == 0 && o->contact_fields && to == HOOKD_DS_SUCCEEDED && from != HOOKD_DS_SUCCEEDED)
             rc = pg_person_update_of(c, o->seq, o->contact_fields, o->time_ms + o->duration_ms);
     }
-    if (rc) {
-        hookd_tally_clear(&t);
-        return rc;
-    }
-    return tally_write(c, &t);
+    if (rc == 0)
+        rc = tally_write(c, &t);
+    for (size_t i = 0; rc == 0 && x->streaks && i < x->n; i++)
+        x->streaks[i] = x->states[i] == HOOKD_DS_REFUSED ? (hookd_streak){0, 0}
+                                                         : hookd_tally_streak_of(&t, x->o[i].webhook);
+    hookd_tally_clear(&t);
+    return rc;
 }
 
-int pg_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n, int *states)
+int pg_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n, int *states,
+                       hookd_streak *streaks)
 {
     if (!n)
         return 0;
-    outcomes_ctx x = {.o = o, .n = n, .states = states};
+    outcomes_ctx x = {.o = o, .n = n, .states = states, .streaks = streaks};
     int *own = states ? NULL : malloc(n * sizeof *own);
     x.done = malloc(n * sizeof *x.done);
     if (!states)

@@ -445,6 +445,14 @@ int pg_webhook_insert_tested(hookd_store *st, hookd_webhook *wh, const hookd_tes
 
 static const char SQL_BY_ID[] = "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = $1";
 
+/* A connect or a disconnect starts the webhook's streak afresh. */
+static int streak_end(pg_conn *c, int64_t key)
+{
+    char keys[40];
+    snprintf(keys, sizeof keys, "{%lld}", (long long)key);
+    return pg_streaks_end(c, keys);
+}
+
 static int change_tx(pg_store *s, pg_conn *c, void *ctx)
 {
     static const char SQL_LOAD[] =
@@ -467,9 +475,10 @@ static int change_tx(pg_store *s, pg_conn *c, void *ctx)
     if ((rc = x->fn(wh, x->ctx)) != 0)
         goto fail;
     if (wh->connected != was_connected &&
-        (rc = pg_deliveries_move(s, c, wh->key,
-                                 wh->connected ? HOOKD_EV_CONNECT : HOOKD_EV_DISCONNECT,
-                                 hookd_now_ms(), &due)) != 0)
+        ((rc = pg_deliveries_move(s, c, wh->key,
+                                  wh->connected ? HOOKD_EV_CONNECT : HOOKD_EV_DISCONNECT,
+                                  hookd_now_ms(), &due)) != 0 ||
+         (rc = streak_end(c, wh->key)) != 0))
         goto fail;
     wh->version++;
     if (!(doc = doc_text(s->base.sealer, wh))) {
@@ -520,12 +529,13 @@ int pg_webhook_change(hookd_store *st, const char *id, hookd_webhook_change_fn f
 static int delete_tx(pg_store *s, pg_conn *c, void *ctx)
 {
     static const char SQL_KEY[] = "SELECT key FROM webhooks WHERE id = $1 FOR UPDATE";
-    /* Its counters and versions go with it, as in SQLite; its deliveries
+    /* Its counters, versions and streak go with it, as in SQLite; its deliveries
      * stay (cancelled) for the record until pruned. */
     static const char SQL_DELETE[] =
         "WITH c AS (DELETE FROM webhook_counts WHERE webhook = $1), "
         "h AS (DELETE FROM webhook_hours WHERE webhook = $1), "
-        "v AS (DELETE FROM webhook_versions WHERE webhook = $1) "
+        "v AS (DELETE FROM webhook_versions WHERE webhook = $1), "
+        "s AS (DELETE FROM webhook_streaks WHERE webhook = $1) "
         "DELETE FROM webhooks WHERE key = $1";
     webhook_cmd *x = ctx;
     x->key = 0;

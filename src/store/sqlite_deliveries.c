@@ -29,6 +29,43 @@
 
 #define PRUNE_PAGE 256
 
+int sq_streak_end(sq_conn *c, int64_t key)
+{
+    sqlite3_stmt *q = sq_stmt(c, "DELETE FROM webhook_streaks WHERE webhook = ?");
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_int64(q, 1, key);
+    return sq_step_done(c, q);
+}
+
+/* Writes one webhook's streak change and reads what it leaves. */
+static int streak_write(sq_conn *c, hookd_tally_streak *r)
+{
+    static const char SQL_ADD[] =
+        "INSERT INTO webhook_streaks(webhook, since, failed) SELECT ?1, ?2, ?3 "
+        "WHERE EXISTS (SELECT 1 FROM webhooks WHERE key = ?1) " /* not one deleted */
+        "ON CONFLICT(webhook) DO UPDATE SET since = MIN(since, excluded.since), "
+        "failed = failed + excluded.failed RETURNING since, failed";
+    r->now = (hookd_streak){0, 0};
+    int rc;
+    if (r->reset && (rc = sq_streak_end(c, r->key)) != 0)
+        return rc;
+    if (!r->failed)
+        return 0;
+    sqlite3_stmt *q = sq_stmt(c, SQL_ADD);
+    if (!q)
+        return HOOKD_EUNAVAIL;
+    sqlite3_bind_int64(q, 1, r->key);
+    sqlite3_bind_int64(q, 2, r->since_ms);
+    sqlite3_bind_int64(q, 3, r->failed);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_ROW)
+        r->now = (hookd_streak){sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1)};
+    sqlite3_reset(q);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : sq_rc(c->db, step);
+}
+
+/* Writes a tally's counters, then its streaks (setting each one's now). */
 static int tally_write(sq_conn *c, hookd_tally *t)
 {
     int rc = 0;
@@ -37,7 +74,8 @@ static int tally_write(sq_conn *c, hookd_tally *t)
         if ((rc = sq_counts_add(c, r->key, r->open, 0)) == 0 && r->hour)
             rc = sq_hours_add(c, r->key, r->hour, &r->c);
     }
-    hookd_tally_clear(t);
+    for (size_t i = 0; i < t->n_streaks && rc == 0; i++)
+        rc = streak_write(c, &t->streaks[i]);
     return rc;
 }
 
@@ -489,6 +527,7 @@ typedef struct outcomes_cmd {
     const hookd_outcome *o;
     size_t n;
     int *states;
+    hookd_streak *streaks;
 } outcomes_cmd;
 
 static int outcomes_run(sq_store *s, sq_cmd *cmd)
@@ -502,20 +541,27 @@ static int outcomes_run(sq_store *s, sq_cmd *cmd)
         rc = record_one(&s->w, o, &t, &state, &from);
         if (c->states)
             c->states[i] = state;
+        if (rc == 0 && state != HOOKD_DS_REFUSED)
+            rc = hookd_tally_attempt(&t, o->webhook, o->event == HOOKD_EV_SUCCEEDED, o->time_ms);
         if (rc == 0 && o->contact_fields && state == HOOKD_DS_SUCCEEDED &&
             from != HOOKD_DS_SUCCEEDED)
             rc = sq_person_update_of(s, o->seq, o->contact_fields, o->time_ms + o->duration_ms);
     }
-    if (rc) {
-        hookd_tally_clear(&t);
-        return rc;
-    }
-    return tally_write(&s->w, &t);
+    if (rc == 0)
+        rc = tally_write(&s->w, &t);
+    for (size_t i = 0; rc == 0 && c->streaks && i < c->n; i++)
+        c->streaks[i] = c->states && c->states[i] == HOOKD_DS_REFUSED
+                            ? (hookd_streak){0, 0}
+                            : hookd_tally_streak_of(&t, c->o[i].webhook);
+    hookd_tally_clear(&t);
+    return rc;
 }
 
-int sq_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n, int *states)
+int sq_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n, int *states,
+                       hookd_streak *streaks)
 {
-    outcomes_cmd c = {.base.run = outcomes_run, .o = o, .n = n, .states = states};
+    outcomes_cmd c = {.base.run = outcomes_run, .o = o, .n = n, .states = states,
+                      .streaks = streaks};
     return n ? sq_submit(SQ(st), &c.base) : 0;
 }
 

@@ -203,7 +203,11 @@ int sq_due(hookd_store *st, int64_t key, int64_t now_ms, hookd_due_cursor *curso
            int64_t max_seq, int limit, hookd_job **out, size_t *n);
 int sq_next_due(hookd_store *st, int64_t key, int64_t now_ms, int64_t *when_ms);
 int sq_max_seq(hookd_store *st, int64_t *seq);
-int sq_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n, int *states);
+/* Ends the webhook key's streak of failed attempts (hookd_streak): a
+ * success, a connect or a disconnect. */
+int sq_streak_end(sq_conn *c, int64_t key);
+int sq_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n, int *states,
+                       hookd_streak *streaks);
 int sq_delivery_retry(hookd_store *st, const char *webhook_id, const char *delivery_id,
                       int64_t now_ms);
 int sq_delivery_resend(hookd_store *st, const char *webhook_id, const char *delivery_id,

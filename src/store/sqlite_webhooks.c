@@ -336,9 +336,10 @@ static int change_run(sq_store *s, sq_cmd *cmd)
     if ((rc = c->fn(wh, c->ctx)) != 0)
         goto fail;
     if (wh->connected != was_connected &&
-        (rc = sq_deliveries_move(s, wh->key,
-                                 wh->connected ? HOOKD_EV_CONNECT : HOOKD_EV_DISCONNECT,
-                                 hookd_now_ms())) != 0)
+        ((rc = sq_deliveries_move(s, wh->key,
+                                  wh->connected ? HOOKD_EV_CONNECT : HOOKD_EV_DISCONNECT,
+                                  hookd_now_ms())) != 0 ||
+         (rc = sq_streak_end(&s->w, wh->key)) != 0))
         goto fail;
     wh->version++;
     sqlite3_stmt *q = sq_stmt(&s->w, SQL_PUT);
@@ -388,6 +389,7 @@ static int delete_run(sq_store *s, sq_cmd *cmd)
         "DELETE FROM webhook_counts WHERE webhook = ?",
         "DELETE FROM webhook_hours WHERE webhook = ?",
         "DELETE FROM webhook_versions WHERE webhook = ?",
+        "DELETE FROM webhook_streaks WHERE webhook = ?",
     };
     webhook_cmd *c = (webhook_cmd *)cmd;
     hookd_webhook *wh = NULL;

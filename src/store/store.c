@@ -310,9 +310,10 @@ int hookd_store_max_seq(hookd_store *st, int64_t *seq)
     return st->ops->max_seq(st, seq);
 }
 
-int hookd_store_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n, int *states)
+int hookd_store_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n, int *states,
+                                hookd_streak *streaks)
 {
-    return st->ops->record_outcomes(st, o, n, states);
+    return st->ops->record_outcomes(st, o, n, states, streaks);
 }
 
 int hookd_store_delivery_retry(hookd_store *st, const char *webhook_id, const char *delivery_id,

@@ -417,13 +417,26 @@ typedef struct hookd_outcome {
     const json_t *contact_fields;
 } hookd_outcome;
 
+/* A webhook's current run of failed attempts, kept in the store so that
+ * every process and every restart sees the same one (SPEC §8 endpoints that
+ * die): when its first failed attempt started and how many failed; {0, 0}
+ * when its last attempt succeeded. A success, a connect and a disconnect
+ * end it. */
+typedef struct hookd_streak {
+    int64_t since_ms;
+    int64_t failed;
+} hookd_streak;
+
 /* Records attempts in one commit: each counts an attempt, keeps it for the
  * log, and moves its delivery by event from the state it is in now (which
  * may have changed since `from`: held or cancelled meanwhile), keeping the
- * counters. states (if not NULL) receives each delivery's new state
- * (HOOKD_DS_REFUSED for a delivery that is gone). */
-int hookd_store_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n,
-                                int *states) __attribute__((warn_unused_result));
+ * counters and its webhook's streak (an attempt of a delivery that is gone
+ * counts in neither). states (if not NULL) receives each delivery's new
+ * state (HOOKD_DS_REFUSED for a delivery that is gone); streaks (if not
+ * NULL) each outcome's webhook's streak as the commit left it ({0, 0} for
+ * a delivery that is gone). */
+int hookd_store_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n, int *states,
+                                hookd_streak *streaks) __attribute__((warn_unused_result));
 
 /* Moves a delivery of the webhook by HOOKD_EV_RETRY_NOW (due now), and
  * tells the listener's due. ECONFLICT where the state machine refuses it,

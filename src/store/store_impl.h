@@ -46,7 +46,8 @@ typedef struct hookd_store_ops {
     int (*renew)(hookd_store *st, const int64_t *seqs, size_t n);
     int (*release)(hookd_store *st, const int64_t *seqs, size_t n);
     int (*max_seq)(hookd_store *st, int64_t *seq);
-    int (*record_outcomes)(hookd_store *st, const hookd_outcome *o, size_t n, int *states);
+    int (*record_outcomes)(hookd_store *st, const hookd_outcome *o, size_t n, int *states,
+                           hookd_streak *streaks);
     int (*delivery_retry)(hookd_store *st, const char *webhook_id, const char *delivery_id,
                           int64_t now_ms);
     int (*record_test)(hookd_store *st, const hookd_test_record *t);

@@ -4,9 +4,13 @@ disconnected by hookd, and the read-only disconnected_by / disconnected_reason
 say who did it and why.  Either way the waiting deliveries are held, as for a
 manual disconnect, and go out once a person connects the webhook again."""
 
+import re
 import time
+from datetime import datetime
 
-from conftest import assert_error
+import pytest
+
+from conftest import BACKEND, assert_error
 from receiver import receiver  # noqa: F401  (a fixture)
 from test_delivery import act, detail, entry_of, ingest, logs, make_hook, person, wait_delivery, wait_for
 
@@ -155,3 +159,51 @@ def test_a_success_resets_the_streak(servers, receiver):
     wait_delivery(api, wid, bad, "held", timeout=3)
     assert logs(api, wid)  # the log still reads
     assert detail(api, wid, entry_of(api, wid, bad)["id"])["state"] == "held"
+
+
+def streak_of(reason):
+    """(failed attempts, since as a POSIX time) from a time-based reason."""
+    m = re.search(r"(\d+) failed attempts and no success since (\S+)$", reason)
+    assert m, reason
+    return int(m.group(1)), datetime.fromisoformat(m.group(2).replace("Z", "+00:00")).timestamp()
+
+
+SHORT_STREAK = ["--retry-schedule", "200ms", "--max-retries", "100", "--request-timeout", "500ms",
+                "--disable-after", "2s"]
+
+
+def check_streak_handed_over(servers, receiver, path, handover):
+    """Five failed attempts on one process, then handover(server) gives the
+    webhook to another; the disconnect must count the first process's
+    attempts in the streak, from the very first one."""
+    s = servers.start(args=SHORT_STREAK)
+    api = s.client()
+    wid = make_hook(api, receiver, path)["id"]
+    receiver.script(path, 500)
+    [aid] = ingest(api, [act(person(api), "s-1")])
+    receiver.wait_count(5, path, timeout=5)
+    s = handover(s)
+    before = len(receiver.requests(path))  # a stop waits for attempts in flight
+    first = receiver.requests(path)[0].time
+    api = s.client()
+    wh = wait_for(lambda: disconnected(api, wid), timeout=10, what=lambda: webhook(api, wid))
+    failed, since = streak_of(wh["disconnected_reason"])
+    # the streak began with the first attempt, before the handover, and
+    # counts the attempts made before it (a new one would need ten more)
+    assert since <= first and first - since < 1, (since, first)
+    assert before < failed < before + 10, (before, failed)
+    assert wait_delivery(api, wid, aid, "held", timeout=3)["attempts"] >= failed
+
+
+def test_a_restart_does_not_forget_the_streak(servers, receiver):
+    check_streak_handed_over(servers, receiver, "/s",
+                             lambda s: servers.restart(s, args=SHORT_STREAK))
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="several processes share only PostgreSQL")
+def test_every_process_adds_to_one_streak(servers, receiver):
+    def to_another(s):
+        other = servers.start(s.db, args=SHORT_STREAK)
+        s.stop()  # its claims pass to the other at once
+        return other
+    check_streak_handed_over(servers, receiver, "/p", to_another)

@@ -438,6 +438,8 @@ def _to_old_schema(db):
                "ALTER TABLE meta DROP COLUMN seal_check;"
                # and the message id a resend keeps (migration 4)
                "ALTER TABLE deliveries DROP COLUMN msg_id;"
+               # and the streaks of failed attempts (migration 5)
+               "DROP TABLE webhook_streaks;"
                "DELETE FROM hookd_migrations WHERE version >= 2;"
                "COMMIT;")
         p = subprocess.run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
@@ -454,6 +456,8 @@ def _to_old_schema(db):
         "DROP TABLE meta;"
         # and the message id a resend keeps (schema 5)
         "ALTER TABLE deliveries DROP COLUMN msg_id;"
+        # and the streaks of failed attempts (schema 6)
+        "DROP TABLE webhook_streaks;"
         "PRAGMA user_version = 2;")
     con.close()
 

@@ -290,6 +290,7 @@ def unseal_in_place(db, wid, secret, password, token):
                     " WHERE id = ?", (password, secret, token, wid))
         con.execute("DROP TABLE meta")
         con.execute("ALTER TABLE deliveries DROP COLUMN msg_id")  # schema 5's, made again
+        con.execute("DROP TABLE webhook_streaks")  # schema 6's, made again
         con.execute("PRAGMA user_version = 3")  # the schema before sealing
         con.commit()
         con.close()
@@ -303,6 +304,7 @@ def unseal_in_place(db, wid, secret, password, token):
         f"WHERE id = '{wid}';\n"
         f"ALTER TABLE meta DROP COLUMN seal_check;\n"
         f"ALTER TABLE deliveries DROP COLUMN msg_id;\n"  # migration 4's, made again
+        f"DROP TABLE webhook_streaks;\n"  # migration 5's, made again
         f"DELETE FROM hookd_migrations WHERE version >= 3;\n")  # the sealing step on
     assert any(password.encode() in d for d in store_contents(db).values())
 

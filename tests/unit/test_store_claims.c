@@ -67,7 +67,7 @@ BACKEND_TEST("postgres", claims_keep_two_processes_apart)
     /* An outcome stored by B ends the delivery for both. */
     hookd_outcome o = outcome_of(&d[0], HOOKD_DS_PENDING, 0, HOOKD_EV_SUCCEEDED, T0 + 1000);
     int state = -1;
-    CHECK_INT(hookd_store_record_outcomes(b, &o, 1, &state), 0);
+    CHECK_INT(hookd_store_record_outcomes(b, &o, 1, &state, NULL), 0);
     CHECK_INT(state, HOOKD_DS_SUCCEEDED);
     CHECK_INT(due_seqs(b, wh->key, INT64_MAX, got, 8), 1);
     CHECK_INT(got[0], d[1].seq);

@@ -306,7 +306,7 @@ STORE_TEST(concurrent_log_reads_see_one_state)
             o[j] = outcome_of(&d[i - j], HOOKD_DS_PENDING, 0, HOOKD_EV_SUCCEEDED, T0 + 1000);
         o[10] = outcome_of(&d[600], k ? HOOKD_DS_RETRYING : HOOKD_DS_PENDING, k, HOOKD_EV_RETRY,
                            T0 + 1000 + k);
-        CHECK_INT(hookd_store_record_outcomes(fx->st, o, 11, NULL), 0);
+        CHECK_INT(hookd_store_record_outcomes(fx->st, o, 11, NULL, NULL), 0);
         int deleted = 0;
         CHECK_INT(hookd_store_prune(fx->st, FAR, 1000, &deleted), 0);
     }

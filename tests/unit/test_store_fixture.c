@@ -796,7 +796,7 @@ hookd_outcome outcome_of(const made_ref *d, hookd_delivery_state from, int attem
 int fx_record(store_fx *fx, const hookd_outcome *o)
 {
     int state = HOOKD_DS_REFUSED;
-    int rc = hookd_store_record_outcomes(fx->st, o, 1, &state);
+    int rc = hookd_store_record_outcomes(fx->st, o, 1, &state, NULL);
     CHECK_INT(rc, 0);
     return rc == 0 ? state : HOOKD_DS_REFUSED;
 }

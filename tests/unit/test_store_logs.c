@@ -232,7 +232,7 @@ STORE_TEST(logs_filter_by_states)
         if (k % 5 < 4)
             o[no++] = outcome_of(all[k], HOOKD_DS_PENDING, 0, EV[k % 5], T0 + 1000);
     }
-    CHECK_INT(hookd_store_record_outcomes(fx->st, o, no, NULL), 0);
+    CHECK_INT(hookd_store_record_outcomes(fx->st, o, no, NULL, NULL), 0);
     for (size_t k = 1; k < n; k += 5)
         CHECK_INT(hookd_store_delivery_retry(fx->st, l.wh[2]->id, all[k]->id, T0 + 2000), 0);
 

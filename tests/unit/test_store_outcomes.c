@@ -306,7 +306,7 @@ STORE_TEST(outcome_every_event_from_every_waiting_state)
             int want = hookd_ds_next(FROM[f], EV[e], before_attempts > 0);
             counts c0 = counts_of(fx, wh->key, t + 2000, o.time_ms + o.duration_ms);
             int state = -99;
-            CHECK_INT(hookd_store_record_outcomes(fx->st, &o, 1, &state), 0);
+            CHECK_INT(hookd_store_record_outcomes(fx->st, &o, 1, &state, NULL), 0);
             if (state != want)
                 unit_fail(__FILE__, __LINE__, "from %s on event %d: state %d, expected %d",
                           hookd_ds_name(FROM[f]), EV[e], state, want);
@@ -430,7 +430,7 @@ STORE_TEST(outcome_lands_on_a_cancelled_delivery)
     hookd_outcome o[2] = {outcome_of(&d[0], HOOKD_DS_PENDING, 0, HOOKD_EV_SUCCEEDED, T0 + 1000),
                           outcome_of(&d[1], HOOKD_DS_PENDING, 0, HOOKD_EV_RETRY, T0 + 1000)};
     int states[2] = {-99, -99};
-    CHECK_INT(hookd_store_record_outcomes(fx->st, o, 2, states), 0);
+    CHECK_INT(hookd_store_record_outcomes(fx->st, o, 2, states, NULL), 0);
     CHECK_INT(states[0], HOOKD_DS_CANCELLED);
     CHECK_INT(states[1], HOOKD_DS_CANCELLED);
     fx_check_zero_counts(fx, wh->key, T0 + 1020);
@@ -450,7 +450,7 @@ STORE_TEST(outcome_for_a_missing_delivery_is_refused)
                           outcome_of(&ghost, HOOKD_DS_PENDING, 0, HOOKD_EV_SUCCEEDED, T0),
                           outcome_of(&d[1], HOOKD_DS_PENDING, 0, HOOKD_EV_FAILED, T0)};
     int states[3] = {-99, -99, -99};
-    CHECK_INT(hookd_store_record_outcomes(fx->st, o, 3, states), 0);
+    CHECK_INT(hookd_store_record_outcomes(fx->st, o, 3, states, NULL), 0);
     CHECK_INT(states[0], HOOKD_DS_SUCCEEDED);
     CHECK_INT(states[1], HOOKD_DS_REFUSED);
     CHECK_INT(states[2], HOOKD_DS_FAILED);
@@ -462,7 +462,7 @@ STORE_TEST(outcome_for_a_missing_delivery_is_refused)
     CHECK_INT(hookd_store_max_seq(fx->st, &top), 0);
     CHECK_INT(top, d[1].seq);
     /* an empty batch is fine */
-    CHECK_INT(hookd_store_record_outcomes(fx->st, o, 0, states), 0);
+    CHECK_INT(hookd_store_record_outcomes(fx->st, o, 0, states, NULL), 0);
 }
 
 /* A delivery counts once when it finishes, however its outcomes were split
@@ -524,7 +524,7 @@ STORE_TEST(outcome_counts_by_the_hour_of_the_finish)
     hookd_outcome b = outcome_of(&d[1], HOOKD_DS_PENDING, 0, HOOKD_EV_FAILED, h1 - 21);
     hookd_outcome c = outcome_of(&d[2], HOOKD_DS_PENDING, 0, HOOKD_EV_RETRY, h1 + HOUR_MS + 5);
     hookd_outcome o[3] = {a, b, c};
-    CHECK_INT(hookd_store_record_outcomes(fx->st, o, 3, NULL), 0);
+    CHECK_INT(hookd_store_record_outcomes(fx->st, o, 3, NULL, NULL), 0);
     hookd_hour_counts h[4];
     memset(h, 0xff, sizeof h);
     CHECK_INT(hookd_store_webhook_hours(fx->st, wh->key, h1 - 2 * HOUR_MS, 4, h), 0);
@@ -586,4 +586,106 @@ STORE_TEST(outcome_contact_fields_merged_once_on_success)
     CHECK_INT(fx_record(fx, &o), HOOKD_DS_SUCCEEDED);
     CHECK_STR(first_name(fx, first, sizeof first), "Zed");
     json_decref(ann);
+}
+
+/* ---- streaks of failed attempts -------------------------------------------------- */
+
+/* Records one attempt of d (as outcome_of makes it) and returns its
+ * webhook's streak as the commit left it. */
+static hookd_streak record_streak(store_fx *fx, const made_ref *d, hookd_delivery_state from,
+                                  int attempts, hookd_ds_event ev, int64_t time_ms)
+{
+    hookd_outcome o = outcome_of(d, from, attempts, ev, time_ms);
+    hookd_streak s = {-1, -1};
+    int state = -99;
+    CHECK_INT(hookd_store_record_outcomes(fx->st, &o, 1, &state, &s), 0);
+    return s;
+}
+
+#define CHECK_STREAK(s_, since_, failed_)                                                          \
+    do {                                                                                           \
+        hookd_streak got_ = (s_);                                                                  \
+        CHECK_INT(got_.since_ms, (since_));                                                        \
+        CHECK_INT(got_.failed, (failed_));                                                         \
+    } while (0)
+
+/* Every failed attempt counts (a retry as much as a failure), from the
+ * first one's start; a success ends the streak; and the streak is the
+ * store's, so a reopen (a restart) keeps it. */
+STORE_TEST(streak_counts_failed_attempts_until_a_success)
+{
+    hookd_webhook *wh = fx_webhook(fx, WH_2);
+    made_ref d[3];
+    if (!wh || fx_deliver(fx, 3, "act::s", T0, d, 3) != 3)
+        return;
+    CHECK_STREAK(record_streak(fx, &d[0], HOOKD_DS_PENDING, 0, HOOKD_EV_RETRY, T0 + 100), T0 + 100,
+                 1);
+    CHECK_STREAK(record_streak(fx, &d[1], HOOKD_DS_PENDING, 0, HOOKD_EV_FAILED, T0 + 200), T0 + 100,
+                 2);
+    if (!fx_reopen(fx))
+        return;
+    CHECK_STREAK(record_streak(fx, &d[0], HOOKD_DS_RETRYING, 1, HOOKD_EV_RETRY, T0 + 300), T0 + 100,
+                 3);
+    CHECK_STREAK(record_streak(fx, &d[2], HOOKD_DS_PENDING, 0, HOOKD_EV_SUCCEEDED, T0 + 400), 0, 0);
+    CHECK_STREAK(record_streak(fx, &d[0], HOOKD_DS_RETRYING, 2, HOOKD_EV_RETRY, T0 + 500), T0 + 500,
+                 1);
+}
+
+/* Within one batch the answers count in order: failures told after the
+ * last success make the streak. Each webhook has its own, and an attempt
+ * of a delivery that is gone counts in none. */
+STORE_TEST(streak_of_a_batch_counts_after_its_last_success)
+{
+    hookd_webhook *a = fx_webhook(fx, WH_2);
+    made_ref d[4];
+    if (!a || fx_deliver(fx, 4, "act::s", T0, d, 4) != 4)
+        return;
+    hookd_webhook *b = fx_webhook(fx, WH_1);
+    made_ref e[2];
+    if (!b || fx_deliver(fx, 1, "act::s", T0, e, 2) != 2)
+        return;
+    if (e[0].webhook != b->key)
+        e[0] = e[1]; /* the new webhook's delivery, whatever the order */
+    made_ref ghost = {.seq = d[3].seq + 1000, .webhook = b->key, .id = "ghost"};
+    hookd_outcome o[6] = {
+        outcome_of(&d[0], HOOKD_DS_PENDING, 0, HOOKD_EV_RETRY, T0 + 10),
+        outcome_of(&d[1], HOOKD_DS_PENDING, 0, HOOKD_EV_SUCCEEDED, T0 + 20),
+        outcome_of(&d[2], HOOKD_DS_PENDING, 0, HOOKD_EV_FAILED, T0 + 40),
+        outcome_of(&e[0], HOOKD_DS_PENDING, 0, HOOKD_EV_RETRY, T0 + 5),
+        outcome_of(&ghost, HOOKD_DS_PENDING, 0, HOOKD_EV_FAILED, T0 + 1),
+        outcome_of(&d[3], HOOKD_DS_PENDING, 0, HOOKD_EV_RETRY, T0 + 30),
+    };
+    int states[6];
+    hookd_streak s[6];
+    memset(s, 0xff, sizeof s);
+    CHECK_INT(hookd_store_record_outcomes(fx->st, o, 6, states, s), 0);
+    for (int i = 0; i < 6; i++) {
+        if (i == 3)
+            CHECK_STREAK(s[i], T0 + 5, 1);
+        else if (i == 4)
+            CHECK_STREAK(s[i], 0, 0);
+        else
+            CHECK_STREAK(s[i], T0 + 30, 2); /* d[2] and d[3], after d[1]'s success */
+    }
+}
+
+/* A disconnect or a connect starts the streak afresh; a deleted webhook
+ * keeps none. */
+STORE_TEST(streak_ends_on_connect_disconnect_and_delete)
+{
+    hookd_webhook *wh = fx_webhook(fx, WH_2);
+    made_ref d[2];
+    if (!wh || fx_deliver(fx, 2, "act::s", T0, d, 2) != 2)
+        return;
+    CHECK_STREAK(record_streak(fx, &d[0], HOOKD_DS_PENDING, 0, HOOKD_EV_RETRY, T0 + 100), T0 + 100,
+                 1);
+    CHECK_INT(fx_connect(fx, wh, false), 0);
+    /* an attempt in flight when it was disconnected still counts, afresh */
+    CHECK_STREAK(record_streak(fx, &d[1], HOOKD_DS_PENDING, 0, HOOKD_EV_RETRY, T0 + 200), T0 + 200,
+                 1);
+    CHECK_INT(fx_connect(fx, wh, true), 0);
+    CHECK_STREAK(record_streak(fx, &d[0], HOOKD_DS_RETRYING, 1, HOOKD_EV_RETRY, T0 + 300), T0 + 300,
+                 1);
+    CHECK_INT(hookd_store_webhook_delete(fx->st, wh->id), 0);
+    CHECK_STREAK(record_streak(fx, &d[1], HOOKD_DS_RETRYING, 1, HOOKD_EV_RETRY, T0 + 400), 0, 0);
 }

@@ -146,7 +146,7 @@ BACKEND_TEST("sqlite", sqlite_record_outcomes_batch_is_atomic)
                           outcome_of(&d[1], HOOKD_DS_PENDING, 0, HOOKD_EV_RETRY, T0 + 1000)};
     o[1].status_code = 599;
     int states[2];
-    FAILS(hookd_store_record_outcomes(fx->st, o, 2, states));
+    FAILS(hookd_store_record_outcomes(fx->st, o, 2, states, NULL));
     for (int i = 0; i < 2; i++) {
         hookd_attempt *att = NULL;
         size_t n = 0;
