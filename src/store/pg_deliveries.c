@@ -41,44 +41,37 @@ static const char *pg_bool(bool v)
 
 /* ---- counters ------------------------------------------------------------------ */
 
-int pg_streaks_end(pg_conn *c, const char *keys)
+int pg_streak_end(pg_conn *c, int64_t key)
 {
-    /* Locked in key order first, as pg_counts_add does: a DELETE's own
-     * scan might lock them in another. */
-    static const char SQL[] =
-        "WITH l AS MATERIALIZED (SELECT webhook FROM webhook_streaks WHERE webhook = "
-        "ANY($1::bigint[]) ORDER BY webhook FOR UPDATE) "
-        "DELETE FROM webhook_streaks w USING l WHERE w.webhook = l.webhook";
+    static const char SQL[] = "DELETE FROM webhook_streaks WHERE webhook = $1";
     pg_params p = {.n = 0};
-    pg_p_text(&p, keys);
+    pg_p_int(&p, key);
     return pg_run(c, SQL, &p, NULL);
 }
 
-/* Writes the tally's streaks (after its counters: the same lock order for
- * every command) and sets what each leaves. */
+/* Writes the failures of the tally's streaks (after its counters: every
+ * command locks counter rows first) and sets what each leaves. The
+ * successes ended their streaks in the batch statement already
+ * (outcomes_batch), so what is added here after a success starts a new
+ * row. */
 static int streaks_write(pg_conn *c, hookd_tally *t)
 {
     /* A webhook deleted meanwhile gets no row. */
-    static const char SQL_ADD[] =
+    static const char SQL[] =
         "INSERT INTO webhook_streaks(webhook, since, failed) SELECT t.k, t.s, t.f "
         "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS t(k, s, f) "
         "WHERE EXISTS (SELECT 1 FROM webhooks w WHERE w.key = t.k) ORDER BY t.k "
         "ON CONFLICT (webhook) DO UPDATE SET since = LEAST(webhook_streaks.since, "
         "excluded.since), failed = webhook_streaks.failed + excluded.failed "
         "RETURNING webhook, since, failed";
-    hookd_buf ended = {0}, k = {0}, since = {0}, failed = {0};
-    size_t n_ended = 0, n_failed = 0;
-    pg_array_begin(&ended);
+    hookd_buf k = {0}, since = {0}, failed = {0};
+    size_t n_failed = 0;
     pg_array_begin(&k);
     pg_array_begin(&since);
     pg_array_begin(&failed);
     for (size_t i = 0; i < t->n_streaks; i++) {
         hookd_tally_streak *r = &t->streaks[i];
         r->now = (hookd_streak){0, 0};
-        if (r->reset) {
-            pg_array_int(&ended, r->key);
-            n_ended++;
-        }
         if (r->failed) {
             pg_array_int(&k, r->key);
             pg_array_int(&since, r->since_ms);
@@ -86,22 +79,18 @@ static int streaks_write(pg_conn *c, hookd_tally *t)
             n_failed++;
         }
     }
-    int rc = pg_array_end(&ended);
-    if (rc == 0)
-        rc = pg_array_end(&k);
+    int rc = pg_array_end(&k);
     if (rc == 0)
         rc = pg_array_end(&since);
     if (rc == 0)
         rc = pg_array_end(&failed);
-    if (rc == 0 && n_ended)
-        rc = pg_streaks_end(c, ended.data);
     PGresult *r = NULL;
     if (rc == 0 && n_failed) {
         pg_params p = {.n = 0};
         pg_p_text(&p, k.data);
         pg_p_text(&p, since.data);
         pg_p_text(&p, failed.data);
-        rc = pg_run(c, SQL_ADD, &p, &r);
+        rc = pg_run(c, SQL, &p, &r);
     }
     for (int row = 0; rc == 0 && r && row < PQntuples(r); row++) {
         int64_t key = pg_int(r, row, 0);
@@ -110,7 +99,6 @@ static int streaks_write(pg_conn *c, hookd_tally *t)
                 t->streaks[i].now = (hookd_streak){pg_int(r, row, 1), pg_int(r, row, 2)};
     }
     PQclear(r);
-    hookd_buf_free(&ended);
     hookd_buf_free(&k);
     hookd_buf_free(&since);
     hookd_buf_free(&failed);
@@ -914,16 +902,26 @@ static int outcomes_batch(pg_conn *c, outcomes_ctx *x)
         "ON CONFLICT (seq, n) DO NOTHING), "
         "qd AS (DELETE FROM queue q USING u WHERE q.seq = u.seq AND u.next_at IS NULL), "
         "qu AS (UPDATE queue q SET next_at = u.next_at, owner = NULL, lease_until = 0 FROM u "
-        "WHERE q.seq = u.seq AND u.next_at IS NOT NULL) "
+        "WHERE q.seq = u.seq AND u.next_at IS NOT NULL), "
+        /* A success ends its webhook's streak (hookd_streak) here, in a
+         * statement the batch runs anyway: a healthy webhook's outcomes
+         * cost no statement more. */
+        "se AS (DELETE FROM webhook_streaks WHERE webhook = ANY($13::bigint[])) "
         "SELECT seq FROM u";
     outcome_arrays a;
     memset(&a, 0, sizeof a);
+    hookd_buf ended = {0};
     OA_EACH(&a, pg_array_begin);
+    pg_array_begin(&ended);
     for (size_t i = 0; i < x->n; i++) {
         int to = hookd_ds_next(x->o[i].from, x->o[i].event, true);
         arrays_add(&a, &x->o[i], to == HOOKD_DS_REFUSED ? (int)x->o[i].from : to);
+        if (x->o[i].event == HOOKD_EV_SUCCEEDED)
+            pg_array_int(&ended, x->o[i].webhook);
     }
     int rc = arrays_end(&a);
+    if (rc == 0)
+        rc = pg_array_end(&ended);
     PGresult *r = NULL;
     if (rc == 0) {
         pg_params p = {.n = 0};
@@ -939,9 +937,11 @@ static int outcomes_batch(pg_conn *c, outcomes_ctx *x)
         pg_p_text(&p, a.response.data);
         pg_p_text(&p, a.hver.data);
         pg_p_text(&p, a.signature.data);
+        pg_p_text(&p, ended.data);
         rc = pg_run(c, SQL, &p, &r);
     }
     OA_EACH(&a, hookd_buf_free);
+    hookd_buf_free(&ended);
     if (rc)
         return rc;
     /* Seqs of one batch are distinct (one attempt of a delivery at a
@@ -1043,12 +1043,12 @@ static int outcomes_run(pg_store *s, pg_conn *c, void *ctx)
             break;
         }
         x->states[i] = to;
-        if (to == HOOKD_DS_REFUSED)
+        /* An answer is the endpoint's, whatever became of its delivery. */
+        rc = hookd_tally_attempt(&t, o->webhook, o->event == HOOKD_EV_SUCCEEDED, o->time_ms);
+        if (rc || to == HOOKD_DS_REFUSED)
             continue;
         hookd_ds_effect e = hookd_ds_effect_of((hookd_delivery_state)from, ev, to);
         rc = hookd_tally_add(&t, o->webhook, o->time_ms + o->duration_ms, &e);
-        if (rc == 0)
-            rc = hookd_tally_attempt(&t, o->webhook, o->event == HOOKD_EV_SUCCEEDED, o->time_ms);
         /* The answer's fields, on the move to succeeded only: once. */
         if (rc == 0 && o->contact_fields && to == HOOKD_DS_SUCCEEDED && from != HOOKD_DS_SUCCEEDED)
             rc = pg_person_update_of(c, o->seq, o->contact_fields, o->time_ms + o->duration_ms);
@@ -1056,8 +1056,7 @@ static int outcomes_run(pg_store *s, pg_conn *c, void *ctx)
     if (rc == 0)
         rc = tally_write(c, &t);
     for (size_t i = 0; rc == 0 && x->streaks && i < x->n; i++)
-        x->streaks[i] = x->states[i] == HOOKD_DS_REFUSED ? (hookd_streak){0, 0}
-                                                         : hookd_tally_streak_of(&t, x->o[i].webhook);
+        x->streaks[i] = hookd_tally_streak_of(&t, x->o[i].webhook);
     hookd_tally_clear(&t);
     return rc;
 }

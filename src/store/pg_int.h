@@ -276,10 +276,9 @@ int pg_release(hookd_store *st, const int64_t *seqs, size_t n);
  * their owner lock), so a restart after a crash need not wait out their
  * leases; live processes are told. */
 int pg_reclaim_dead(pg_store *s);
-/* Ends the streaks of failed attempts (hookd_streak) of the webhooks in
- * keys, an array literal (pg_array_begin): a success, a connect or a
- * disconnect. */
-int pg_streaks_end(pg_conn *c, const char *keys);
+/* Ends the webhook key's streak of failed attempts (hookd_streak): a
+ * connect or a disconnect. */
+int pg_streak_end(pg_conn *c, int64_t key);
 int pg_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n, int *states,
                        hookd_streak *streaks);
 int pg_delivery_retry(hookd_store *st, const char *webhook_id, const char *delivery_id,

@@ -445,14 +445,6 @@ int pg_webhook_insert_tested(hookd_store *st, hookd_webhook *wh, const hookd_tes
 
 static const char SQL_BY_ID[] = "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = $1";
 
-/* A connect or a disconnect starts the webhook's streak afresh. */
-static int streak_end(pg_conn *c, int64_t key)
-{
-    char keys[40];
-    snprintf(keys, sizeof keys, "{%lld}", (long long)key);
-    return pg_streaks_end(c, keys);
-}
-
 static int change_tx(pg_store *s, pg_conn *c, void *ctx)
 {
     static const char SQL_LOAD[] =
@@ -474,11 +466,13 @@ static int change_tx(pg_store *s, pg_conn *c, void *ctx)
     bool was_connected = wh->connected;
     if ((rc = x->fn(wh, x->ctx)) != 0)
         goto fail;
+    /* A connect or a disconnect starts the streak afresh; its row is
+     * locked before the counters, as an outcome batch ending it does. */
     if (wh->connected != was_connected &&
-        ((rc = pg_deliveries_move(s, c, wh->key,
+        ((rc = pg_streak_end(c, wh->key)) != 0 ||
+         (rc = pg_deliveries_move(s, c, wh->key,
                                   wh->connected ? HOOKD_EV_CONNECT : HOOKD_EV_DISCONNECT,
-                                  hookd_now_ms(), &due)) != 0 ||
-         (rc = streak_end(c, wh->key)) != 0))
+                                  hookd_now_ms(), &due)) != 0))
         goto fail;
     wh->version++;
     if (!(doc = doc_text(s->base.sealer, wh))) {

@@ -541,7 +541,8 @@ static int outcomes_run(sq_store *s, sq_cmd *cmd)
         rc = record_one(&s->w, o, &t, &state, &from);
         if (c->states)
             c->states[i] = state;
-        if (rc == 0 && state != HOOKD_DS_REFUSED)
+        /* An answer is the endpoint's, whatever became of its delivery. */
+        if (rc == 0)
             rc = hookd_tally_attempt(&t, o->webhook, o->event == HOOKD_EV_SUCCEEDED, o->time_ms);
         if (rc == 0 && o->contact_fields && state == HOOKD_DS_SUCCEEDED &&
             from != HOOKD_DS_SUCCEEDED)
@@ -550,9 +551,7 @@ static int outcomes_run(sq_store *s, sq_cmd *cmd)
     if (rc == 0)
         rc = tally_write(&s->w, &t);
     for (size_t i = 0; rc == 0 && c->streaks && i < c->n; i++)
-        c->streaks[i] = c->states && c->states[i] == HOOKD_DS_REFUSED
-                            ? (hookd_streak){0, 0}
-                            : hookd_tally_streak_of(&t, c->o[i].webhook);
+        c->streaks[i] = hookd_tally_streak_of(&t, c->o[i].webhook);
     hookd_tally_clear(&t);
     return rc;
 }

@@ -430,11 +430,11 @@ typedef struct hookd_streak {
 /* Records attempts in one commit: each counts an attempt, keeps it for the
  * log, and moves its delivery by event from the state it is in now (which
  * may have changed since `from`: held or cancelled meanwhile), keeping the
- * counters and its webhook's streak (an attempt of a delivery that is gone
- * counts in neither). states (if not NULL) receives each delivery's new
- * state (HOOKD_DS_REFUSED for a delivery that is gone); streaks (if not
- * NULL) each outcome's webhook's streak as the commit left it ({0, 0} for
- * a delivery that is gone). */
+ * counters (an attempt of a delivery that is gone counts in none) and its
+ * webhook's streak (every attempt counts: the answer is the endpoint's).
+ * states (if not NULL) receives each delivery's new state
+ * (HOOKD_DS_REFUSED for a delivery that is gone); streaks (if not NULL)
+ * each outcome's webhook's streak as the commit left it. */
 int hookd_store_record_outcomes(hookd_store *st, const hookd_outcome *o, size_t n, int *states,
                                 hookd_streak *streaks) __attribute__((warn_unused_result));
 
