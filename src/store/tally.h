@@ -29,9 +29,9 @@ typedef struct hookd_tally_row {
 } hookd_tally_row;
 
 /* One webhook's streak change (hookd_streak): whether an attempt in the
- * command succeeded, and the failed attempts after the last success. The
- * backend writes it after the counters (every command locks counter rows
- * before streak rows) and sets now to what the commit leaves. */
+ * command succeeded (ending the streak before it), and the failed attempts
+ * after the last success. The backend writes it with the command and sets
+ * now to what the commit leaves. */
 typedef struct hookd_tally_streak {
     int64_t key;
     bool reset;
@@ -55,7 +55,7 @@ int64_t hookd_hour_of(int64_t ms);
 int hookd_tally_add(hookd_tally *t, int64_t key, int64_t finish_ms, const hookd_ds_effect *e)
     __attribute__((warn_unused_result));
 
-/* Adds one stored attempt of the webhook key, made at time_ms, to its
+/* Adds one answered attempt of the webhook key, made at time_ms, to its
  * streak. Returns 0 or HOOKD_ENOMEM. */
 int hookd_tally_attempt(hookd_tally *t, int64_t key, bool succeeded, int64_t time_ms)
     __attribute__((warn_unused_result));
