@@ -4,8 +4,9 @@ it. A person who clones the repository has the manual whole.
 
 Checked over the files git knows (tracked, or new and not ignored):
 - no mention of the contract file the project was first written against, by
-  name or as a section reference (the word itself, or its file name), and no
-  path into the machine it was written on;
+  name or as a section reference (the word itself, its file name, or a bare
+  section sign and number that is not an RFC's), and no path into the
+  machine it was written on;
 - every relative link `[text](path)` / `[text](path#anchor)` / `[text](#anchor)`
   of every *.md resolves to a file in the repository and, for a Markdown
   target with an anchor, to one of its headings (GitHub's anchor rules)."""
@@ -24,6 +25,9 @@ FORBIDDEN = [
     (re.compile(r"\b" + WORD + r"\b"), f"the contract ({WORD} …): name the doc in docs/ instead"),
     (re.compile(re.escape("../" + "shared")), "a path to the folder beside the repository"),
     (re.compile(re.escape("/wo" + "rk/")), "a path on the machine it was written on"),
+    # a bare section of that contract; an RFC's sections ("RFC 9110 §10.2.3") are fine
+    (re.compile(r"(?<!RFC \d{3} )(?<!RFC \d{4} )\u00a7\d"),
+     "a section of the contract: name the doc in docs/ instead"),
 ]
 
 pytestmark = pytest.mark.store_independent("reads the repository's files; no hookd runs")
