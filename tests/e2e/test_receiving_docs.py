@@ -4,7 +4,9 @@ standard-library Python one are taken from the Markdown as written, started,
 and given real deliveries from hookd, signed with the webhook's secret. Each
 must accept the test payload, a delivery and a resend (told apart as a
 duplicate by its webhook-id), and refuse the same request with its body
-changed and hookd's requests signed with another secret."""
+changed and hookd's requests signed with another secret. docs/payload.md's
+decoder of the GET/DELETE query form is run, as written, on a real GET
+delivery."""
 
 import base64
 import json
@@ -19,6 +21,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from receiver import receiver  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "receiving.md"
@@ -168,3 +172,47 @@ def test_node_receiver_of_the_doc(servers, tmp_path):
 def test_stdlib_python_receiver_of_the_doc(servers, tmp_path):
     (tmp_path / "receiver.py").write_text(doc_snippet("# receiver.py"))
     check_receiver(servers, ["/usr/bin/python3", "receiver.py"], tmp_path)
+
+
+def test_payload_doc_decodes_a_get_delivery(servers, receiver):  # noqa: F811 (a fixture)
+    """docs/payload.md's decoder, run on the query of a real GET delivery,
+    gives back the payload the doc describes."""
+    doc = (ROOT / "docs" / "payload.md").read_text()
+    [code] = [b for b in re.findall(r"^```python\n(.*?)^```", doc, re.S | re.M)
+              if "def payload_from_query" in b]
+    scope = {}
+    exec(code, scope)  # the doc's function, as written
+    api = servers.start().client()
+    wh = api.create({"name": "get", "url": receiver.url + "/g?src=hookd", "method": "GET",
+                     "fields": [{"field_id": "str::first"}, {"field_id": "phn::phone"}],
+                     "activities": ["act::c"]})
+    r = api.post("/api/v1/people/merge", {"people": [{"fields": {
+        "str::email": "ann@example.com", "str::first": "Ann Lee",
+        "phn::phone": {"c": "61", "n": "401234567"}}}]})
+    assert r.status_code == 200, r.text
+    contact_id = r.json()["people"][0]["contact_id"]
+    r = api.post("/api/v1/activities", {"activities": [{
+        "id": "docs-get", "field_id": "act::c",
+        "contact": {"fields": {"str::email": "ann@example.com"}},
+        "attr": {"str::s": "Hi & welcome", "sst:cm:tags": ["a", "b"], "int:cm:score": 12500}}]})
+    assert r.status_code == 202, r.text
+    [req] = receiver.wait_count(1, path="/g")
+    assert req.method == "GET" and req.body == b""
+    got = scope["payload_from_query"](req.query)
+    assert got["activity"] == {"id": "docs-get", "field_id": "act::c", "created": ANY_TIME,
+                               "attr": {"str::s": "Hi & welcome", "sst:cm:tags": ["a", "b"],
+                                        "int:cm:score": "12500"}}, got
+    assert got["contact"] == {"contact_id": contact_id, "email": "ann@example.com",
+                              "first_name": "Ann Lee",
+                              "phone_number": {"c": "61", "n": "401234567"}}, got
+    assert got["id"] == req.header("webhook-id") and got["webhook_id"] == wh["id"], got
+    assert "src" not in got, got
+
+
+class _AnyTime:
+    def __eq__(self, other):
+        return isinstance(other, str) and re.fullmatch(
+            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", other) is not None
+
+
+ANY_TIME = _AnyTime()
