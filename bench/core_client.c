@@ -109,7 +109,7 @@ static size_t activity_json(char *out, size_t cap, bool small, const char *field
     return (size_t)n;
 }
 
-/* A payload as hookd builds it for activity i (SPEC §3: the activity with
+/* A payload as hookd builds it for activity i (docs/payload.md: the activity with
  * created and bol::t added, the contact with its email, delivery id, time,
  * webhook id), so wrk and the floor send what hookd sends. */
 static size_t payload_json(char *out, size_t cap, const char *contact, size_t i)

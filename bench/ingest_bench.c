@@ -407,7 +407,7 @@ static int step_done(sqlite3 *db, sqlite3_stmt *q)
     return 0;
 }
 
-/* A delivery body of exactly want bytes: the payload of SPEC §3 for the
+/* A delivery body of exactly want bytes: the payload of docs/payload.md for the
  * bench activity, padded inside a string so it stays JSON. */
 static void make_body(char *out, size_t want, const char *act_id, const char *delivery_id,
                       const char *contact_id, const char *webhook_id)

@@ -11,7 +11,7 @@
 # The script stops the build (exit 1, message on stderr) on anything it does
 # not understand rather than dropping the line: a silently lost entry would
 # only show up as a webhook that never fires. It also refuses a group not in
-# SPEC section 4 and an id listed twice for one kind, because lookups are by
+# docs/api.md#catalog and an id listed twice for one kind, because lookups are by
 # exact id and must be unambiguous.
 #
 # Portable awk only (Debian's default awk is mawk): no gawk extensions, and
@@ -24,7 +24,7 @@ BEGIN {
     nact = 0
     nattr = 0
 
-    # The groups of SPEC section 4, by kind.
+    # The groups of docs/api.md#catalog, by kind.
     split("Email|SMS|Push|Web and user session|Audience and tag|Playbook|Journey|Capture widget|Talk|WhatsApp", g, "|")
     for (i in g)
         ok_group["activity", g[i]] = 1

@@ -137,7 +137,7 @@ function buildForm(ctx, {fields, catalog, webhook, back}) {
           'settings (sample values).'}),
         preview, previewNote)));
 
-  // The payload's shape (SPEC §3) with the form's keys and sample values.
+  // The payload's shape (docs/payload.md) with the form's keys and sample values.
   const showPreview = perFrame(() => {
     const b = body();
     const p = {};

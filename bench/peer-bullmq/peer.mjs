@@ -69,7 +69,7 @@ const connection = (o) => ({ host: '127.0.0.1', port: o.redisPort, maxRetriesPer
 
 // ---- worker ---------------------------------------------------------------
 
-// The payload hookd builds for an activity (SPEC §3), signed the Standard
+// The payload hookd builds for an activity (docs/payload.md), signed the Standard
 // Webhooks way: v1,base64(HMAC-SHA256(secret, id.timestamp.body)).
 function request(job, secret, path) {
   const a = job.data;

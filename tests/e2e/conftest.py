@@ -50,7 +50,7 @@ ADMIN_URL_ENV = "HOOKD_TEST_DATABASE_URL"
 PSQL = os.environ.get("PSQL", "psql")
 PG_DUMP = os.environ.get("PG_DUMP", "pg_dump")
 
-# Every environment variable of SPEC §1: scrubbed from the environment of
+# Every environment variable of docs/configuration.md: scrubbed from the environment of
 # each server so the caller's shell cannot change what a test observes.
 HOOKD_ENV = (
     "HOOKD_LISTEN", "HOOKD_DB", "HOOKD_DATABASE_URL", "HOOKD_API_KEY",
@@ -622,7 +622,7 @@ _MISSING = object()
 
 
 def assert_error(r, status, code, field=_MISSING):
-    """r is an error of the shape of SPEC §2 with this status and code.
+    """r is an error of the shape of docs/api.md#errors with this status and code.
     field: the expected `field`; None means the answer must hold no field;
     left out, field is not checked."""
     assert r.status_code == status, f"expected {status} {code}, got {r.status_code}: {r.text}"

@@ -1,4 +1,4 @@
-"""Bounded work per request (SPEC §8): the webhook list is paged by cursor,
+"""Bounded work per request (docs/api.md#limits): the webhook list is paged by cursor,
 and an ingest that would make more deliveries than
 --max-deliveries-per-request is refused whole, before anything is stored."""
 

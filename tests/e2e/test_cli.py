@@ -1,4 +1,4 @@
-"""SPEC §1: options as flags and variables, the first API key, signals."""
+"""docs/configuration.md: options as flags and variables, the first API key, signals."""
 
 import signal
 import sqlite3

@@ -1,4 +1,4 @@
-"""Several hookd processes on one PostgreSQL (SPEC §7, docs/scaling.md): what
+"""Several hookd processes on one PostgreSQL (docs/scaling.md): what
 a user running a cluster sees when one process dies under load, and when the
 database itself goes away for a while.
 
@@ -33,7 +33,8 @@ from test_engine import all_entries, slow
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "postgres",
-    reason="several processes on one store need PostgreSQL (SPEC §7); make e2e-pg runs these")
+    reason="several processes on one store need PostgreSQL (docs/scaling.md); "
+    "make e2e-pg runs these")
 
 PROCESSES = 3
 ACTIVITIES = 20_000  # over all three processes' APIs

@@ -1,4 +1,4 @@
-"""SPEC §8 "The answer updates the person": a webhook with
+"""docs/api.md#answers-that-update-the-person: a webhook with
 update_contact_from_response merges a 2xx answer's {"fields":{…}} into the
 person the delivery was made for, validated as POST /api/v1/people/merge;
 a 2xx whose body is not a JSON object is retried; a 3xx succeeds and

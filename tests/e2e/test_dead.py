@@ -1,4 +1,4 @@
-"""SPEC §8 endpoints that die: a 410 Gone disconnects its webhook at once, a
+"""Endpoints that die (docs/api.md#dead-endpoints): a 410 Gone disconnects its webhook at once, a
 webhook failing for --disable-after (with at least 10 failed attempts) is
 disconnected by hookd, and the read-only disconnected_by / disconnected_reason
 say who did it and why.  Either way the waiting deliveries are held, as for a

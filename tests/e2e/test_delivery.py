@@ -1,4 +1,5 @@
-"""SPEC §5 Delivery (with §1 options and §2 Webhooks/Logs): the real binary
+"""Delivery, docs/api.md#delivery (with the options, docs/api.md#webhooks and
+#logs): the real binary
 delivering to a real, scripted HTTP receiver on loopback (receiver.py).
 
 Every test runs its own server, mostly with a short retry schedule, and reads

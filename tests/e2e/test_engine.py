@@ -1,4 +1,4 @@
-"""The delivery engine under load (SPEC §5, docs/architecture.md "The delivery
+"""The delivery engine under load (docs/api.md#delivery, docs/architecture.md "The delivery
 engine"): what a user sees of hookd's engine when receivers are slow, when
 its slots are full, when activities keep coming, when it is killed, and when
 an operator retries or reconnects.

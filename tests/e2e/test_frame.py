@@ -1,4 +1,4 @@
-"""SPEC §2 frame: auth, 404/405, body size, media type, JSON syntax errors,
+"""The API frame (docs/api.md#errors): auth, 404/405, body size, media type, JSON syntax errors,
 calls without input."""
 
 import re

@@ -1,4 +1,4 @@
-"""The outbound guard (SPEC §5, options of §8): every spelling of a refused
+"""The outbound guard (docs/api.md#delivery, docs/configuration.md): every spelling of a refused
 address, --allow-networks, a host with a refused and an allowed address,
 --proxy (hookd resolves, judges and pins; never a proxy from the
 environment), --https-only and --ca-file.

@@ -1,5 +1,5 @@
-"""What a custom header's value turns into on the wire (SPEC §2 headers,
-§5): found by tests/fuzz/fuzz_url_header.c, which sends every accepted
+"""What a custom header's value turns into on the wire (docs/api.md#webhook-settings,
+docs/payload.md#headers): found by tests/fuzz/fuzz_url_header.c, which sends every accepted
 header through libcurl and looks at the request it wrote.
 
 libcurl drops a header line whose value is blank ("X-Empty: "), so a header

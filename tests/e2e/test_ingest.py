@@ -1,5 +1,5 @@
 """People, accounts, fields, catalog, activity ingest, /send and the logs read
-endpoints (SPEC §2 People/Activities/Logs, §3 payloads, §4 catalog), checked
+endpoints (docs/api.md people/activities/logs, docs/payload.md, docs/api.md#catalog), checked
 through the real binary: what goes in through the API is read back as the
 exact stored delivery through the logs endpoints."""
 

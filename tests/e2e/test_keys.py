@@ -1,4 +1,4 @@
-"""SPEC §8 keys: named keys with scopes, made, listed (never shown again)
+"""Keys (docs/api.md#keys): named keys with scopes, made, listed (never shown again)
 and revoked through the API and `hookd keys`, over HTTP or straight into the
 store; the key of the first start; keys given by option."""
 

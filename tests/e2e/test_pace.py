@@ -1,4 +1,4 @@
-"""A webhook's pace (SPEC §8 "Webhook settings"): `rate_limit` (deliveries per
+"""A webhook's pace (docs/api.md#pace): `rate_limit` (deliveries per
 second, a token bucket holding 100 ms worth, at least one token) and
 `max_in_flight` (attempts at once, default 16).  Deliveries over either limit
 wait in order without spending an attempt, while other webhooks keep their

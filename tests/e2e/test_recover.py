@@ -1,4 +1,4 @@
-"""Recover and resend (SPEC §8): POST /webhooks/{id}/recover puts the
+"""Recover and resend (docs/api.md#recover-and-resend): POST /webhooks/{id}/recover puts the
 failed deliveries of a time window back on the way at once, each with one
 more attempt; POST …/logs/{id}/resend sends a finished delivery again as a
 new one."""

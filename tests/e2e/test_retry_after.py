@@ -1,4 +1,5 @@
-"""SPEC §8 Retry-After and §2's manual retry rule: a retried answer's
+"""Retry-After (docs/api.md#retry-after) and the manual retry rule
+(docs/api.md#logs): a retried answer's
 Retry-After (seconds or an HTTP date) pushes the next attempt back to
 max(schedule delay, Retry-After), at most 24 hours, and the log entry's
 next_attempt_at shows it; a value hookd cannot read leaves the schedule's
@@ -83,7 +84,7 @@ def test_retry_after_adds_no_attempt(servers, receiver):
 
 
 def test_manual_retry_fails_again_on_a_retryable_answer(servers, receiver):
-    """SPEC §2: a failed delivery retried by hand gets exactly one attempt;
+    """docs/api.md#logs: a failed delivery retried by hand gets exactly one attempt;
     a retryable answer to it (503 with Retry-After, with schedule retries
     left) fails it again instead of scheduling another."""
     s = servers.start(args=SCHEDULE)

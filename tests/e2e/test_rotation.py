@@ -1,4 +1,4 @@
-"""Signing secrets receivers can live with (SPEC §8 "Secrets"): a secret of the
+"""Signing secrets receivers can live with (docs/api.md#signing-secrets): a secret of the
 operator's choosing on create and on the unsaved test, and after
 rotate-secret two signatures (new, then previous) for --rotation-overlap.
 

@@ -1,4 +1,4 @@
-"""SPEC §8 "Storage" and secret headers: secrets sealed at rest under the
+"""Secrets at rest (docs/security.md) and secret headers: secrets sealed at rest under the
 master key, secret headers shown as [redacted] and kept by a PATCH without
 value, private file modes, and the migration of stores written in clear.
 

@@ -1,4 +1,4 @@
-"""Test sends (SPEC §2, §5) run off the API's threads: a hanging endpoint
+"""Test sends (docs/api.md#test-sends) run off the API's threads: a hanging endpoint
 holds no handler thread while its tests wait, at most --max-test-sends run
 at once (past it: 429 on /test, a create that says its test was not sent),
 a stop answers every test in flight, and a test whose outcome cannot be

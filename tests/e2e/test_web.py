@@ -1,4 +1,4 @@
-"""The frame's non-JSON answers: the operator page (SPEC §6) at / and its
+"""The frame's non-JSON answers: the operator page (docs/web.md) at / and its
 files under /assets/, their caching (ETag, If-None-Match → 304), and the
 headers every answer carries (CSP, nosniff, no referrer).  What the page does
 in a browser is tested by tests/web/ (Playwright)."""

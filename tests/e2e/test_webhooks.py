@@ -1,4 +1,4 @@
-"""SPEC §2 Webhooks: every rule of the table, defaults, PATCH, DELETE,
+"""Webhooks (docs/api.md#webhooks): every rule of the table, defaults, PATCH, DELETE,
 connect/disconnect and rotate-secret.
 
 One server serves the whole module: every refused call is checked to leave
@@ -21,7 +21,7 @@ TOP_LEVEL = ["activity", "contact", "id", "time", "webhook_id", "test"]
 SETTINGS = {"name", "url", "method", "send_activity", "basic_auth", "headers", "keys", "fields",
             "activities", "connected"}
 ANSWER_KEYS = SETTINGS | {"id", "secret", "created_at", "updated_at"}
-ANSWER_KEYS |= {"disconnected_by", "disconnected_reason"}  # read-only (SPEC §8)
+ANSWER_KEYS |= {"disconnected_by", "disconnected_reason"}  # read-only (docs/api.md)
 ANSWER_KEYS |= {"rate_limit", "max_in_flight"}  # the pace settings (test_pace.py)
 # settings of issue 12, checked in their own tests
 ANSWER_KEYS |= {"update_contact_from_response"}

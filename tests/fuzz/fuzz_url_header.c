@@ -1,6 +1,6 @@
 /*
  * fuzz_url_header.c — libFuzzer driver for the single-value rules of a
- * webhook's `url` and custom `headers` (SPEC §2): hookd_webhook_check_url,
+ * webhook's `url` and custom `headers` (docs/api.md#webhook-settings): hookd_webhook_check_url,
  * hookd_webhook_check_header_key and hookd_webhook_check_header_value
  * (src/model/webhook.h), and for how an accepted header is sent (the header
  * lines of hookd_request_tpl_init, src/delivery/request.h, through libcurl).
@@ -200,7 +200,7 @@ static bool tchar(unsigned char c)
            (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-/* SPEC §2, written out again as the oracle. */
+/* docs/api.md#webhook-settings, written out again as the oracle. */
 static bool key_allowed(const char *key)
 {
     static const char *const REFUSED[] = {"Host", "Content-Length", "Content-Type",

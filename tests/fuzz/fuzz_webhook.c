@@ -24,7 +24,7 @@
  *     none is given; activities without repeats; basic_auth's password kept
  *     when left out) and everything the body did not name is as before, id,
  *     secret and times included;
- *   - on success, the webhook meets every rule of SPEC §2 on its own (counts,
+ *   - on success, the webhook meets every rule of docs/api.md#webhook-settings on its own (counts,
  *     tokens, refused header names, Authorization beside basic auth, no two
  *     equal payload keys, action keys not top-level names), checked here
  *     without webhook.c's helpers, so a PATCH cannot make a webhook that a
@@ -415,7 +415,7 @@ static void check_applied(const hookd_webhook *before, const hookd_webhook *wh, 
     }
 }
 
-/* ---- SPEC §2, checked on the result ------------------------------------------ */
+/* ---- docs/api.md#webhook-settings, checked on the result --------------------- */
 
 static size_t utf8_chars(const char *s)
 {

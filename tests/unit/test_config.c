@@ -1,4 +1,4 @@
-/* Unit tests for src/config.c: every option of SPEC §1, flags over
+/* Unit tests for src/config.c: every option of docs/configuration.md, flags over
  * environment over defaults, and the refusals that make hookd exit 2. */
 #include <stdlib.h>
 #include <unistd.h>
@@ -163,7 +163,7 @@ TEST(config_allow_networks_checked)
     hookd_config_free(&cfg);
 }
 
-/* SPEC §8's options: defaults, values, and the key read from a file
+/* The later options: defaults, values, and the key read from a file
  * without its line break. */
 TEST(config_security_options)
 {

@@ -14,7 +14,7 @@
 #define L HOOKD_DS_LAST_TRY
 #define X HOOKD_DS_REFUSED
 
-/* The whole table, written out once more by hand from SPEC §2 and §5, so a
+/* The whole table, written out once more by hand from docs/api.md#logs and #delivery, so a
  * change to the machine has to be made twice on purpose. attempted = true. */
 static const int EXPECTED[HOOKD_DS_COUNT][HOOKD_EV_COUNT] = {
     /*            ok  fail retry disc conn del  now */

@@ -1,5 +1,5 @@
 /* Unit tests for src/model/fieldvalue.c: the JSON shape of each field type
- * (SPEC §4), what is refused, and where the refusal points. */
+ * (docs/payload.md#field-types), what is refused, and where the refusal points. */
 #include <jansson.h>
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* Unit tests for src/delivery/guard: every range boundary of SPEC §5's
+/* Unit tests for src/delivery/guard: every range boundary of docs/api.md#delivery's
  * outbound address guard, the IPv4-embedding IPv6 forms, the why text, the
  * CIDR parser and --allow-networks lists. */
 #include <arpa/inet.h>

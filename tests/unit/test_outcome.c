@@ -1,5 +1,5 @@
 /* Unit tests for src/delivery/outcome: status classification and the retry
- * schedule of SPEC §5. */
+ * schedule of docs/api.md#delivery. */
 #include <stdint.h>
 
 #include <stdlib.h>
@@ -31,7 +31,7 @@ TEST(outcome_final)
     CHECK_INT(hookd_outcome_classify(403, false), HOOKD_VERDICT_FINAL);
     CHECK_INT(hookd_outcome_classify(404, false), HOOKD_VERDICT_FINAL);
     CHECK_INT(hookd_outcome_classify(405, false), HOOKD_VERDICT_FINAL);
-    /* SPEC §8: 410 Gone fails its delivery (and disconnects the webhook). */
+    /* docs/api.md#dead-endpoints: 410 Gone fails its delivery (and disconnects the webhook). */
     CHECK_INT(hookd_outcome_classify(410, false), HOOKD_VERDICT_FINAL);
     /* A refused address fails for good whatever status came with it. */
     CHECK_INT(hookd_outcome_classify(0, true), HOOKD_VERDICT_FINAL);
@@ -150,7 +150,7 @@ TEST(retry_after_clamp)
 }
 
 /* update_contact_from_response: a 2xx must be a JSON object, else it is
- * retried; a 3xx and every other status keep §5's verdict. */
+ * retried; a 3xx and every other status keep the verdict of docs/api.md#delivery. */
 TEST(outcome_answer_wants_object)
 {
     CHECK_INT(hookd_outcome_classify_answer(200, false, true, false), HOOKD_VERDICT_RETRY);

@@ -402,7 +402,7 @@ TEST(payload_inputs_untouched)
 TEST(payload_bol_t_only_from_hookd)
 {
     /* A bol::t that slipped into the input is never passed on: hookd alone
-     * decides it (SPEC §2 Activities, §3), and it never travels as false. */
+     * decides it (docs/api.md#activities, docs/payload.md), and it never travels as false. */
     hookd_webhook *wh = plain_webhook("{\"name\":\"n\",\"url\":\"https://x.io/h\"}");
     if (!wh)
         return;

@@ -1,4 +1,4 @@
-/* Unit tests for src/model/webhook.c: the validation rules of SPEC §2
+/* Unit tests for src/model/webhook.c: the validation rules of docs/api.md#webhook-settings
  * Webhooks (URL, headers, keys, fields, activities, duplicate payload keys)
  * and the two JSON forms. */
 #include <openssl/evp.h>
