@@ -29,6 +29,8 @@ GEN_WEB := $(BUILD)/gen/web_assets.c
 WEB_FILES := web $(wildcard web/*)
 OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC)) $(BUILD)/obj/gen/catalog_data.o \
 	$(BUILD)/obj/gen/web_assets.o
+# the API's OpenAPI document, compiled in (see %/gen/openapi_assets.c below)
+OBJ += $(BUILD)/obj/gen/openapi_assets.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(patsubst tests/unit/%.c,$(BUILD)/obj/tests/unit/%.o,$(UNIT_SRC))
 
@@ -64,6 +66,17 @@ $(GEN_CATALOG): data/catalog.tsv scripts/gen_catalog.awk
 $(GEN_WEB): $(WEB_FILES) scripts/gen_web.sh
 	@mkdir -p $(dir $@)
 	sh scripts/gen_web.sh web > $@.tmp && mv $@.tmp $@
+
+# The API's OpenAPI document (docs/openapi.json, the one copy) is served at
+# GET /api/v1/openapi.json from the binary, turned into C by the page's
+# generator (the file alone is copied into a folder of its own first). A
+# pattern rule, so every build directory (SAN, fuzz, alloc-fail in
+# mk/extra.mk) gets its own copy the same way.
+%/gen/openapi_assets.c: docs/openapi.json scripts/gen_web.sh
+	@mkdir -p $*/gen/openapi
+	cp docs/openapi.json $*/gen/openapi/openapi.json
+	sh scripts/gen_web.sh $*/gen/openapi hookd_openapi_asset > $@.tmp && mv $@.tmp $@
+.SECONDARY: $(BUILD)/gen/openapi_assets.c
 
 # Every suite inside one throwaway PostgreSQL cluster (scripts/with_pg.sh
 # starts it, exports HOOKD_TEST_DATABASE_URL and stops it however the run

@@ -39,6 +39,7 @@ FUZZ_LDLIBS := $(shell pkg-config --libs $(FUZZ_PKGS)) -lpthread -lm
 FUZZ_LIB_SRC := $(filter-out src/main.c,$(wildcard src/*/*.c src/*.c))
 FUZZ_LIB_OBJ := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRC)) \
 	$(FUZZ_DIR)/obj/gen/catalog_data.o $(FUZZ_DIR)/obj/gen/web_assets.o
+FUZZ_LIB_OBJ += $(FUZZ_DIR)/obj/gen/openapi_assets.o
 # Every driver tests/fuzz/fuzz_<name>.c, with its seeds in
 # tests/fuzz/corpus/<name>/ and, if it has one, its dictionary in
 # tests/fuzz/<name>.dict (else json.dict).
@@ -78,6 +79,7 @@ $(FUZZ_DIR)/obj/%.o: src/%.c | fuzz-toolchain
 
 # Its own copy of the generated files, so this build never touches $(BUILD).
 .SECONDARY: $(FUZZ_DIR)/gen/catalog_data.c $(FUZZ_DIR)/gen/web_assets.c
+.SECONDARY: $(FUZZ_DIR)/gen/openapi_assets.c
 $(FUZZ_DIR)/gen/catalog_data.c: data/catalog.tsv scripts/gen_catalog.awk
 	@mkdir -p $(dir $@)
 	awk -f scripts/gen_catalog.awk data/catalog.tsv > $@.tmp && mv $@.tmp $@
@@ -178,6 +180,7 @@ ALLOC_LDLIBS := $(shell pkg-config --libs $(ALLOC_PKGS)) -lpthread -lm
 ALLOC_LIB_SRC := $(filter-out src/main.c,$(wildcard src/*/*.c src/*.c))
 ALLOC_LIB_OBJ := $(patsubst src/%.c,$(ALLOC_DIR)/obj/%.o,$(ALLOC_LIB_SRC)) \
 	$(ALLOC_DIR)/obj/gen/catalog_data.o $(ALLOC_DIR)/obj/gen/web_assets.o
+ALLOC_LIB_OBJ += $(ALLOC_DIR)/obj/gen/openapi_assets.o
 # ALLOC_FAIL_ARGS: --stride K, --max-n N, --path NAME, --verbose (see the driver).
 ALLOC_FAIL_ARGS ?=
 
@@ -200,6 +203,7 @@ $(ALLOC_DIR)/obj/%.o: src/%.c
 	$(ALLOC_CC) $(ALLOC_CFLAGS) -MMD -MP -c -o $@ $<
 
 .SECONDARY: $(ALLOC_DIR)/gen/catalog_data.c $(ALLOC_DIR)/gen/web_assets.c
+.SECONDARY: $(ALLOC_DIR)/gen/openapi_assets.c
 $(ALLOC_DIR)/gen/catalog_data.c: data/catalog.tsv scripts/gen_catalog.awk
 	@mkdir -p $(dir $@)
 	awk -f scripts/gen_catalog.awk data/catalog.tsv > $@.tmp && mv $@.tmp $@

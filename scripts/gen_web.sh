@@ -3,9 +3,11 @@
 # build/gen/web_assets.c, so hookd serves its page from its own binary.
 #
 #   sh scripts/gen_web.sh web > build/gen/web_assets.c
+#   sh scripts/gen_web.sh DIR hookd_openapi_asset > build/gen/openapi_assets.c
 #
 # Output: hookd_web_assets[] (sorted by name, see src/api/web.h) and
-# hookd_web_asset_count. Each entry holds the file's bytes (plus one NUL that
+# hookd_web_asset_count; with a second argument NAME, NAMEs[] and
+# NAME_count instead (the API's OpenAPI document is compiled in this way). Each entry holds the file's bytes (plus one NUL that
 # is not counted, so an empty file is still valid C), its Content-Type and a
 # strong ETag made of its SHA-256, so a browser revalidates with
 # If-None-Match and gets a 304 until the file changes.
@@ -20,7 +22,8 @@
 # no tool beyond what the C build already needs.
 set -eu
 
-dir=${1:?usage: gen_web.sh DIR}
+dir=${1:?usage: gen_web.sh DIR [NAME]}
+table_name=${2:-hookd_web_asset}
 LC_ALL=C
 export LC_ALL
 
@@ -75,7 +78,7 @@ done
 [ "$i" -gt 0 ] || fail "$dir holds no file to serve"
 
 echo
-echo "const hookd_web_asset hookd_web_assets[] = {"
+echo "const hookd_web_asset ${table_name}s[] = {"
 printf '%s' "$table"
 echo "};"
-echo "const size_t hookd_web_asset_count = $i;"
+echo "const size_t ${table_name}_count = $i;"

@@ -145,6 +145,7 @@ int hookd_h_web_asset(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_er
 int hookd_h_keys_create(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_keys_list(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_keys_revoke(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+int hookd_h_openapi(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 
 /* Query parameters (query.c). An integer in [min, max], dflt when absent;
  * a cursor (0 when absent); a string (NULL when absent or empty); and a

@@ -42,6 +42,8 @@ static const hookd_route ROUTES[] = {
     {"POST", "/api/v1/keys", hookd_h_keys_create, ROUTE_BODY},
     {"GET", "/api/v1/keys", hookd_h_keys_list, 0},
     {"DELETE", "/api/v1/keys/*", hookd_h_keys_revoke, 0},
+    /* The API's description (docs/openapi.json) is public: it holds no secret. */
+    {"GET", "/api/v1/openapi.json", hookd_h_openapi, ROUTE_PUBLIC},
 };
 
 /* Matches path against pattern; on success fills params from scratch. */

@@ -499,14 +499,19 @@ static int check_headers(hookd_api *api, struct MHD_Connection *c, const char *u
     if (ulen > PATH_MAX_LEN)
         return hookd_error_set(err, 404, "not_found", NULL, "no such path");
     hookd_key_scope scope = HOOKD_SCOPE_INVALID;
+    if (!(rs->scratch = malloc(ulen + 1)))
+        return hookd_error_set(err, 503, "unavailable", NULL, "out of memory");
+    rs->route = hookd_route_find(method, url, &rs->req, rs->scratch, &status);
+    /* Under /api/ the key comes before the route is named (an unknown path
+     * is a 401 too, not a 404), except on a public route: the API's own
+     * description (GET /api/v1/openapi.json). */
+    if (rs->route && (rs->route->flags & ROUTE_PUBLIC))
+        is_api = 0;
     if (is_api && check_key(api, c, &scope) != 0)
         return hookd_error_set(err, 401, "unauthorized", NULL,
                                "a valid API key is required: Authorization: Bearer <key>");
     if (is_api && !hookd_key_scope_allows(scope, url))
         return forbidden(err, scope);
-    if (!(rs->scratch = malloc(ulen + 1)))
-        return hookd_error_set(err, 503, "unavailable", NULL, "out of memory");
-    rs->route = hookd_route_find(method, url, &rs->req, rs->scratch, &status);
     if (!rs->route && status == 405)
         return hookd_error_set(err, 405, "method_not_allowed", NULL,
                                "%s is not allowed on %s", method, url);

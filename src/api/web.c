@@ -7,6 +7,10 @@
  * by plain name, with no build step to rewrite them), so nothing may be
  * cached without asking: "no-cache" makes the browser revalidate every time,
  * and the ETag turns that into a 304 without a body until hookd is upgraded.
+ *
+ * GET /api/v1/openapi.json, the API's description, is served the same way
+ * and is public too: it holds no secret, and a generator or Swagger UI
+ * should read it without a key.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -51,4 +55,10 @@ int hookd_h_web_asset(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp
 {
     (void)ctx;
     return serve(hookd_web_asset_find(req->params[0]), req, resp, err);
+}
+
+int hookd_h_openapi(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp, hookd_error *err)
+{
+    (void)ctx;
+    return serve(hookd_openapi_asset_count ? &hookd_openapi_assets[0] : NULL, req, resp, err);
 }

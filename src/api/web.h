@@ -28,4 +28,9 @@ extern const size_t hookd_web_asset_count;
 /* The asset with exactly this name, or NULL. */
 const hookd_web_asset *hookd_web_asset_find(const char *name);
 
+/* The API's OpenAPI document (docs/openapi.json), compiled in by the same
+ * generator: one entry, "openapi.json", served at GET /api/v1/openapi.json. */
+extern const hookd_web_asset hookd_openapi_assets[];
+extern const size_t hookd_openapi_asset_count;
+
 #endif
