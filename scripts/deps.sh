@@ -13,11 +13,13 @@
 # `postgresql-client` psql and pg_dump, which the end-to-end suite uses.
 # Installing it may make and start Debian's default cluster on port 5432;
 # the tests never use that one.
+#
+# man-db: tests/e2e/test_help.py reads the installed man page with `man -l`.
 set -euo pipefail
 pkgs=(build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
       libsqlite3-dev libssl-dev libpq-dev liblz4-dev python3 python3-pytest python3-pytest-xdist python3-requests curl
       ca-certificates clang libclang-rt-14-dev chromium fonts-dejavu-core
-      postgresql postgresql-client)
+      postgresql postgresql-client man-db)
 
 node_ok() {
   command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || return 1

@@ -113,6 +113,7 @@ static int server_start(server *srv, const hookd_config *cfg)
                                 .master_key_file = srv->key_path};
     if (hookd_store_open(&sopt, &srv->store, err, sizeof err) != 0)
         goto fail;
+    hookd_log_debug("store open: %s", cfg->database_url ? "postgres" : cfg->db_path);
     if (ensure_api_key(srv->store, cfg) != 0) {
         snprintf(err, sizeof err, "cannot store the first API key");
         goto fail;
@@ -141,6 +142,9 @@ static int server_start(server *srv, const hookd_config *cfg)
         snprintf(err, sizeof err, "cannot start the delivery engine");
         goto fail;
     }
+    hookd_log_debug("delivery engine started: %zu retry delays, at most %d retries, %lld ms an "
+                    "attempt", cfg->retry_schedule_len, cfg->max_retries,
+                    (long long)cfg->request_timeout_ms);
     hookd_api_options opt = {.host = cfg->listen_host, .port = cfg->listen_port,
                              .io_threads = io_thread_count(), .threads = thread_count(),
                              .store = srv->store, .admin_key = cfg->api_key,
@@ -153,6 +157,8 @@ static int server_start(server *srv, const hookd_config *cfg)
                              .max_test_sends = cfg->max_test_sends};
     if (hookd_api_start(&opt, &srv->api, err, sizeof err) != 0)
         goto fail;
+    hookd_log_debug("api started: %u handler threads, %u I/O threads", opt.threads,
+                    opt.io_threads);
     return 0;
 fail:
     hookd_log_error("%s", err);
@@ -164,7 +170,9 @@ fail:
 static void server_stop(server *srv)
 {
     hookd_api_stop(srv->api);
+    hookd_log_debug("api stopped");
     hookd_engine_stop(srv->engine);
+    hookd_log_debug("delivery engine stopped");
     hookd_store_close(srv->store);
     hookd_sealer_free(srv->sealer);
     free(srv->key_path);
@@ -270,7 +278,9 @@ static const hookd_command COMMANDS[] = {
      "make, list and revoke API keys, through a running server or in the store itself",
      keys_cmd, .options = hookd_cli_keys_options},
     {"version", "", "print hookd's version", version_cmd, .options = NULL},
-    {"help", "[COMMAND]\n--man", "this text, a command's help, or (--man) the man page in roff",
+    {"help", "[COMMAND]\n--man|--markdown",
+     "this text, a command's help, the man page (roff) or the option tables of "
+     "docs/configuration.md (Markdown)",
      help_cmd, .own_help = true},
 };
 #define COMMAND_COUNT (sizeof COMMANDS / sizeof COMMANDS[0])
@@ -287,9 +297,7 @@ static int help_cmd(int argc, char **argv)
     if (argc == 1 && strcmp(argv[0], "--man") == 0) {
         hookd_help_man(stdout, COMMANDS, COMMAND_COUNT, HOOKD_VERSION);
     } else if (argc == 1 && strcmp(argv[0], "--markdown") == 0) {
-        size_t n;
-        const hookd_option *opts = hookd_serve_options(&n);
-        hookd_help_options(stdout, HOOKD_HELP_MARKDOWN, opts, n, true);
+        hookd_help_markdown(stdout, COMMANDS, COMMAND_COUNT);
     } else if (argc == 1 && cmd) {
         hookd_help_command(stdout, cmd);
     } else {

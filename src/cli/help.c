@@ -123,14 +123,30 @@ static void roff_option(FILE *out, const hookd_option *o)
 
 /* ---- Markdown -------------------------------------------------------------- */
 
-/* Writes s for a table cell: a | would end the cell. */
-static void md_puts(FILE *out, const char *s)
+/* Writes s for a table cell: a | would end the cell, and outside a code
+ * span (code false) <db> would be read as an HTML tag. */
+static void md_puts_as(FILE *out, const char *s, bool code)
 {
     for (; *s; s++) {
         if (*s == '|')
-            fputc('\\', out);
-        fputc(*s, out);
+            fputs("\\|", out);
+        else if (!code && *s == '<')
+            fputs("&lt;", out);
+        else if (!code && *s == '>')
+            fputs("&gt;", out);
+        else
+            fputc(*s, out);
     }
+}
+
+static void md_puts(FILE *out, const char *s)
+{
+    md_puts_as(out, s, true);
+}
+
+static void md_text(FILE *out, const char *s)
+{
+    md_puts_as(out, s, false);
 }
 
 static void md_header(FILE *out)
@@ -160,10 +176,10 @@ static void md_option(FILE *out, const hookd_option *o)
         md_puts(out, o->def);
         fputc('`', out);
     } else {
-        md_puts(out, o->unset ? o->unset : "—");
+        md_text(out, o->unset ? o->unset : "—");
     }
     fputs(" | ", out);
-    md_puts(out, o->help ? o->help : "");
+    md_text(out, o->help ? o->help : "");
     fputs(" |\n", out);
 }
 
@@ -437,4 +453,18 @@ void hookd_help_man(FILE *out, const hookd_command *cmds, size_t n, const char *
           "\\fBsystemd.exec\\fR(5), \\fBcurl\\fR(1). The manual in the source tree: "
           "docs/configuration.md, docs/api.md.\n",
           out);
+}
+
+void hookd_help_markdown(FILE *out, const hookd_command *cmds, size_t n)
+{
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        if (!cmds[i].options)
+            continue;
+        size_t k;
+        const hookd_option *opts = cmds[i].options(&k);
+        fprintf(out, "%s## hookd %s\n\n", first ? "" : "\n", cmds[i].name);
+        hookd_help_options(out, HOOKD_HELP_MARKDOWN, opts, k, cmds[i].grouped);
+        first = false;
+    }
 }

@@ -51,6 +51,10 @@ void hookd_help_command(FILE *out, const hookd_command *cmd);
  * environment variables they read, files and exit status. */
 void hookd_help_man(FILE *out, const hookd_command *cmds, size_t n, const char *version);
 
+/* The option tables of docs/configuration.md: each command that has
+ * options, under a "## hookd NAME" heading, grouped as in its help. */
+void hookd_help_markdown(FILE *out, const hookd_command *cmds, size_t n);
+
 /* The command named name in cmds[0..n), or NULL. */
 const hookd_command *hookd_help_find(const hookd_command *cmds, size_t n, const char *name);
 
