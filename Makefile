@@ -149,7 +149,7 @@ clean:
 all: $(BUILD)/hookd.1
 
 $(BUILD)/hookd.1: $(BUILD)/hookd
-	./$(BUILD)/hookd help --man > $@.tmp && mv $@.tmp $@
+	$(BUILD)/hookd help --man > $@.tmp && mv $@.tmp $@
 
 # The tables of docs/configuration.md, from the same source
 # (tests/e2e/test_help.py fails while they differ).
