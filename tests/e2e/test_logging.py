@@ -83,6 +83,13 @@ def test_json_log_over_start_delivery_failure_and_stop(servers, receiver):
     assert [line for line in s.stdout_lines if KEY_RE.match(line)], s.stdout_lines
     assert not any(s.api_key in line for line in s.stderr_lines)
 
+    # a second start on the same store: what the store says (or its server:
+    # PostgreSQL's notices) at a start that finds a schema is JSON too
+    again = servers.start(s.db, args=["--log-format", "json", "--log-level", "debug"])
+    again.stop()
+    msgs = [o["msg"] for o in parse_json_lines(again.stderr_lines)]
+    assert msgs[-1] == "stopped", msgs
+
 
 def free_port():
     with socket.socket() as sock:
