@@ -54,8 +54,8 @@ static const char *shown_default(const hookd_option *o)
 static void text_option(FILE *out, const hookd_option *o)
 {
     char head[128];
-    int col = snprintf(head, sizeof head, "  %s%s%s", o->flag, o->arg ? " " : "",
-                       o->arg ? o->arg : "");
+    int col =
+        snprintf(head, sizeof head, "  %s%s%s", o->flag, o->arg ? " " : "", o->arg ? o->arg : "");
     fputs(head, out);
     if (col + 2 > HELP_COL) {
         fputc('\n', out);
@@ -338,8 +338,7 @@ static bool env_seen(const hookd_command *cmds, size_t c, size_t i, const char *
 }
 
 /* "As --flag of hookd CMD" for every option of cmds[c..] that reads env. */
-static void env_uses(FILE *out, const hookd_command *cmds, size_t ncmds, size_t c,
-                     const char *env)
+static void env_uses(FILE *out, const hookd_command *cmds, size_t ncmds, size_t c, const char *env)
 {
     const char *sep = "As ";
     bool is_switch = false;

@@ -29,7 +29,7 @@ typedef struct hookd_command {
     int (*run)(int argc, char **argv); /* the arguments after the name; the exit status */
     /* The command's options, or NULL if it has none. */
     const hookd_option *(*options)(size_t *count);
-    bool grouped; /* its options are listed under their groups' headings */
+    bool grouped;      /* its options are listed under their groups' headings */
     const char *about; /* a paragraph after the summary in the help and man page, or NULL */
     /* false: main.c answers `--help`/`-h` anywhere in the arguments with
      * hookd_help_command; true: the command answers them itself (per
