@@ -154,6 +154,43 @@ format:
 clean:
 	rm -rf build build-san
 
+# ---- the man page, the option tables of the docs, install ----------------
+
+# hookd.1 is written by the binary from the option and command tables
+# (src/config.c, src/main.c, src/cli/help.c), like `hookd serve --help`, so
+# it is never a hand copy.
+all: $(BUILD)/hookd.1
+
+$(BUILD)/hookd.1: $(BUILD)/hookd
+	$(BUILD)/hookd help --man > $@.tmp && mv $@.tmp $@
+
+# The tables of docs/configuration.md, from the same source
+# (tests/e2e/test_help.py fails while they differ).
+.PHONY: config-doc install uninstall
+config-doc: $(BUILD)/hookd
+	/usr/bin/python3 scripts/config_doc.py $(BUILD)/hookd docs/configuration.md
+
+# `make install PREFIX=/usr DESTDIR=/tmp/stage`: the binary, the man page,
+# and the systemd unit as an example in the doc folder, its ExecStart
+# pointing at the installed binary (docs/configuration.md, "Running under
+# systemd"); nothing is enabled.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/hookd
+
+install: $(BUILD)/hookd $(BUILD)/hookd.1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)
+	install -m 0755 $(BUILD)/hookd $(DESTDIR)$(BINDIR)/hookd
+	install -m 0644 $(BUILD)/hookd.1 $(DESTDIR)$(MANDIR)/man1/hookd.1
+	sed 's|/usr/local/bin/hookd|$(BINDIR)/hookd|' dist/hookd.service > $(BUILD)/hookd.service
+	install -m 0644 $(BUILD)/hookd.service $(DESTDIR)$(DOCDIR)/hookd.service
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/hookd $(DESTDIR)$(MANDIR)/man1/hookd.1 \
+		$(DESTDIR)$(DOCDIR)/hookd.service
+	-rmdir $(DESTDIR)$(DOCDIR)
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 -include mk/extra.mk

@@ -17,12 +17,13 @@
 # python3-jsonschema (4.10 on Debian 12: JSON Schema draft 2020-12, which
 # OpenAPI 3.1 uses) checks the answers of a running hookd against
 # docs/openapi.json (tests/e2e/test_openapi.py).
+# man-db: tests/e2e/test_help.py reads the installed man page with `man -l`.
 set -euo pipefail
 pkgs=(build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
       libsqlite3-dev libssl-dev libpq-dev liblz4-dev python3 python3-pytest python3-pytest-xdist python3-requests curl
       ca-certificates clang libclang-rt-14-dev chromium fonts-dejavu-core
       postgresql postgresql-client
-      python3-jsonschema)
+      python3-jsonschema man-db)
 
 node_ok() {
   command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || return 1

@@ -16,8 +16,9 @@
 #define MAX_DELIVERIES_LIMIT 1000000000
 #define MAX_TEST_SENDS_LIMIT 1000
 
-/* Every option, its variable, and whether it takes a value. Order is the
- * order of SPEC §1. */
+/* Every option: its variable, default, value and help (config.h says what
+ * each field is for). The enum's order is the order options are applied
+ * in; the help lists them by group. */
 enum opt_id {
     OPT_LISTEN,
     OPT_DB,
@@ -47,43 +48,142 @@ enum opt_id {
     OPT_MAX_TEST_SENDS,
     /* SPEC §8: endpoints that die */
     OPT_DISABLE_AFTER,
+    /* how the log looks (util/log.h) */
+    OPT_LOG_FORMAT,
+    OPT_LOG_LEVEL,
     OPT_COUNT
 };
 
-static const struct {
-    const char *flag;
-    const char *env;
-    const char *def;
-    bool takes_value;
-} OPTS[OPT_COUNT] = {
-    [OPT_LISTEN] = {"--listen", "HOOKD_LISTEN", "127.0.0.1:8080", true},
-    [OPT_DB] = {"--db", "HOOKD_DB", "hookd.db", true},
-    [OPT_DATABASE_URL] = {"--database-url", "HOOKD_DATABASE_URL", NULL, true},
-    [OPT_API_KEY] = {"--api-key", "HOOKD_API_KEY", NULL, true},
-    [OPT_ALLOW_PRIVATE] = {"--allow-private-networks", "HOOKD_ALLOW_PRIVATE_NETWORKS", NULL, false},
-    [OPT_RETRY_SCHEDULE] = {"--retry-schedule", "HOOKD_RETRY_SCHEDULE", "5m,15m,1h,5h,1d", true},
-    [OPT_MAX_RETRIES] = {"--max-retries", "HOOKD_MAX_RETRIES", "12", true},
-    [OPT_REQUEST_TIMEOUT] = {"--request-timeout", "HOOKD_REQUEST_TIMEOUT", "30s", true},
-    [OPT_LOG_RETENTION] = {"--log-retention", "HOOKD_LOG_RETENTION", "30d", true},
-    [OPT_MASTER_KEY_FILE] = {"--master-key-file", "HOOKD_MASTER_KEY_FILE", NULL, true},
-    [OPT_ALLOW_NETWORKS] = {"--allow-networks", "HOOKD_ALLOW_NETWORKS", NULL, true},
-    [OPT_HTTPS_ONLY] = {"--https-only", "HOOKD_HTTPS_ONLY", NULL, false},
-    [OPT_PROXY] = {"--proxy", "HOOKD_PROXY", NULL, true},
-    [OPT_CA_FILE] = {"--ca-file", "HOOKD_CA_FILE", NULL, true},
-    [OPT_TLS_CERT] = {"--tls-cert", "HOOKD_TLS_CERT", NULL, true},
-    [OPT_TLS_KEY] = {"--tls-key", "HOOKD_TLS_KEY", NULL, true},
-    [OPT_ROTATION_OVERLAP] = {"--rotation-overlap", "HOOKD_ROTATION_OVERLAP", "24h", true},
-    [OPT_API_KEY_FILE] = {"--api-key-file", "HOOKD_API_KEY_FILE", NULL, true},
-    [OPT_API_RATE_LIMIT] = {"--api-rate-limit", "HOOKD_API_RATE_LIMIT", NULL, true},
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static const hookd_option OPTS[OPT_COUNT] = {
+    [OPT_LISTEN] = {"--listen", "HOOKD_LISTEN", "127.0.0.1:8080", true, .arg = "ADDR",
+                    .group = HOOKD_OPTG_SERVER,
+                    .help = "address of the API and the web page: host:port or [v6]:port "
+                            "(port 0 picks a free one, printed at start)"},
+    [OPT_DB] = {"--db", "HOOKD_DB", "hookd.db", true, .arg = "FILE", .group = HOOKD_OPTG_STORE,
+                .help = "SQLite file, created with its schema at first start"},
+    [OPT_DATABASE_URL] = {"--database-url", "HOOKD_DATABASE_URL", NULL, true, .arg = "URL",
+                          .group = HOOKD_OPTG_STORE,
+                          .help = "a postgres:// or postgresql:// URL: use PostgreSQL instead of "
+                                  "SQLite (needs --master-key-file)"},
+    [OPT_API_KEY] = {"--api-key", "HOOKD_API_KEY", NULL, true, .arg = "KEY",
+                     .group = HOOKD_OPTG_KEYS,
+                     .help = "an admin API key to accept, never stored (16 to 256 characters); "
+                             "with none given and none stored, hookd makes one at first start "
+                             "and prints it once on stdout"},
+    [OPT_ALLOW_PRIVATE] = {"--allow-private-networks", "HOOKD_ALLOW_PRIVATE_NETWORKS", NULL, false,
+                           .unset = "off", .group = HOOKD_OPTG_NETWORK,
+                           .help = "permit delivery to loopback, private, link-local and "
+                                   "unique-local addresses"},
+    [OPT_RETRY_SCHEDULE] = {"--retry-schedule", "HOOKD_RETRY_SCHEDULE", "5m,15m,1h,5h,1d", true,
+                            .arg = "LIST", .group = HOOKD_OPTG_DELIVERY,
+                            .help = "delays before retries 1, 2, ... (durations above zero); the "
+                                    "last one repeats"},
+    [OPT_MAX_RETRIES] = {"--max-retries", "HOOKD_MAX_RETRIES", "12", true, .arg = "N",
+                         .group = HOOKD_OPTG_DELIVERY,
+                         .help = "retries after the first attempt (0 to " STR(MAX_RETRIES_LIMIT)
+                                 ")"},
+    [OPT_REQUEST_TIMEOUT] = {"--request-timeout", "HOOKD_REQUEST_TIMEOUT", "30s", true,
+                             .arg = "DUR", .group = HOOKD_OPTG_DELIVERY,
+                             .help = "time limit of one attempt, connection to answer (above "
+                                     "zero)"},
+    [OPT_LOG_RETENTION] = {"--log-retention", "HOOKD_LOG_RETENTION", "30d", true, .arg = "DUR",
+                           .group = HOOKD_OPTG_DELIVERY,
+                           .help = "finished deliveries older than this are pruned (above zero)"},
+    [OPT_MASTER_KEY_FILE] = {"--master-key-file", "HOOKD_MASTER_KEY_FILE", NULL, true,
+                             .arg = "FILE", .unset = "<db>.key", .group = HOOKD_OPTG_STORE,
+                             .help = "64 hex characters: the key that seals secrets at rest; "
+                                     "made (mode 0600) if missing on SQLite, required with "
+                                     "--database-url"},
+    [OPT_ALLOW_NETWORKS] = {"--allow-networks", "HOOKD_ALLOW_NETWORKS", NULL, true,
+                            .arg = "CIDRS", .group = HOOKD_OPTG_NETWORK,
+                            .help = "networks open to delivery in spite of the guard, like "
+                                    "10.1.0.0/16,fd00::/8 (a bare address is that address)"},
+    [OPT_HTTPS_ONLY] = {"--https-only", "HOOKD_HTTPS_ONLY", NULL, false, .unset = "off",
+                        .group = HOOKD_OPTG_NETWORK,
+                        .help = "refuse http:// webhook URLs (create, test, edit); a stored one "
+                                "fails at delivery"},
+    [OPT_PROXY] = {"--proxy", "HOOKD_PROXY", NULL, true, .arg = "URL",
+                   .group = HOOKD_OPTG_NETWORK,
+                   .help = "an http:// or https:// proxy for every outbound request (http_proxy "
+                           "and the like are never read)"},
+    [OPT_CA_FILE] = {"--ca-file", "HOOKD_CA_FILE", NULL, true, .arg = "FILE",
+                     .unset = "the system's CAs", .group = HOOKD_OPTG_NETWORK,
+                     .help = "CA certificates (PEM) trusted for https endpoints and an https "
+                             "proxy"},
+    [OPT_TLS_CERT] = {"--tls-cert", "HOOKD_TLS_CERT", NULL, true, .arg = "FILE",
+                      .group = HOOKD_OPTG_SERVER,
+                      .help = "PEM certificate (chain allowed): serve the API over TLS 1.2/1.3; "
+                              "goes with --tls-key"},
+    [OPT_TLS_KEY] = {"--tls-key", "HOOKD_TLS_KEY", NULL, true, .arg = "FILE",
+                     .group = HOOKD_OPTG_SERVER,
+                     .help = "the unencrypted PEM key of --tls-cert"},
+    [OPT_ROTATION_OVERLAP] = {"--rotation-overlap", "HOOKD_ROTATION_OVERLAP", "24h", true,
+                              .arg = "DUR", .group = HOOKD_OPTG_DELIVERY,
+                              .help = "after a secret is rotated, deliveries are also signed "
+                                      "with the previous one this long (0: cut over at once)"},
+    [OPT_API_KEY_FILE] = {"--api-key-file", "HOOKD_API_KEY_FILE", NULL, true, .arg = "FILE",
+                          .group = HOOKD_OPTG_KEYS,
+                          .help = "like --api-key, read from a file (its trailing line break "
+                                  "dropped): keeps the key out of the process list"},
+    [OPT_API_RATE_LIMIT] = {"--api-rate-limit", "HOOKD_API_RATE_LIMIT", NULL, true, .arg = "N",
+                            .unset = "off", .group = HOOKD_OPTG_LIMITS,
+                            .help = "requests per second per client address (IPv6: per /64), "
+                                    "above 0 up to 1000000; past it 429 with Retry-After"},
     [OPT_API_CONNECTIONS_PER_CLIENT] = {"--api-connections-per-client",
-                                        "HOOKD_API_CONNECTIONS_PER_CLIENT", "128", true},
+                                        "HOOKD_API_CONNECTIONS_PER_CLIENT", "128", true,
+                                        .arg = "N", .group = HOOKD_OPTG_LIMITS,
+                                        .help = "open connections one client address may hold "
+                                                "(0 to " STR(CONNECTIONS_PER_CLIENT_MAX)
+                                                "; 0: no cap)"},
     [OPT_API_REQUEST_DEADLINE] = {"--api-request-deadline", "HOOKD_API_REQUEST_DEADLINE", "60s",
-                                  true},
+                                  true, .arg = "DUR", .group = HOOKD_OPTG_LIMITS,
+                                  .help = "a request must arrive, its answer be read and an idle "
+                                          "connection go on within this (1s to 1h)"},
     [OPT_MAX_DELIVERIES_PER_REQUEST] = {"--max-deliveries-per-request",
-                                        "HOOKD_MAX_DELIVERIES_PER_REQUEST", "100000", true},
-    [OPT_MAX_TEST_SENDS] = {"--max-test-sends", "HOOKD_MAX_TEST_SENDS", "16", true},
-    [OPT_DISABLE_AFTER] = {"--disable-after", "HOOKD_DISABLE_AFTER", "5d", true},
+                                        "HOOKD_MAX_DELIVERIES_PER_REQUEST", "100000", true,
+                                        .arg = "N", .group = HOOKD_OPTG_LIMITS,
+                                        .help = "the most deliveries one POST of activities may "
+                                                "make (1 to " STR(MAX_DELIVERIES_LIMIT) ")"},
+    [OPT_MAX_TEST_SENDS] = {"--max-test-sends", "HOOKD_MAX_TEST_SENDS", "16", true, .arg = "N",
+                            .group = HOOKD_OPTG_LIMITS,
+                            .help = "test sends in flight at once (1 to " STR(MAX_TEST_SENDS_LIMIT)
+                                    "); past it a test answers 429"},
+    [OPT_DISABLE_AFTER] = {"--disable-after", "HOOKD_DISABLE_AFTER", "5d", true, .arg = "DUR",
+                           .group = HOOKD_OPTG_DELIVERY,
+                           .help = "disconnect a webhook whose attempts have all failed this "
+                                   "long, 10 of them at least (1s to 365d)"},
+    [OPT_LOG_FORMAT] = {"--log-format", "HOOKD_LOG_FORMAT", "text", true, .arg = "text|json",
+                        .group = HOOKD_OPTG_LOGGING,
+                        .help = "how stderr's lines look; json: one object a line with time, "
+                                "level and msg"},
+    [OPT_LOG_LEVEL] = {"--log-level", "HOOKD_LOG_LEVEL", "info", true,
+                       .arg = "debug|info|warn|error", .group = HOOKD_OPTG_LOGGING,
+                       .help = "lines below this level are not written"},
 };
+
+static const char *const GROUP_TITLES[HOOKD_OPTG_COUNT] = {
+    [HOOKD_OPTG_SERVER] = "Listening",
+    [HOOKD_OPTG_STORE] = "Store",
+    [HOOKD_OPTG_KEYS] = "API keys",
+    [HOOKD_OPTG_DELIVERY] = "Delivery",
+    [HOOKD_OPTG_NETWORK] = "Where deliveries may go",
+    [HOOKD_OPTG_LIMITS] = "Limits of the API",
+    [HOOKD_OPTG_LOGGING] = "Logging",
+};
+
+const hookd_option *hookd_serve_options(size_t *count)
+{
+    *count = OPT_COUNT;
+    return OPTS;
+}
+
+const char *hookd_option_group_title(hookd_option_group g)
+{
+    return g < HOOKD_OPTG_COUNT && GROUP_TITLES[g] ? GROUP_TITLES[g] : "Other";
+}
 
 int hookd_parse_listen(const char *s, char **host, uint16_t *port)
 {
@@ -385,6 +485,19 @@ static int apply(hookd_config *cfg, enum opt_id id, const char *v, const char *s
     case OPT_LOG_RETENTION:
         return parse_duration_opt(v, 1, INT64_MAX, "above zero, like 30d", &cfg->log_retention_ms,
                                   src, err, errlen);
+    case OPT_LOG_FORMAT:
+        if (hookd_log_format_parse(v, &cfg->log_format) != 0) {
+            snprintf(err, errlen, "%s: invalid value '%s' (expected text or json)", src, v);
+            return -1;
+        }
+        return 0;
+    case OPT_LOG_LEVEL:
+        if (hookd_log_level_parse(v, &cfg->log_level) != 0) {
+            snprintf(err, errlen,
+                     "%s: invalid value '%s' (expected debug, info, warn or error)", src, v);
+            return -1;
+        }
+        return 0;
     case OPT_COUNT:
         break;
     }
@@ -411,7 +524,7 @@ int hookd_config_parse(hookd_config *cfg, int argc, char **argv, hookd_getenv_fn
                 found = o;
         }
         if (found < 0) {
-            snprintf(err, errlen, "unknown option '%s' (see hookd --help)", a);
+            snprintf(err, errlen, "unknown option '%s' (see hookd serve --help)", a);
             return -1;
         }
         if (!OPTS[found].takes_value) {

@@ -1,6 +1,9 @@
 /*
- * config.h — the options of `hookd serve` (SPEC §1): flags, their environment
- * variables, defaults and validation.
+ * config.h — the options of `hookd serve`: flags, their environment
+ * variables, defaults, validation, and the text that explains each. The
+ * option table in config.c is the one source of `hookd serve --help`, the
+ * man page and docs/configuration.md (cli/help.h renders them); adding an
+ * option is one row there (and its case in apply()).
  *
  * hookd_config_parse fills a hookd_config the caller owns; release it with
  * hookd_config_free. Strings inside point into new allocations owned by the
@@ -12,6 +15,33 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "util/log.h"
+
+/* Where an option is listed in the help and the man page, in this order. */
+typedef enum hookd_option_group {
+    HOOKD_OPTG_SERVER,   /* listening, TLS */
+    HOOKD_OPTG_STORE,    /* the database and the master key */
+    HOOKD_OPTG_KEYS,     /* access to the API */
+    HOOKD_OPTG_DELIVERY, /* retries, timeouts, retention */
+    HOOKD_OPTG_NETWORK,  /* where deliveries may go, and through what */
+    HOOKD_OPTG_LIMITS,   /* abuse limits of the API */
+    HOOKD_OPTG_LOGGING,
+    HOOKD_OPTG_COUNT
+} hookd_option_group;
+
+/* One option of a command. Static data, borrowed by every reader. */
+typedef struct hookd_option {
+    const char *flag;  /* "--listen" */
+    const char *env;   /* "HOOKD_LISTEN", or NULL: a flag only */
+    const char *def;   /* the default, applied as if given; NULL: none */
+    bool takes_value;  /* false: a switch (its variable takes 1/true/yes, 0/false/no) */
+    const char *arg;   /* what the value is, for the help: "ADDR"; NULL for a switch */
+    const char *unset; /* what no value means, shown as the default when def is NULL
+                        * ("off", "<db>.key"); NULL: nothing ("-") */
+    hookd_option_group group;
+    const char *help;  /* one line, with the range of the value where it has one */
+} hookd_option;
 
 typedef struct hookd_config {
     char *listen_host;        /* "127.0.0.1", "::1", "0.0.0.0" */
@@ -42,6 +72,8 @@ typedef struct hookd_config {
     int max_deliveries_per_request;   /* deliveries one ingest may make (SPEC §8) */
     unsigned max_test_sends;  /* test sends in flight at once; past it /test answers 429 */
     int64_t disable_after_ms; /* a webhook failing this long (>= 10 attempts) is disconnected */
+    hookd_log_format log_format;
+    hookd_log_level log_level;
 } hookd_config;
 
 /* Looks up an environment variable; NULL if unset. Tests pass their own. */
@@ -58,5 +90,11 @@ int hookd_parse_listen(const char *s, char **host, uint16_t *port)
     __attribute__((warn_unused_result));
 
 void hookd_config_free(hookd_config *cfg);
+
+/* The options of `hookd serve`, *count of them, in their table's order. */
+const hookd_option *hookd_serve_options(size_t *count);
+
+/* The heading of a group in the help and the man page: "Store". */
+const char *hookd_option_group_title(hookd_option_group g);
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * main.c — `hookd serve`: parses options, loads the master key, opens the
  * store, makes the first API key if there is none, starts the engine and the
- * API, and waits for SIGTERM/SIGINT. `hookd keys …` is handed to src/cli/.
+ * API, and waits for SIGTERM/SIGINT. The other commands are in src/cli/;
+ * COMMANDS below lists every command once, for the dispatch and every help
+ * text (cli/help.h).
  *
  * Signals are blocked before any thread starts and taken with sigwait on the
  * main thread, so no other thread is ever interrupted by them.
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "cli/help.h"
 #include "cli/keys.h"
 #include "config.h"
 #include "delivery/engine.h"
@@ -27,46 +30,6 @@
 #include "util/seal.h"
 #include "util/version.h"
 
-
-static const char USAGE[] =
-    "usage: hookd serve [options]\n"
-    "       hookd keys create --name NAME --scope admin|ingest [key options]\n"
-    "       hookd keys list [key options]\n"
-    "       hookd keys revoke ID [key options]\n"
-    "       hookd version\n"
-    "\n"
-    "options (each also an environment variable):\n"
-    "  --listen ADDR              HOOKD_LISTEN          127.0.0.1:8080\n"
-    "  --db FILE                  HOOKD_DB              hookd.db\n"
-    "  --database-url URL         HOOKD_DATABASE_URL    postgres://…\n"
-    "  --master-key-file FILE     HOOKD_MASTER_KEY_FILE <db>.key; required with --database-url\n"
-    "  --api-key KEY              HOOKD_API_KEY         an admin API key to accept (not stored)\n"
-    "  --api-key-file FILE        HOOKD_API_KEY_FILE    the same, read from a file\n"
-    "  --allow-private-networks   HOOKD_ALLOW_PRIVATE_NETWORKS=1\n"
-    "  --allow-networks CIDRS     HOOKD_ALLOW_NETWORKS  e.g. 10.1.0.0/16,fd00::/8\n"
-    "  --https-only               HOOKD_HTTPS_ONLY=1\n"
-    "  --proxy URL                HOOKD_PROXY           http(s) outbound proxy (never from http_proxy)\n"
-    "  --ca-file FILE             HOOKD_CA_FILE         CAs for https endpoints\n"
-    "  --tls-cert FILE            HOOKD_TLS_CERT        serve the API over TLS\n"
-    "  --tls-key FILE             HOOKD_TLS_KEY\n"
-    "  --rotation-overlap DUR     HOOKD_ROTATION_OVERLAP 24h\n"
-    "  --api-rate-limit N         HOOKD_API_RATE_LIMIT  requests/s per client (off)\n"
-    "  --api-connections-per-client N  HOOKD_API_CONNECTIONS_PER_CLIENT  128\n"
-    "  --api-request-deadline DUR HOOKD_API_REQUEST_DEADLINE 60s\n"
-    "  --max-test-sends N         HOOKD_MAX_TEST_SENDS  16 test sends at once\n"
-    "  --disable-after DUR        HOOKD_DISABLE_AFTER   5d of failures (>= 10) disconnect\n"
-    "  --retry-schedule LIST      HOOKD_RETRY_SCHEDULE  5m,15m,1h,5h,1d\n"
-    "  --max-retries N            HOOKD_MAX_RETRIES     12\n"
-    "  --request-timeout DUR      HOOKD_REQUEST_TIMEOUT 30s\n"
-    "  --log-retention DUR        HOOKD_LOG_RETENTION   30d\n"
-    "  --max-deliveries-per-request N  HOOKD_MAX_DELIVERIES_PER_REQUEST  100000\n"
-    "\n"
-    "key options: talk to a running server, or write to the store directly\n"
-    "  --url URL                  HOOKD_URL             http://127.0.0.1:8080\n"
-    "  --api-key KEY              HOOKD_API_KEY         an admin key of that server\n"
-    "  --api-key-file FILE        HOOKD_API_KEY_FILE    the same, read from a file\n"
-    "  --db FILE                  the SQLite file: no server or key needed\n"
-    "  --database-url URL         PostgreSQL, likewise (with --master-key-file FILE)\n";
 
 static const char *env_lookup(const char *name)
 {
@@ -150,6 +113,7 @@ static int server_start(server *srv, const hookd_config *cfg)
                                 .master_key_file = srv->key_path};
     if (hookd_store_open(&sopt, &srv->store, err, sizeof err) != 0)
         goto fail;
+    hookd_log_debug("store open: %s", cfg->database_url ? "postgres" : cfg->db_path);
     if (ensure_api_key(srv->store, cfg) != 0) {
         snprintf(err, sizeof err, "cannot store the first API key");
         goto fail;
@@ -178,6 +142,9 @@ static int server_start(server *srv, const hookd_config *cfg)
         snprintf(err, sizeof err, "cannot start the delivery engine");
         goto fail;
     }
+    hookd_log_debug("delivery engine started: %zu retry delays, at most %d retries, %lld ms an "
+                    "attempt", cfg->retry_schedule_len, cfg->max_retries,
+                    (long long)cfg->request_timeout_ms);
     hookd_api_options opt = {.host = cfg->listen_host, .port = cfg->listen_port,
                              .io_threads = io_thread_count(), .threads = thread_count(),
                              .store = srv->store, .admin_key = cfg->api_key,
@@ -190,9 +157,11 @@ static int server_start(server *srv, const hookd_config *cfg)
                              .max_test_sends = cfg->max_test_sends};
     if (hookd_api_start(&opt, &srv->api, err, sizeof err) != 0)
         goto fail;
+    hookd_log_debug("api started: %u handler threads, %u I/O threads", opt.threads,
+                    opt.io_threads);
     return 0;
 fail:
-    fprintf(stderr, "hookd: %s\n", err);
+    hookd_log_error("%s", err);
     return -1;
 }
 
@@ -201,7 +170,9 @@ fail:
 static void server_stop(server *srv)
 {
     hookd_api_stop(srv->api);
+    hookd_log_debug("api stopped");
     hookd_engine_stop(srv->engine);
+    hookd_log_debug("delivery engine stopped");
     hookd_store_close(srv->store);
     hookd_sealer_free(srv->sealer);
     free(srv->key_path);
@@ -216,6 +187,8 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "hookd: %s\n", err);
         return 2;
     }
+    /* Before anything that logs, the store's migrations included. */
+    hookd_log_configure(cfg.log_format, cfg.log_level);
     /* Bad TLS files are a bad option: refused (status 2) before the store
      * is opened or created. */
     if (cfg.tls_cert && hookd_api_check_tls(cfg.tls_cert, cfg.tls_key, err, sizeof err) != 0) {
@@ -271,24 +244,101 @@ static void tune_malloc(void)
     mallopt(M_TOP_PAD, 1 << 20);
 }
 
+/* ---- the commands ------------------------------------------------------ */
+
+static int keys_cmd(int argc, char **argv)
+{
+    return hookd_cli_keys(argc, argv, env_lookup, NULL);
+}
+
+static int version_cmd(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("hookd %s\n", HOOKD_VERSION);
+    return 0;
+}
+
+static int help_cmd(int argc, char **argv);
+
+static const char SERVE_ABOUT[] =
+    "Every option is also an environment variable, named beside it: a flag wins over its "
+    "variable, a variable over the default. Durations are an integer and a unit: ms, s, m, "
+    "h or d (1.5s is invalid). A switch's variable takes 1, true or yes; 0, false, no or "
+    "empty leave it off. An invalid option stops hookd at start with a one-line message "
+    "and exit status 2.";
+
+/* Every command, in the order the help lists them. A new command is one
+ * row here (cli/help.h says what each field is for). */
+static const hookd_command COMMANDS[] = {
+    {"serve", "[options]", "run the server: the API, the operator page and the deliveries",
+     serve, .options = hookd_serve_options, .grouped = true, .about = SERVE_ABOUT},
+    {"keys",
+     "create --name NAME --scope admin|ingest [options]\nlist [options]\nrevoke ID [options]",
+     "make, list and revoke API keys, through a running server or in the store itself",
+     keys_cmd, .options = hookd_cli_keys_options},
+    {"version", "", "print hookd's version", version_cmd, .options = NULL},
+    {"help", "[COMMAND]\n--man|--markdown",
+     "this text, a command's help, the man page (roff) or the option tables of "
+     "docs/configuration.md (Markdown)",
+     help_cmd, .own_help = true},
+};
+#define COMMAND_COUNT (sizeof COMMANDS / sizeof COMMANDS[0])
+
+/* `hookd help [COMMAND|--man|--markdown]`; --markdown writes the option
+ * tables of docs/configuration.md. */
+static int help_cmd(int argc, char **argv)
+{
+    if (argc == 0) {
+        hookd_help_usage(stdout, COMMANDS, COMMAND_COUNT);
+        return 0;
+    }
+    const hookd_command *cmd = hookd_help_find(COMMANDS, COMMAND_COUNT, argv[0]);
+    if (argc == 1 && strcmp(argv[0], "--man") == 0) {
+        hookd_help_man(stdout, COMMANDS, COMMAND_COUNT, HOOKD_VERSION);
+    } else if (argc == 1 && strcmp(argv[0], "--markdown") == 0) {
+        hookd_help_markdown(stdout, COMMANDS, COMMAND_COUNT);
+    } else if (argc == 1 && cmd) {
+        hookd_help_command(stdout, cmd);
+    } else {
+        fprintf(stderr, "hookd help: unknown command '%s' (hookd help lists the commands)\n",
+                argv[argc == 1 ? 0 : 1]);
+        return 2;
+    }
+    return 0;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    }
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     tune_malloc();
     hookd_json_setup();
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (argc >= 2 && strcmp(argv[1], "serve") == 0)
-        return serve(argc - 2, argv + 2);
-    if (argc >= 2 && strcmp(argv[1], "keys") == 0)
-        return hookd_cli_keys(argc - 2, argv + 2, env_lookup, USAGE);
-    if (argc >= 2 && (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)) {
-        printf("hookd %s\n", HOOKD_VERSION);
+    const char *name = argc >= 2 ? argv[1] : NULL;
+    if (name && (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0))
+        name = "help";
+    if (name && strcmp(name, "--version") == 0)
+        name = "version";
+    const hookd_command *cmd = hookd_help_find(COMMANDS, COMMAND_COUNT, name);
+    if (!cmd) {
+        if (name)
+            fprintf(stderr, "hookd: unknown command '%s'\n\n", name);
+        else
+            fputs("hookd: a command is required\n\n", stderr);
+        hookd_help_usage(stderr, COMMANDS, COMMAND_COUNT);
+        return 2;
+    }
+    if (!cmd->own_help && wants_help(argc - 2, argv + 2)) {
+        hookd_help_command(stdout, cmd);
         return 0;
     }
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0 ||
-                      strcmp(argv[1], "-h") == 0)) {
-        fputs(USAGE, stdout);
-        return 0;
-    }
-    fputs(USAGE, stderr);
-    return 2;
+    return cmd->run(argc - 2, argv + 2);
 }

@@ -16,7 +16,6 @@
 #include "util/seal.h"
 #include "util/timeutil.h"
 
-#define DEFAULT_URL "http://127.0.0.1:8080"
 #define KEY_FILE_MAX 300
 
 typedef struct keys_opts {
@@ -35,29 +34,68 @@ static int usage_error(const char *usage, const char *fmt, const char *arg)
     (void)usage;
     fprintf(stderr, "hookd keys: ");
     fprintf(stderr, fmt, arg);
-    fputs(" (hookd --help shows the usage)\n", stderr);
+    fputs(" (hookd keys --help shows the usage)\n", stderr);
     return 2;
 }
 
-/* Each option that takes a value, and where it goes. */
+/* Every option of `hookd keys` (all take a value) and where it goes: the
+ * source of `hookd keys --help` and of the man page. */
+enum key_opt {
+    KOPT_NAME,
+    KOPT_SCOPE,
+    KOPT_URL,
+    KOPT_API_KEY,
+    KOPT_API_KEY_FILE,
+    KOPT_DB,
+    KOPT_DATABASE_URL,
+    KOPT_MASTER_KEY_FILE,
+    KOPT_COUNT
+};
+
+static const hookd_option KEY_OPTS[KOPT_COUNT] = {
+    [KOPT_NAME] = {"--name", NULL, NULL, true, .arg = "NAME",
+                   .help = "create: the key's name, shown in lists"},
+    [KOPT_SCOPE] = {"--scope", NULL, NULL, true, .arg = "admin|ingest",
+                    .help = "create: what the key may do: admin, everything; ingest, only send "
+                            "activities and people"},
+    [KOPT_URL] = {"--url", "HOOKD_URL", "http://127.0.0.1:8080", true, .arg = "URL",
+                  .help = "the running server to talk to"},
+    [KOPT_API_KEY] = {"--api-key", "HOOKD_API_KEY", NULL, true, .arg = "KEY",
+                      .help = "an admin key of that server"},
+    [KOPT_API_KEY_FILE] = {"--api-key-file", "HOOKD_API_KEY_FILE", NULL, true, .arg = "FILE",
+                           .help = "the same, read from a file"},
+    [KOPT_DB] = {"--db", NULL, NULL, true, .arg = "FILE",
+                 .help = "work in this SQLite file directly: no server or key needed"},
+    [KOPT_DATABASE_URL] = {"--database-url", NULL, NULL, true, .arg = "URL",
+                           .help = "work in this PostgreSQL database directly (with "
+                                   "--master-key-file)"},
+    [KOPT_MASTER_KEY_FILE] = {"--master-key-file", "HOOKD_MASTER_KEY_FILE", NULL, true,
+                              .arg = "FILE", .unset = "<db>.key",
+                              .help = "the store's master key, as for hookd serve"},
+};
+
+const hookd_option *hookd_cli_keys_options(size_t *count)
+{
+    *count = KOPT_COUNT;
+    return KEY_OPTS;
+}
+
+/* Where the value of flag goes in o, or NULL for no such option. */
 static const char **opt_slot(keys_opts *o, const char *flag)
 {
-    static const struct {
-        const char *flag;
-        size_t off;
-    } FLAGS[] = {
-        {"--name", offsetof(keys_opts, name)},
-        {"--scope", offsetof(keys_opts, scope)},
-        {"--url", offsetof(keys_opts, url)},
-        {"--api-key", offsetof(keys_opts, api_key)},
-        {"--api-key-file", offsetof(keys_opts, api_key_file)},
-        {"--db", offsetof(keys_opts, db)},
-        {"--database-url", offsetof(keys_opts, database_url)},
-        {"--master-key-file", offsetof(keys_opts, master_key_file)},
+    static const size_t SLOTS[KOPT_COUNT] = {
+        [KOPT_NAME] = offsetof(keys_opts, name),
+        [KOPT_SCOPE] = offsetof(keys_opts, scope),
+        [KOPT_URL] = offsetof(keys_opts, url),
+        [KOPT_API_KEY] = offsetof(keys_opts, api_key),
+        [KOPT_API_KEY_FILE] = offsetof(keys_opts, api_key_file),
+        [KOPT_DB] = offsetof(keys_opts, db),
+        [KOPT_DATABASE_URL] = offsetof(keys_opts, database_url),
+        [KOPT_MASTER_KEY_FILE] = offsetof(keys_opts, master_key_file),
     };
-    for (size_t i = 0; i < sizeof FLAGS / sizeof FLAGS[0]; i++) {
-        if (strcmp(flag, FLAGS[i].flag) == 0)
-            return (const char **)((char *)o + FLAGS[i].off);
+    for (size_t i = 0; i < KOPT_COUNT; i++) {
+        if (strcmp(flag, KEY_OPTS[i].flag) == 0)
+            return (const char **)((char *)o + SLOTS[i]);
     }
     return NULL;
 }
@@ -331,20 +369,20 @@ int hookd_cli_keys(int argc, char **argv, hookd_getenv_fn getenv_fn, const char 
     if (rc)
         return rc;
     if (!o.master_key_file)
-        o.master_key_file = getenv_fn("HOOKD_MASTER_KEY_FILE");
+        o.master_key_file = getenv_fn(KEY_OPTS[KOPT_MASTER_KEY_FILE].env);
     fflush(stdout);
     if (o.db || o.database_url)
         return store_run(&o);
 
     if (!o.url)
-        o.url = getenv_fn("HOOKD_URL");
+        o.url = getenv_fn(KEY_OPTS[KOPT_URL].env);
     if (!o.url || !*o.url)
-        o.url = DEFAULT_URL;
+        o.url = KEY_OPTS[KOPT_URL].def;
     if (!o.api_key && !o.api_key_file) {
-        o.api_key = getenv_fn("HOOKD_API_KEY");
+        o.api_key = getenv_fn(KEY_OPTS[KOPT_API_KEY].env);
         if (!o.api_key || !*o.api_key) {
             o.api_key = NULL;
-            o.api_key_file = getenv_fn("HOOKD_API_KEY_FILE");
+            o.api_key_file = getenv_fn(KEY_OPTS[KOPT_API_KEY_FILE].env);
         }
     }
     if (o.api_key && o.api_key_file) {

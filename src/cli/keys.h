@@ -18,4 +18,7 @@
  * stderr), 2 for a usage error. */
 int hookd_cli_keys(int argc, char **argv, hookd_getenv_fn getenv_fn, const char *usage);
 
+/* The options of `hookd keys`, *count of them (static data, for the help). */
+const hookd_option *hookd_cli_keys_options(size_t *count);
+
 #endif

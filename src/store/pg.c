@@ -471,6 +471,19 @@ int pg_copy_end(pg_conn *c, pg_copy *cp, const char *sql)
 
 /* ---- the pool ---------------------------------------------------------------- */
 
+/* libpq would print the server's notices on stderr itself, past the log's
+ * format and level: they go through the log instead. A NOTICE (such as
+ * "relation … already exists, skipping" at each start) is debug, a WARNING
+ * warn. */
+static void on_server_notice(void *arg, const PGresult *res)
+{
+    (void)arg;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    hookd_log(sev && strcmp(sev, "WARNING") == 0 ? HOOKD_LOG_WARN : HOOKD_LOG_DEBUG,
+              "postgres: %s: %s", sev ? sev : "NOTICE", msg ? msg : "");
+}
+
 static void conn_close(pg_conn *c)
 {
     if (c->db)
@@ -483,6 +496,8 @@ static int conn_open(pg_store *s, pg_conn *c, char *err, size_t errlen)
 {
     conn_close(c);
     c->db = PQconnectdb(s->conninfo);
+    if (c->db)
+        PQsetNoticeReceiver(c->db, on_server_notice, NULL);
     if (PQstatus(c->db) != CONNECTION_OK) {
         const char *msg = PQerrorMessage(c->db);
         snprintf(err, errlen, "%.*s", (int)strcspn(msg, "\n"), msg);
@@ -828,6 +843,8 @@ static PGconn *listen_conn(pg_store *s)
     snprintf(sql, sizeof sql, "SELECT " PG_OWNER_LOCK_SQL("'%s'") "; LISTEN " PG_CHANNEL,
              s->owner);
     PGconn *db = PQconnectdb(s->conninfo);
+    if (db)
+        PQsetNoticeReceiver(db, on_server_notice, NULL);
     PGresult *r = PQstatus(db) == CONNECTION_OK ? PQexec(db, sql) : NULL;
     bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
