@@ -47,6 +47,9 @@ enum opt_id {
     OPT_MAX_TEST_SENDS,
     /* SPEC §8: endpoints that die */
     OPT_DISABLE_AFTER,
+    /* SPEC §8: observability */
+    OPT_METRICS_PUBLIC,
+    OPT_ACCESS_LOG,
     OPT_COUNT
 };
 
@@ -83,6 +86,8 @@ static const struct {
                                         "HOOKD_MAX_DELIVERIES_PER_REQUEST", "100000", true},
     [OPT_MAX_TEST_SENDS] = {"--max-test-sends", "HOOKD_MAX_TEST_SENDS", "16", true},
     [OPT_DISABLE_AFTER] = {"--disable-after", "HOOKD_DISABLE_AFTER", "5d", true},
+    [OPT_METRICS_PUBLIC] = {"--metrics-public", "HOOKD_METRICS_PUBLIC", NULL, false},
+    [OPT_ACCESS_LOG] = {"--access-log", "HOOKD_ACCESS_LOG", NULL, true},
 };
 
 int hookd_parse_listen(const char *s, char **host, uint16_t *port)
@@ -385,6 +390,14 @@ static int apply(hookd_config *cfg, enum opt_id id, const char *v, const char *s
     case OPT_LOG_RETENTION:
         return parse_duration_opt(v, 1, INT64_MAX, "above zero, like 30d", &cfg->log_retention_ms,
                                   src, err, errlen);
+    case OPT_METRICS_PUBLIC:
+        if (parse_bool_env(v, &cfg->metrics_public) != 0)
+            goto bad;
+        return 0;
+    case OPT_ACCESS_LOG:
+        /* "-": standard output. A file is opened (created, appended to) at
+         * start, where a path that cannot be written stops hookd. */
+        return set_path(&cfg->access_log, v, false, src, err, errlen);
     case OPT_COUNT:
         break;
     }
@@ -470,5 +483,6 @@ void hookd_config_free(hookd_config *cfg)
     free(cfg->tls_key);
     free(cfg->master_key_file);
     free(cfg->retry_schedule_ms);
+    free(cfg->access_log);
     memset(cfg, 0, sizeof *cfg);
 }

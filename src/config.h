@@ -42,6 +42,9 @@ typedef struct hookd_config {
     int max_deliveries_per_request;   /* deliveries one ingest may make (SPEC §8) */
     unsigned max_test_sends;  /* test sends in flight at once; past it /test answers 429 */
     int64_t disable_after_ms; /* a webhook failing this long (>= 10 attempts) is disconnected */
+    bool metrics_public;      /* GET /metrics without a key */
+    char *access_log;         /* a file to append a line per API request to, "-" for
+                               * standard output, or NULL: none */
 } hookd_config;
 
 /* Looks up an environment variable; NULL if unset. Tests pass their own. */
