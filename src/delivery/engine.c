@@ -141,7 +141,7 @@ struct wstate {
     bool in_paced;
     wstate *paced_next;
     bool update_contact; /* update_contact_from_response */
-    /* The "keeps failing" log line (log_failing): when it was last
+    /* The "keeps failing" log line (log_outcome): when it was last
      * written (0: not in this streak) and the failed attempts since. */
     int64_t failing_logged_ms;
     int64_t failing_unlogged;
