@@ -142,8 +142,10 @@ struct wstate {
     wstate *paced_next;
     bool update_contact; /* update_contact_from_response */
     /* The "keeps failing" log line (log_outcome): when it was last
-     * written (0: not in this streak) and the failed attempts since. */
+     * written, whether no "answers again" followed it yet, and the failed
+     * attempts since the last line about the webhook. */
     int64_t failing_logged_ms;
+    bool failing_open;
     int64_t failing_unlogged;
 };
 
@@ -1196,7 +1198,10 @@ static void attempt_words(const xfer *x, char *out, size_t len)
 /* The log lines of one stored attempt: one for a delivery that failed for
  * good (and for an attempt the guard refused), and, at most once per
  * FAILING_LOG_MS per webhook, one for a webhook whose attempts keep failing,
- * counting those not logged since; a success after such a line says so. */
+ * counting those not logged since; the first success after such a line
+ * says so. The limit holds across successes, so a webhook that flaps (fails
+ * three times, succeeds, fails again) writes no more than one pair of lines
+ * a minute either. */
 static void log_outcome(wstate *w, const xfer *x, int64_t now)
 {
     char what[400];
@@ -1209,15 +1214,17 @@ static void log_outcome(wstate *w, const xfer *x, int64_t now)
         hookd_log_warn("delivery %s of webhook %s: attempt %d refused: %s", x->delivery_id,
                        w->id, x->o.attempts + 1, what);
     if (x->o.event == HOOKD_EV_SUCCEEDED) {
-        if (w->failing_logged_ms)
+        if (w->failing_open) {
             hookd_log_info("webhook %s answers again (%lld failed attempts since the last line)",
                            w->id, (long long)w->failing_unlogged);
-        w->failing_logged_ms = 0;
-        w->failing_unlogged = 0;
+            w->failing_open = false;
+            w->failing_unlogged = 0;
+        }
         return;
     }
     w->failing_unlogged++;
-    if (x->streak.failed < FAILING_LOG_MIN || now - w->failing_logged_ms < FAILING_LOG_MS)
+    if (x->streak.failed < FAILING_LOG_MIN ||
+        (w->failing_logged_ms && now - w->failing_logged_ms < FAILING_LOG_MS))
         return;
     char since[HOOKD_TIME_MAX];
     hookd_time_format_ms(x->streak.since_ms, since);
@@ -1226,6 +1233,7 @@ static void log_outcome(wstate *w, const xfer *x, int64_t now)
                    w->id, (long long)x->streak.failed, since, (long long)w->failing_unlogged,
                    what);
     w->failing_logged_ms = now;
+    w->failing_open = true;
     w->failing_unlogged = 0;
 }
 

@@ -4,6 +4,7 @@ webhook that keeps failing a line at most once a minute however fast it fails
 (then one when it answers again). The optional access log: a line per API
 request, to a file or to standard output."""
 
+import itertools
 import re
 import time
 
@@ -91,8 +92,17 @@ def test_a_webhook_failing_fast_is_logged_once_a_minute(servers, receiver):
                        what=lambda: lines(s, wid))
     n = int(re.search(r"\((\d+) failed attempts since the last line\)", again).group(1))
     assert n > 100, again  # the attempts the limit kept out of the log are counted
+
+    # flapping (three failures, a success, and again): still no more lines
+    # within the minute
+    turn = itertools.count()
+    receiver.script("/down", [lambda req: 200 if req.is_test or next(turn) % 4 == 3 else 500])
+    seen = receiver.count("/down")
+    ingest(api, [act(cid, f"flap-{i}") for i in range(10)])
+    receiver.wait_count(seen + 40, "/down", timeout=15)
     time.sleep(0.2)
-    assert len(lines(s, f"webhook {wid} answers again")) == 1
+    assert len(lines(s, f"webhook {wid} keeps failing")) == 1, lines(s, wid)
+    assert len(lines(s, f"webhook {wid} answers again")) == 1, lines(s, wid)
 
 
 ACCESS_RE = re.compile(rf"^({TIME}) (\S+) ([A-Z]+) (\S+) (\d{{3}}) (\d+) (\d+\.\d{{3}})$")
