@@ -153,6 +153,7 @@ int hookd_h_metrics(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_erro
  * none), and the index of the first route whose pattern matches path
  * whatever its method (-1 for none): the route of a request refused
  * before its route was looked up (401) or for its method (405). */
+#define HOOKD_API_ROUTES_MAX 128 /* rows of the table at most (metrics.c counts by row) */
 size_t hookd_route_count(void);
 const hookd_route *hookd_route_at(size_t i);
 long hookd_route_index(const hookd_route *r);

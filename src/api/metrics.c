@@ -25,7 +25,7 @@
 #include "util/timeutil.h"
 #include "util/version.h"
 
-#define ROUTES_MAX 64 /* rows of the route table (router.c), at most */
+#define ROUTES_MAX HOOKD_API_ROUTES_MAX
 #define WEBHOOK_PAGE 500
 
 /* The statuses hookd answers; any other counts under "other". */

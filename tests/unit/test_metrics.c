@@ -3,6 +3,7 @@
  * src/config.c that /metrics and the access log add. */
 #include <stdlib.h>
 
+#include "api/handlers.h"
 #include "config.h"
 #include "unit.h"
 #include "util/crypto.h"
@@ -61,6 +62,18 @@ TEST(metrics_status_classes)
     CHECK_INT(hookd_metrics_class(599), HOOKD_M_5XX);
     CHECK_INT(hookd_metrics_class(0), HOOKD_M_ERROR);
     CHECK_INT(hookd_metrics_class(101), HOOKD_M_ERROR);
+}
+
+TEST(metrics_route_table_fits_the_counters)
+{
+    /* Past the cap, requests of the last routes would be counted as
+     * "unmatched": raise HOOKD_API_ROUTES_MAX with the table. */
+    CHECK(hookd_route_count() <= HOOKD_API_ROUTES_MAX);
+    long i = hookd_route_of_path("/api/v1/webhooks/abc/logs/def");
+    CHECK(i >= 0);
+    CHECK_STR(hookd_route_at((size_t)i)->pattern, "/api/v1/webhooks/*/logs/*");
+    CHECK_INT(hookd_route_of_path("/nope"), -1);
+    CHECK_INT(hookd_route_index(hookd_route_at(0)), 0);
 }
 
 TEST(id_ms_reads_the_creation_time)
