@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -395,8 +396,18 @@ static int apply(hookd_config *cfg, enum opt_id id, const char *v, const char *s
             goto bad;
         return 0;
     case OPT_ACCESS_LOG:
-        /* "-": standard output. A file is opened (created, appended to) at
-         * start, where a path that cannot be written stops hookd. */
+        /* "-": standard output. A file is made now if missing, so a path
+         * that cannot be written is a bad option (status 2), not a failure
+         * found after the store was opened. */
+        if (*v && strcmp(v, "-") != 0) {
+            int fd = open(v, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+            if (fd < 0) {
+                snprintf(err, errlen, "%s: cannot open '%s' for appending: %s", src, v,
+                         strerror(errno));
+                return -1;
+            }
+            close(fd);
+        }
         return set_path(&cfg->access_log, v, false, src, err, errlen);
     case OPT_COUNT:
         break;

@@ -170,7 +170,7 @@ static void write_histograms(hookd_buf *b)
          &hookd_m.ingest_to_attempt_ms},
         {"hookd_store_outcome_commit_seconds",
          "How long the store took to commit one batch of attempt outcomes.",
-         &hookd_m.outcome_commit_ms},
+         &hookd_m.outcome_commit_us},
         {"hookd_store_outcome_batch_size", "Attempt outcomes stored per batch (one commit).",
          &hookd_m.outcome_batch},
     };

@@ -420,7 +420,7 @@ static void run_flush(hookd_engine *e, msg *m)
     m->rc = o && states && streaks
                 ? hookd_store_record_outcomes(e->opt.store, o, m->n, states, streaks)
                 : HOOKD_ENOMEM;
-    hookd_histogram_observe(&hookd_m.outcome_commit_ms, (hookd_now_ns() - t0) / 1000000);
+    hookd_histogram_observe(&hookd_m.outcome_commit_us, (hookd_now_ns() - t0) / 1000);
     hookd_histogram_observe(&hookd_m.outcome_batch, (int64_t)m->n);
     i = 0;
     for (xfer *x = m->xfers; x; x = x->next, i++) {

@@ -19,7 +19,8 @@ static const int64_t ATTEMPT_MS[] = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5
                                      30000, 60000};
 static const int64_t INGEST_MS[] = {5,    10,   25,    50,    100,    250,    500,    1000,
                                     2500, 5000, 10000, 30000, 60000, 300000, 3600000};
-static const int64_t COMMIT_MS[] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000};
+static const int64_t COMMIT_US[] = {500,    1000,   2000,   5000,    10000,   25000,  50000,
+                                    100000, 250000, 500000, 1000000, 2500000, 5000000};
 static const int64_t BATCH[] = {1, 2, 5, 10, 25, 50, 100, 250, 512, 1024, 2048};
 
 #define HIST(b, s) {.bounds = (b), .n = sizeof(b) / sizeof((b)[0]), .scale = (s)}
@@ -27,7 +28,7 @@ static const int64_t BATCH[] = {1, 2, 5, 10, 25, 50, 100, 250, 512, 1024, 2048};
 hookd_metrics hookd_m = {
     .attempt_ms = HIST(ATTEMPT_MS, 1000),
     .ingest_to_attempt_ms = HIST(INGEST_MS, 1000),
-    .outcome_commit_ms = HIST(COMMIT_MS, 1000),
+    .outcome_commit_us = HIST(COMMIT_US, 1000000),
     .outcome_batch = HIST(BATCH, 1),
 };
 

@@ -53,7 +53,7 @@ static inline int64_t hookd_gauge_get(const hookd_gauge *g)
 
 #define HOOKD_HIST_BUCKETS_MAX 16
 
-/* A histogram over integers in a unit of its own (milliseconds, outcomes):
+/* A histogram over integers in a unit of its own (microseconds, outcomes):
  * bounds are the buckets' inclusive upper bounds, ascending, in that unit,
  * and a last bucket (+Inf) takes the rest. scale converts the unit to the
  * one written out (1000 for milliseconds shown as seconds). Counts per
@@ -83,7 +83,7 @@ typedef struct hookd_metrics {
     hookd_gauge in_flight;             /* attempts running now */
     hookd_histogram attempt_ms;        /* one attempt's duration */
     hookd_histogram ingest_to_attempt_ms; /* a delivery's creation to its first attempt */
-    hookd_histogram outcome_commit_ms; /* storing one batch of outcomes */
+    hookd_histogram outcome_commit_us; /* storing one batch of outcomes */
     hookd_histogram outcome_batch;     /* outcomes per batch */
 } hookd_metrics;
 

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from conftest import run_hookd
 from receiver import receiver  # noqa: F401  (a fixture)
 from test_delivery import act, ingest, make_hook, person, wait_delivery, wait_for
 
@@ -156,3 +157,12 @@ def test_access_log_to_stdout_and_off_by_default(servers, tmp_path):
     plain.stop()
     assert [line for line in plain.stdout_lines if not line.startswith("api key:")] == []
     assert not any("/api/v1/webhooks" in line for line in plain.stderr_lines)
+
+
+@pytest.mark.store_independent("an option refused before the store is opened")
+def test_an_access_log_that_cannot_be_written_is_a_bad_option(tmp_path):
+    p = run_hookd(["serve", "--db", str(tmp_path / "h.db"),
+                   "--access-log", str(tmp_path / "no-such-dir" / "access.log")], cwd=tmp_path)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert "--access-log: cannot open" in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    assert not (tmp_path / "h.db").exists()  # refused before anything was made

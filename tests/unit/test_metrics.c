@@ -125,4 +125,7 @@ TEST(config_metrics_public_and_access_log)
     const char *empty[] = {"--access-log", ""};
     CHECK_INT(hookd_config_parse(&cfg, 2, (char **)empty, no_env, err, sizeof err), -1);
     CHECK(strstr(err, "--access-log") != NULL);
+    const char *nodir[] = {"--access-log", "/nonexistent-dir-of-hookd/access.log"};
+    CHECK_INT(hookd_config_parse(&cfg, 2, (char **)nodir, no_env, err, sizeof err), -1);
+    CHECK(strstr(err, "--access-log: cannot open") != NULL);
 }
