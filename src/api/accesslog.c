@@ -85,9 +85,8 @@ static void put_path(char *out, size_t *n, size_t cap, const char *path)
         out[(*n)++] = '-';
 }
 
-void hookd_access_log_write(hookd_access_log *l, const struct sockaddr *client,
-                            const char *method, const char *path, int status, uint64_t bytes,
-                            int64_t duration_us)
+void hookd_access_log_write(hookd_access_log *l, const struct sockaddr *client, const char *method,
+                            const char *path, int status, uint64_t bytes, int64_t duration_us)
 {
     if (!l)
         return;

@@ -32,9 +32,8 @@ int hookd_access_log_open(const char *path, hookd_access_log **out, char *err, s
 
 /* Writes one request's line; client may be NULL ("-"). A failed write is
  * dropped (the log must never hold up an answer). */
-void hookd_access_log_write(hookd_access_log *l, const struct sockaddr *client,
-                            const char *method, const char *path, int status, uint64_t bytes,
-                            int64_t duration_us);
+void hookd_access_log_write(hookd_access_log *l, const struct sockaddr *client, const char *method,
+                            const char *path, int status, uint64_t bytes, int64_t duration_us);
 
 /* Closes the file (not standard output). Accepts NULL. */
 void hookd_access_log_close(hookd_access_log *l);

@@ -29,8 +29,8 @@
 #define WEBHOOK_PAGE 500
 
 /* The statuses hookd answers; any other counts under "other". */
-static const int STATUSES[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405,
-                               409, 413, 415, 429, 431, 500, 503};
+static const int STATUSES[] = {200, 201, 202, 204, 304, 400, 401, 403, 404,
+                               405, 409, 413, 415, 429, 431, 500, 503};
 #define N_STATUS (sizeof STATUSES / sizeof STATUSES[0] + 1)
 
 /* [route index, or ROUTES_MAX for no route][status index] */
@@ -221,8 +221,7 @@ static void write_gauges(hookd_buf *b, hookd_store *st)
     hookd_metrics_sample(b, "hookd_deliveries_held", NULL, (double)held);
 }
 
-int hookd_h_metrics(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
-                    hookd_error *err)
+int hookd_h_metrics(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp, hookd_error *err)
 {
     (void)req;
     hookd_buf b = {0};

@@ -15,15 +15,18 @@
  * (or a webhook's rate limit queues). Commits: SQLite's fsync is a few ms,
  * anything past a second is an alarm. Batches: FLUSH_MAX in the engine is
  * 512; outcomes kept through a store outage come back in larger ones. */
-static const int64_t ATTEMPT_MS[] = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
-                                     30000, 60000};
-static const int64_t INGEST_MS[] = {5,    10,   25,    50,    100,    250,    500,    1000,
+static const int64_t ATTEMPT_MS[] = {5,    10,   25,   50,    100,   250,  500,
+                                     1000, 2500, 5000, 10000, 30000, 60000};
+static const int64_t INGEST_MS[] = {5,    10,   25,    50,    100,   250,    500,    1000,
                                     2500, 5000, 10000, 30000, 60000, 300000, 3600000};
 static const int64_t COMMIT_US[] = {500,    1000,   2000,   5000,    10000,   25000,  50000,
                                     100000, 250000, 500000, 1000000, 2500000, 5000000};
 static const int64_t BATCH[] = {1, 2, 5, 10, 25, 50, 100, 250, 512, 1024, 2048};
 
-#define HIST(b, s) {.bounds = (b), .n = sizeof(b) / sizeof((b)[0]), .scale = (s)}
+#define HIST(b, s)                                                                                 \
+    {                                                                                              \
+        .bounds = (b), .n = sizeof(b) / sizeof((b)[0]), .scale = (s)                               \
+    }
 
 hookd_metrics hookd_m = {
     .attempt_ms = HIST(ATTEMPT_MS, 1000),

@@ -79,12 +79,12 @@ enum { HOOKD_M_2XX, HOOKD_M_3XX, HOOKD_M_4XX, HOOKD_M_5XX, HOOKD_M_ERROR, HOOKD_
 typedef struct hookd_metrics {
     hookd_counter deliveries[HOOKD_M_OUTCOMES];
     hookd_counter attempts[HOOKD_M_CLASSES];
-    hookd_counter guard_refused;       /* attempts the address guard refused */
-    hookd_gauge in_flight;             /* attempts running now */
-    hookd_histogram attempt_ms;        /* one attempt's duration */
+    hookd_counter guard_refused;          /* attempts the address guard refused */
+    hookd_gauge in_flight;                /* attempts running now */
+    hookd_histogram attempt_ms;           /* one attempt's duration */
     hookd_histogram ingest_to_attempt_ms; /* a delivery's creation to its first attempt */
-    hookd_histogram outcome_commit_us; /* storing one batch of outcomes */
-    hookd_histogram outcome_batch;     /* outcomes per batch */
+    hookd_histogram outcome_commit_us;    /* storing one batch of outcomes */
+    hookd_histogram outcome_batch;        /* outcomes per batch */
 } hookd_metrics;
 
 /* The process's figures (static storage: always there, zero at start). */
