@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,9 @@ enum opt_id {
     /* how the log looks (util/log.h) */
     OPT_LOG_FORMAT,
     OPT_LOG_LEVEL,
+    /* observability: /metrics and the access log */
+    OPT_METRICS_PUBLIC,
+    OPT_ACCESS_LOG,
     OPT_COUNT
 };
 
@@ -162,6 +166,12 @@ static const hookd_option OPTS[OPT_COUNT] = {
     [OPT_LOG_LEVEL] = {"--log-level", "HOOKD_LOG_LEVEL", "info", true,
                        .arg = "debug|info|warn|error", .group = HOOKD_OPTG_LOGGING,
                        .help = "lines below this level are not written"},
+    [OPT_METRICS_PUBLIC] = {"--metrics-public", "HOOKD_METRICS_PUBLIC", NULL, false,
+                            .group = HOOKD_OPTG_LOGGING,
+                            .help = "serve GET /metrics without a key"},
+    [OPT_ACCESS_LOG] = {"--access-log", "HOOKD_ACCESS_LOG", NULL, true, .arg = "FILE|-",
+                        .group = HOOKD_OPTG_LOGGING,
+                        .help = "append a line per API request to FILE (- for standard output)"},
 };
 
 static const char *const GROUP_TITLES[HOOKD_OPTG_COUNT] = {
@@ -498,6 +508,24 @@ static int apply(hookd_config *cfg, enum opt_id id, const char *v, const char *s
             return -1;
         }
         return 0;
+    case OPT_METRICS_PUBLIC:
+        if (parse_bool_env(v, &cfg->metrics_public) != 0)
+            goto bad;
+        return 0;
+    case OPT_ACCESS_LOG:
+        /* "-": standard output. A file is made now if missing, so a path
+         * that cannot be written is a bad option (status 2), not a failure
+         * found after the store was opened. */
+        if (*v && strcmp(v, "-") != 0) {
+            int fd = open(v, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+            if (fd < 0) {
+                snprintf(err, errlen, "%s: cannot open '%s' for appending: %s", src, v,
+                         strerror(errno));
+                return -1;
+            }
+            close(fd);
+        }
+        return set_path(&cfg->access_log, v, false, src, err, errlen);
     case OPT_COUNT:
         break;
     }
@@ -583,5 +611,6 @@ void hookd_config_free(hookd_config *cfg)
     free(cfg->tls_key);
     free(cfg->master_key_file);
     free(cfg->retry_schedule_ms);
+    free(cfg->access_log);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -74,6 +74,9 @@ typedef struct hookd_config {
     int64_t disable_after_ms; /* a webhook failing this long (>= 10 attempts) is disconnected */
     hookd_log_format log_format;
     hookd_log_level log_level;
+    bool metrics_public;      /* GET /metrics without a key */
+    char *access_log;         /* a file to append a line per API request to, "-" for
+                               * standard output, or NULL: none */
 } hookd_config;
 
 /* Looks up an environment variable; NULL if unset. Tests pass their own. */

@@ -154,7 +154,9 @@ static int server_start(server *srv, const hookd_config *cfg)
                              .rate_limit = cfg->api_rate_limit,
                              .tls_cert = cfg->tls_cert, .tls_key = cfg->tls_key,
                              .max_deliveries_per_request = cfg->max_deliveries_per_request,
-                             .max_test_sends = cfg->max_test_sends};
+                             .max_test_sends = cfg->max_test_sends,
+                             .metrics_public = cfg->metrics_public,
+                             .access_log = cfg->access_log};
     if (hookd_api_start(&opt, &srv->api, err, sizeof err) != 0)
         goto fail;
     hookd_log_debug("api started: %u handler threads, %u I/O threads", opt.threads,

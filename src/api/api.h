@@ -17,6 +17,7 @@
 #ifndef HOOKD_API_API_H
 #define HOOKD_API_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,9 @@ typedef struct hookd_api_options {
     const char *tls_key;
     int max_deliveries_per_request; /* one ingest's deliveries at most; 0: no cap */
     unsigned max_test_sends;     /* test sends in flight at once (past it: 429); > 0 */
+    bool metrics_public;         /* GET /metrics without a key */
+    const char *access_log;      /* a file to append a line per request to, "-" for
+                                  * standard output, or NULL */
 } hookd_api_options;
 
 /* Starts serving. Returns 0 and sets *out, or a negative code with a one-line

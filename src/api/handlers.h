@@ -97,7 +97,7 @@ hookd_api_later *hookd_api_defer(const hookd_req *req, hookd_api_second_half sec
 void hookd_api_resume(hookd_api_later *later);
 
 /* Route flags. */
-enum { ROUTE_PUBLIC = 1, ROUTE_BODY = 2 };
+enum { ROUTE_PUBLIC = 1, ROUTE_BODY = 2, ROUTE_METRICS = 4 /* public with --metrics-public */ };
 
 typedef struct hookd_route {
     const char *method;
@@ -146,6 +146,23 @@ int hookd_h_keys_create(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_
 int hookd_h_keys_list(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_keys_revoke(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
 int hookd_h_openapi(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+
+int hookd_h_metrics(hookd_api_ctx *, const hookd_req *, hookd_resp *, hookd_error *);
+
+/* The route table by index (router.c), for counting requests by route:
+ * how many routes, the i-th (NULL past the end), a route's index (-1 for
+ * none), and the index of the first route whose pattern matches path
+ * whatever its method (-1 for none): the route of a request refused
+ * before its route was looked up (401) or for its method (405). */
+#define HOOKD_API_ROUTES_MAX 128 /* rows of the table at most (metrics.c counts by row) */
+size_t hookd_route_count(void);
+const hookd_route *hookd_route_at(size_t i);
+long hookd_route_index(const hookd_route *r);
+long hookd_route_of_path(const char *path);
+
+/* Counts one answered request by its route (NULL: found again from path)
+ * and status (metrics.c); any thread, lock-free. */
+void hookd_api_metrics_count(const hookd_route *route, const char *path, int status);
 
 /* Query parameters (query.c). An integer in [min, max], dflt when absent;
  * a cursor (0 when absent); a string (NULL when absent or empty); and a

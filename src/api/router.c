@@ -44,6 +44,8 @@ static const hookd_route ROUTES[] = {
     {"DELETE", "/api/v1/keys/*", hookd_h_keys_revoke, 0},
     /* The API's description (docs/openapi.json) is public: it holds no secret. */
     {"GET", "/api/v1/openapi.json", hookd_h_openapi, ROUTE_PUBLIC},
+    /* Needs a key unless --metrics-public (server.c). */
+    {"GET", "/metrics", hookd_h_metrics, ROUTE_METRICS},
 };
 
 /* Matches path against pattern; on success fills params from scratch. */
@@ -85,4 +87,32 @@ const hookd_route *hookd_route_find(const char *method, const char *path, hookd_
         *status = 405;
     }
     return NULL;
+}
+
+size_t hookd_route_count(void)
+{
+    return sizeof ROUTES / sizeof ROUTES[0];
+}
+
+const hookd_route *hookd_route_at(size_t i)
+{
+    return i < hookd_route_count() ? &ROUTES[i] : NULL;
+}
+
+long hookd_route_index(const hookd_route *r)
+{
+    return r >= ROUTES && r < ROUTES + hookd_route_count() ? (long)(r - ROUTES) : -1;
+}
+
+long hookd_route_of_path(const char *path)
+{
+    hookd_req req;
+    char scratch[256];
+    if (strlen(path) >= sizeof scratch)
+        return -1; /* no route's path is this long */
+    for (size_t i = 0; i < hookd_route_count(); i++) {
+        if (match(ROUTES[i].pattern, path, &req, scratch))
+            return (long)i;
+    }
+    return -1;
 }

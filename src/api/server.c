@@ -51,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/accesslog.h"
 #include "api/api.h"
 #include "api/deadline.h"
 #include "api/handlers.h"
@@ -136,6 +137,11 @@ typedef struct req_state {
     hookd_error err;
     hookd_conn_clock *clock; /* the connection's deadlines, or NULL */
     hookd_api_later later;
+    /* For /metrics and the access log: when the head came (monotonic ns),
+     * and the status and body bytes of the answer queued (status 0: none). */
+    int64_t start_ns;
+    int sent_status;
+    size_t sent_bytes;
 } req_state;
 
 /* The handler threads and the requests waiting for one. */
@@ -185,6 +191,8 @@ struct hookd_api {
     hookd_ratelimit *ratelimit; /* NULL: no rate limit */
     double rate;
     char *tls_cert_pem, *tls_key_pem; /* kept until the daemon stops; the key wiped */
+    bool metrics_public;              /* --metrics-public: /metrics needs no key */
+    hookd_access_log *access_log;     /* --access-log, or NULL */
 };
 
 /* ---- answers ----------------------------------------------------------- */
@@ -227,15 +235,17 @@ static bool etag_matches(const char *inm, const char *etag)
 
 /* The answer's body and its media type: the rendered JSON, the handler's
  * bytes, or nothing. Owned bytes pass to the MHD response, which frees them. */
-static struct MHD_Response *make_body(hookd_resp *resp, const char **type)
+static struct MHD_Response *make_body(hookd_resp *resp, const char **type, size_t *len)
 {
     struct MHD_Response *r;
     *type = NULL;
+    *len = 0;
     if (resp->json) {
         char *text = hookd_json_dumps(resp->json);
         if (!text)
             return NULL;
-        r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        *len = strlen(text);
+        r = MHD_create_response_from_buffer(*len, text, MHD_RESPMEM_MUST_FREE);
         if (!r)
             free(text);
         *type = "application/json";
@@ -251,6 +261,7 @@ static struct MHD_Response *make_body(hookd_resp *resp, const char **type)
     if (r)
         resp->owned = false;
     *type = resp->type;
+    *len = resp->len;
     return r;
 }
 
@@ -267,9 +278,10 @@ static void resp_release(hookd_resp *resp)
 
 /* Queues resp, or a 304 without a body when the client holds its ETag
  * already, and releases what resp holds whatever happens. retry_after: the
- * seconds of a Retry-After header, 0 for none. */
+ * seconds of a Retry-After header, 0 for none. What was queued is noted in
+ * rs (for /metrics and the access log). */
 static enum MHD_Result queue_resp(struct MHD_Connection *c, hookd_resp *resp,
-                                  unsigned retry_after)
+                                  unsigned retry_after, req_state *rs)
 {
     int status = resp->status;
     if (resp->etag) {
@@ -281,10 +293,13 @@ static enum MHD_Result queue_resp(struct MHD_Connection *c, hookd_resp *resp,
         }
     }
     const char *type;
-    struct MHD_Response *r = make_body(resp, &type);
+    size_t len;
+    struct MHD_Response *r = make_body(resp, &type, &len);
     resp_release(resp);
     if (!r)
         return MHD_NO;
+    rs->sent_status = status;
+    rs->sent_bytes = len;
     if (type)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
@@ -305,7 +320,7 @@ static enum MHD_Result queue_resp(struct MHD_Connection *c, hookd_resp *resp,
 
 /* The error answer of SPEC §2, with a Retry-After when retry_after > 0. */
 static enum MHD_Result send_error_retry(struct MHD_Connection *c, const hookd_error *in,
-                                        unsigned retry_after)
+                                        unsigned retry_after, req_state *rs)
 {
     /* Messages may quote request bytes or a character cut by a bounded
      * format: make them valid UTF-8 so the answer can always be built. */
@@ -321,7 +336,7 @@ static enum MHD_Result send_error_retry(struct MHD_Connection *c, const hookd_er
         json_object_set_new(e, "field", json_string(err->field));
     hookd_resp resp = {.status = err->status ? err->status : 503,
                        .json = json_pack("{s:o}", "error", e)};
-    return queue_resp(c, &resp, retry_after);
+    return queue_resp(c, &resp, retry_after, rs);
 }
 
 /* ---- header checks ----------------------------------------------------- */
@@ -443,11 +458,16 @@ static int forbidden(hookd_error *err, hookd_key_scope scope)
 
 /* ---- abuse limits ------------------------------------------------------ */
 
-static int64_t mono_ms(void)
+static int64_t mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t mono_ms(void)
+{
+    return mono_ns() / 1000000;
 }
 
 /* The refusals that come before the key and the route: a client address
@@ -517,7 +537,9 @@ static int check_headers(hookd_api *api, struct MHD_Connection *c, const char *u
                                "%s is not allowed on %s", method, url);
     if (!rs->route)
         return hookd_error_set(err, 404, "not_found", NULL, "no such path: %s", url);
-    if (!is_api && !(rs->route->flags & ROUTE_PUBLIC)) {
+    bool open = (rs->route->flags & ROUTE_PUBLIC) ||
+                ((rs->route->flags & ROUTE_METRICS) && api->metrics_public);
+    if (!is_api && !open) {
         if (check_key(api, c, &scope) != 0)
             return hookd_error_set(err, 401, "unauthorized", NULL, "a valid API key is required");
         if (!hookd_key_scope_allows(scope, url))
@@ -708,9 +730,9 @@ static void run_second_half(hookd_api *api, req_state *rs)
 static enum MHD_Result answer(struct MHD_Connection *c, req_state *rs)
 {
     if (rs->rc == 0)
-        return queue_resp(c, &rs->resp, rs->resp.retry_after);
+        return queue_resp(c, &rs->resp, rs->resp.retry_after, rs);
     resp_release(&rs->resp); /* a handler that failed half-way may hold something */
-    return send_error_retry(c, &rs->err, rs->resp.retry_after);
+    return send_error_retry(c, &rs->err, rs->resp.retry_after, rs);
 }
 
 /* ---- the handler pool -------------------------------------------------- */
@@ -897,6 +919,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!(rs = calloc(1, sizeof *rs)))
             return MHD_NO;
         *con_cls = rs;
+        rs->start_ns = mono_ns();
+        /* libmicrohttpd keeps both until the request completes. */
+        rs->req.method = method;
+        rs->req.path = url;
         rs->clock = conn_clock(c);
         hookd_deadlines_head_done(api->deadlines, rs->clock);
         hookd_error err = {0};
@@ -905,7 +931,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             check_headers(api, c, url, method, rs, &err) != 0) {
             rs->answered = 1;
             hookd_deadlines_answering(api->deadlines, rs->clock);
-            return send_error_retry(c, &err, retry_after);
+            return send_error_retry(c, &err, retry_after, rs);
         }
         return MHD_YES;
     }
@@ -930,6 +956,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return answer(c, rs);
 }
 
+/* A request whose answer was queued: counted for /metrics, and a line in
+ * the access log. */
+static void request_done(hookd_api *api, struct MHD_Connection *c, const req_state *rs)
+{
+    const char *path = rs->req.path ? rs->req.path : "";
+    hookd_api_metrics_count(rs->route, path, rs->sent_status);
+    if (!api->access_log)
+        return;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    hookd_access_log_write(api->access_log, ci ? ci->client_addr : NULL, rs->req.method, path,
+                           rs->sent_status, rs->sent_bytes, (mono_ns() - rs->start_ns) / 1000);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -939,6 +979,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     req_state *rs = *con_cls;
     if (!rs)
         return;
+    if (rs->sent_status)
+        request_done(api, c, rs);
     if (rs->conn) /* it went through the pool */
         atomic_fetch_sub(&api->pool.unsent, 1);
     free(rs->scratch);
@@ -1220,6 +1262,8 @@ static void free_limits(hookd_api *api)
     api->ctx.tester = NULL;
     hookd_deadlines_stop(api->deadlines);
     hookd_ratelimit_free(api->ratelimit);
+    hookd_access_log_close(api->access_log);
+    api->access_log = NULL;
     free(api->tls_cert_pem);
     if (api->tls_key_pem)
         OPENSSL_cleanse(api->tls_key_pem, strlen(api->tls_key_pem));
@@ -1244,6 +1288,8 @@ static int start_limits(hookd_api *api, const hookd_api_options *opt, char *err,
         snprintf(err, errlen, "cannot set up --api-rate-limit");
         return HOOKD_ENOMEM;
     }
+    if (opt->access_log)
+        return hookd_access_log_open(opt->access_log, &api->access_log, err, errlen);
     return 0;
 }
 
@@ -1272,6 +1318,7 @@ int hookd_api_start(const hookd_api_options *opt, hookd_api **out, char *err, si
     api->ctx.keys_reload = keys_reload;
     api->ctx.key_last_used = key_last_used;
     api->ctx.max_deliveries = (size_t)opt->max_deliveries_per_request;
+    api->metrics_public = opt->metrics_public;
     pthread_mutex_init(&api->keys_lock, NULL);
     api->keys_read_ms = hookd_now_ms();
     if (load_keys(api) != 0) {

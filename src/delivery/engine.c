@@ -32,6 +32,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,8 +40,10 @@
 #include "delivery/outcome.h"
 #include "delivery/pace.h"
 #include "util/buf.h"
+#include "util/crypto.h"
 #include "util/intmap.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/timeutil.h"
 
 #define IDLE_POLL_MS 1000     /* a safety net: every wake-up has its own cause */
@@ -61,6 +64,11 @@
  * STORE_RETRY_MS; past this many no attempt starts, so an outage costs at
  * most this many outcomes in memory (each up to the 4 KiB of answer kept). */
 #define UNSTORED_MAX 2048
+/* A webhook whose attempts keep failing is logged at most once per this
+ * long, and only once this many of its attempts in a row failed: a webhook
+ * failing at full speed must not write a line per attempt. */
+#define FAILING_LOG_MS 60000
+#define FAILING_LOG_MIN 3
 
 /* ---- what the engine holds --------------------------------------------------- */
 
@@ -98,6 +106,7 @@ typedef struct xfer {
     struct msg *resolved;  /* made at start: posted when the host is resolved */
     struct xfer *next;
     json_t *contact_fields; /* the answer's person fields (o.contact_fields) */
+    bool refused;          /* refused before connecting (address guard, --https-only) */
 } xfer;
 
 /* One webhook as the engine sees it. */
@@ -132,6 +141,12 @@ struct wstate {
     bool in_paced;
     wstate *paced_next;
     bool update_contact; /* update_contact_from_response */
+    /* The "keeps failing" log line (log_outcome): when it was last
+     * written, whether no "answers again" followed it yet, and the failed
+     * attempts since the last line about the webhook. */
+    int64_t failing_logged_ms;
+    bool failing_open;
+    int64_t failing_unlogged;
 };
 
 /* ---- messages ----------------------------------------------------------------- */
@@ -401,9 +416,12 @@ static void run_flush(hookd_engine *e, msg *m)
     size_t i = 0;
     for (xfer *x = m->xfers; o && x; x = x->next)
         o[i++] = x->o;
+    int64_t t0 = hookd_now_ns();
     m->rc = o && states && streaks
                 ? hookd_store_record_outcomes(e->opt.store, o, m->n, states, streaks)
                 : HOOKD_ENOMEM;
+    hookd_histogram_observe(&hookd_m.outcome_commit_us, (hookd_now_ns() - t0) / 1000);
+    hookd_histogram_observe(&hookd_m.outcome_batch, (int64_t)m->n);
     i = 0;
     for (xfer *x = m->xfers; x; x = x->next, i++) {
         x->stored_state = m->rc == 0 ? states[i] : HOOKD_DS_REFUSED;
@@ -856,6 +874,7 @@ static void start_one(hookd_engine *e, wstate *w)
     w->in_flight++;
     w->owed++;
     e->in_flight++;
+    hookd_gauge_add(&hookd_m.in_flight, 1);
     if (resolve)
         atomic_fetch_add(&e->notifying, 1);
     if (resolve && hookd_request_resolve_start(r, on_resolved, x) != 0) {
@@ -886,6 +905,7 @@ static void resolved(hookd_engine *e, msg *m)
         w->in_flight--;
         w->owed--;
         e->in_flight--;
+        hookd_gauge_add(&hookd_m.in_flight, -1);
         w->scan_after = hookd_now_ms() + STORE_RETRY_MS;
         backlog(e, w);
         xfer_free(e, x);
@@ -951,6 +971,22 @@ static hookd_ds_event event_of(hookd_engine *e, const hookd_attempt_result *res,
     return HOOKD_EV_RETRY;
 }
 
+/* Counts one finished attempt of j (its first when j had none before):
+ * atomic adds only, on the engine's hot path. */
+static void count_attempt(const hookd_job *j, const hookd_attempt_result *res)
+{
+    hookd_counter_add(&hookd_m.attempts[hookd_metrics_class(res->status_code)], 1);
+    if (res->refused)
+        hookd_counter_add(&hookd_m.guard_refused, 1);
+    hookd_histogram_observe(&hookd_m.attempt_ms, res->duration_ms);
+    /* A delivery's id is a UUIDv7 of when it was made (at ingest, or at a
+     * resend), so its age needs no store read. */
+    int64_t made = hookd_id_ms(j->id);
+    if (j->attempts == 0 && made > 0)
+        hookd_histogram_observe(&hookd_m.ingest_to_attempt_ms, res->started_ms - made);
+    hookd_gauge_add(&hookd_m.in_flight, -1);
+}
+
 static void finish(hookd_engine *e, CURL *easy, CURLcode code, int64_t now)
 {
     xfer *x = NULL;
@@ -991,6 +1027,8 @@ static void finish(hookd_engine *e, CURL *easy, CURLcode code, int64_t now)
                            .signature = x->signature,
                            .contact_fields = x->contact_fields};
     x->o.event = event_of(e, &res, j->attempts + 1, now, &x->o.next_at, wants_object, is_object);
+    x->refused = res.refused;
+    count_attempt(j, &res);
     curl_multi_remove_handle(e->multi, easy);
     easy_put(e, easy);
     xfer_shrink(e, x);
@@ -1144,6 +1182,73 @@ static void disabled(hookd_engine *e, msg *m)
         hookd_log_error("engine: cannot disconnect webhook %s (%d): %s", m->id, m->rc, m->reason);
 }
 
+/* What an attempt came to, in words for the log: "HTTP 503", "HTTP 200:
+ * <why it is retried>", or the error ("Connection refused", the guard's
+ * "address … is not allowed …"). */
+static void attempt_words(const xfer *x, char *out, size_t len)
+{
+    if (x->o.status_code && x->error)
+        snprintf(out, len, "HTTP %d: %s", x->o.status_code, x->error);
+    else if (x->o.status_code)
+        snprintf(out, len, "HTTP %d", x->o.status_code);
+    else
+        snprintf(out, len, "%s", x->error ? x->error : "no answer");
+}
+
+/* The log lines of one stored attempt: one for a delivery that failed for
+ * good (and for an attempt the guard refused), and, at most once per
+ * FAILING_LOG_MS per webhook, one for a webhook whose attempts keep failing,
+ * counting those not logged since; the first success after such a line
+ * says so. The limit holds across successes, so a webhook that flaps (fails
+ * three times, succeeds, fails again) writes no more than one pair of lines
+ * a minute either. */
+static void log_outcome(wstate *w, const xfer *x, int64_t now)
+{
+    char what[400];
+    attempt_words(x, what, sizeof what);
+    if (x->stored_state == HOOKD_DS_FAILED && x->o.event == HOOKD_EV_FAILED)
+        hookd_log_warn("delivery %s of webhook %s failed for good after %d attempt%s: %s%s",
+                       x->delivery_id, w->id, x->o.attempts + 1, x->o.attempts ? "s" : "",
+                       x->refused ? "refused: " : "", what);
+    else if (x->refused)
+        hookd_log_warn("delivery %s of webhook %s: attempt %d refused: %s", x->delivery_id,
+                       w->id, x->o.attempts + 1, what);
+    if (x->o.event == HOOKD_EV_SUCCEEDED) {
+        if (w->failing_open) {
+            hookd_log_info("webhook %s answers again (%lld failed attempts since the last line)",
+                           w->id, (long long)w->failing_unlogged);
+            w->failing_open = false;
+            w->failing_unlogged = 0;
+        }
+        return;
+    }
+    w->failing_unlogged++;
+    if (x->streak.failed < FAILING_LOG_MIN ||
+        (w->failing_logged_ms && now - w->failing_logged_ms < FAILING_LOG_MS))
+        return;
+    char since[HOOKD_TIME_MAX];
+    hookd_time_format_ms(x->streak.since_ms, since);
+    hookd_log_warn("webhook %s keeps failing: %lld failed attempts in a row since %s, %lld of "
+                   "them since the last line; the last one: %s",
+                   w->id, (long long)x->streak.failed, since, (long long)w->failing_unlogged,
+                   what);
+    w->failing_logged_ms = now;
+    w->failing_open = true;
+    w->failing_unlogged = 0;
+}
+
+/* Counts a stored outcome as the store's counters do (hookd_ds_effect_of):
+ * a delivery when it finishes, a retry when one is scheduled. */
+static void count_outcome(const xfer *x)
+{
+    if (x->o.event == HOOKD_EV_SUCCEEDED && x->stored_state == HOOKD_DS_SUCCEEDED)
+        hookd_counter_add(&hookd_m.deliveries[HOOKD_M_SUCCEEDED], 1);
+    else if (x->o.event == HOOKD_EV_FAILED && x->stored_state == HOOKD_DS_FAILED)
+        hookd_counter_add(&hookd_m.deliveries[HOOKD_M_FAILED], 1);
+    else if (x->o.event == HOOKD_EV_RETRY && x->stored_state == HOOKD_DS_RETRYING)
+        hookd_counter_add(&hookd_m.deliveries[HOOKD_M_RETRIED], 1);
+}
+
 static void flushed(hookd_engine *e, msg *m)
 {
     e->flushing = false;
@@ -1166,8 +1271,12 @@ static void flushed(hookd_engine *e, msg *m)
         } else if (x->stored_state == HOOKD_DS_RETRYING) {
             note_due(e, w, x->o.next_at);
         }
-        if (m->rc == 0 && x->stored_state != HOOKD_DS_REFUSED)
+        if (m->rc == 0 && x->stored_state != HOOKD_DS_REFUSED) {
+            count_outcome(x);
+            if (w->id[0])
+                log_outcome(w, x, now);
             streak(e, w, x, now);
+        }
         xfer_free(e, x);
         maybe_forget(e, w);
     }

@@ -7,6 +7,7 @@
 #include "model/fields.h"
 #include "model/payload.h"
 #include "util/crypto.h"
+#include "util/log.h"
 #include "util/timeutil.h"
 
 #define SAMPLE_CONTACT_ID "00000000-0000-7000-8000-000000000000"
@@ -62,6 +63,7 @@ hookd_test *hookd_test_new(const hookd_webhook *wh, const hookd_send_opts *opts)
     hookd_time_format_s(now_ns / 1000000000LL, now_s);
     t->created_ms = now_ns / 1000000;
     t->method = wh->method;
+    memcpy(t->webhook_id, wh->id, sizeof t->webhook_id);
     if (hookd_id_new(t->id) != 0 || hookd_id_new(aid) != 0) {
         free(t);
         return NULL;
@@ -105,6 +107,9 @@ void hookd_test_finish(hookd_test *t, CURLcode code)
 {
     hookd_request_finish(&t->req, code, &t->res);
     t->ok = hookd_outcome_classify(t->res.status_code, t->res.refused) == HOOKD_VERDICT_SUCCESS;
+    if (t->res.refused) /* a test send is never counted, but a refusal is always logged */
+        hookd_log_warn("test send %s%s%s refused: %s", t->id, t->webhook_id[0] ? " to webhook " : "",
+                       t->webhook_id, t->res.error ? t->res.error : "not allowed");
     /* The outcome's strings live in req's own buffers, which stay. */
     hookd_request_cleanup(&t->req);
     curl_easy_cleanup(t->easy);

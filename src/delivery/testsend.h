@@ -32,6 +32,7 @@ struct hookd_test {
     hookd_method method;
     char *query; /* GET/DELETE's payload query, or NULL (owned) */
     char *body;  /* the payload ("" for GET/DELETE) (owned) */
+    char webhook_id[HOOKD_ID_MAX]; /* for the log ("" for an unsaved webhook) */
     /* The outcome, set by hookd_test_finish; its strings point into req. */
     bool ok;
     hookd_attempt_result res;

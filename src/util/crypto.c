@@ -138,3 +138,17 @@ int hookd_id_valid(const char *s)
     }
     return 1;
 }
+
+int64_t hookd_id_ms(const char *s)
+{
+    if (!hookd_id_valid(s))
+        return -1;
+    int64_t ms = 0;
+    for (int i = 0; i < 13; i++) {
+        if (i == 8)
+            continue; /* the first '-' */
+        int c = s[i];
+        ms = ms * 16 + (c <= '9' ? c - '0' : c - 'a' + 10);
+    }
+    return ms;
+}

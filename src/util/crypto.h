@@ -53,4 +53,8 @@ int hookd_id_new(char out[HOOKD_ID_MAX]) __attribute__((warn_unused_result));
 /* True if s has the shape of an id made by hookd_id_new (lower-case hex). */
 int hookd_id_valid(const char *s);
 
+/* The Unix milliseconds an id made by hookd_id_new was made at (its first
+ * 48 bits), or -1 when s does not have that shape. */
+int64_t hookd_id_ms(const char *s);
+
 #endif
