@@ -30,7 +30,7 @@ enum opt_id {
     OPT_MAX_RETRIES,
     OPT_REQUEST_TIMEOUT,
     OPT_LOG_RETENTION,
-    /* SPEC §8 */
+    /* docs/configuration.md: keys, secrets, network */
     OPT_MASTER_KEY_FILE,
     OPT_ALLOW_NETWORKS,
     OPT_HTTPS_ONLY,
@@ -44,10 +44,10 @@ enum opt_id {
     /* abuse limits of the API (docs/security.md) */
     OPT_API_CONNECTIONS_PER_CLIENT,
     OPT_API_REQUEST_DEADLINE,
-    /* SPEC §8: the bound on one ingest's fan-out */
+    /* the bound on one ingest's fan-out, docs/api.md#limits */
     OPT_MAX_DELIVERIES_PER_REQUEST,
     OPT_MAX_TEST_SENDS,
-    /* SPEC §8: endpoints that die */
+    /* docs/api.md#dead-endpoints */
     OPT_DISABLE_AFTER,
     /* how the log looks (util/log.h) */
     OPT_LOG_FORMAT,

@@ -69,7 +69,7 @@ typedef struct hookd_config {
     unsigned api_connections_per_client; /* open connections per client address; 0: no cap */
     int64_t api_request_deadline_ms;  /* whole request head and body, an answer's
                                        * reading, an idle keep-alive wait */
-    int max_deliveries_per_request;   /* deliveries one ingest may make (SPEC §8) */
+    int max_deliveries_per_request;   /* deliveries one ingest may make (docs/api.md) */
     unsigned max_test_sends;  /* test sends in flight at once; past it /test answers 429 */
     int64_t disable_after_ms; /* a webhook failing this long (>= 10 attempts) is disconnected */
     hookd_log_format log_format;

@@ -1,6 +1,6 @@
 /*
  * activities.c — POST /api/v1/activities and POST /api/v1/webhooks/{id}/send
- * (SPEC §2): validate everything first (all or nothing), then in one write
+ * (docs/api.md): validate everything first (all or nothing), then in one write
  * transaction resolve contacts, store activities, and make one delivery per
  * subscribed, connected webhook with its payload built once. The 202 is
  * answered only after that transaction committed.
@@ -155,7 +155,7 @@ static int validate_contact(const json_t *v, const char *path, ingest_item *it, 
     return hookd_merge_person_validate(v, path, merge_by, n, false, &it->merge, err);
 }
 
-/* The activity object of SPEC §3. */
+/* The activity object of docs/payload.md. */
 static json_t *activity_doc(const char *id, const char *field_id, int64_t created_ns,
                             const json_t *attr)
 {
@@ -293,7 +293,7 @@ static size_t fanout_of(const char *field_id, hookd_webhook *const *whs, size_t 
     return k;
 }
 
-/* SPEC §8's cap on one request's deliveries. Run by the store inside the
+/* The cap (docs/api.md#limits) on one request's deliveries. Run by the store inside the
  * ingest command, before anything is written, so it counts the webhooks as
  * they are when the deliveries would be made. Every activity of the request
  * counts, a duplicate too: the request is judged by what it asks for. A run

@@ -1,5 +1,5 @@
 /*
- * api.h — hookd's HTTP API (SPEC §2) served by libmicrohttpd.
+ * api.h — hookd's HTTP API (docs/api.md) served by libmicrohttpd.
  *
  * hookd_api_start runs libmicrohttpd with an internal epoll thread pool that
  * moves bytes, a pool of handler threads that parse requests and run

@@ -1,5 +1,5 @@
 /*
- * catalog.c — /api/v1/catalog/activities and /catalog/attributes (SPEC §2):
+ * catalog.c — /api/v1/catalog/activities and /catalog/attributes (docs/api.md):
  * the seed's catalog as JSON, plus /healthz.
  */
 #include "api/handlers.h"

@@ -1,5 +1,5 @@
 /*
- * fields.c — /api/v1/fields (SPEC §2): the built-in person and account fields
+ * fields.c — /api/v1/fields (docs/api.md): the built-in person and account fields
  * followed by the custom ones, and creation of custom fields.
  */
 #include <stdio.h>

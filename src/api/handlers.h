@@ -44,7 +44,7 @@ typedef struct hookd_api_ctx {
     void *keys;
     void (*keys_reload)(void *keys);
     int64_t (*key_last_used)(void *keys, const char *id);
-    size_t max_deliveries; /* one ingest's deliveries at most (SPEC §8); 0: no cap */
+    size_t max_deliveries; /* one ingest's deliveries at most (docs/api.md); 0: no cap */
     hookd_tester *tester; /* runs test sends (the server's) */
 } hookd_api_ctx;
 

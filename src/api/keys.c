@@ -1,5 +1,5 @@
 /*
- * keys.c — /api/v1/keys (SPEC §8): make a key (the only answer that shows
+ * keys.c — /api/v1/keys (docs/api.md): make a key (the only answer that shows
  * it), list the keys (never a key or its hash), revoke one. After a change
  * the server's cache of accepted keys is read again at once, so a revoked
  * key is refused by the very next request to this process.

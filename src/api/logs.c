@@ -1,5 +1,5 @@
 /*
- * logs.c — GET /api/v1/webhooks/{id}/logs and /logs/{delivery_id} (SPEC §2
+ * logs.c — GET /api/v1/webhooks/{id}/logs and /logs/{delivery_id} (docs/api.md
  * Logs): a webhook's deliveries newest first, with the request as it is sent
  * and the last answer, and one delivery with every attempt.
  */
@@ -39,7 +39,7 @@ static const char *kind_name(hookd_delivery_kind k)
     return k == HOOKD_KIND_ACTION ? "action" : k == HOOKD_KIND_TEST ? "test" : "activity";
 }
 
-/* The headers a delivery travels with (SPEC §5), Authorization redacted:
+/* The headers a delivery travels with (docs/api.md#delivery), Authorization redacted:
  * after an attempt, those it was sent with (the stored signature and the
  * headers of the webhook version it went out under); before one, what every
  * attempt carries now (webhook-timestamp and webhook-signature are made per
@@ -165,7 +165,7 @@ int hookd_h_logs_get(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
     return entry ? 0 : hookd_error_from_rc(err, HOOKD_ENOMEM, "delivery");
 }
 
-/* Sends a finished delivery again as a new one (SPEC §8) and answers with
+/* Sends a finished delivery again as a new one (docs/api.md) and answers with
  * the new entry. */
 int hookd_h_logs_resend(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp *resp,
                         hookd_error *err)

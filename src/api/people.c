@@ -1,5 +1,5 @@
 /*
- * people.c — people and accounts (SPEC §2): field-map validation (shared
+ * people.c — people and accounts (docs/api.md): field-map validation (shared
  * with activities and /send through contacts.h), and the /people/merge,
  * /people/{id}, /accounts/merge, /accounts/{id} handlers. The merging itself
  * is the store's command, atomic over the whole request.

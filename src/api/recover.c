@@ -1,5 +1,5 @@
 /*
- * recover.c — POST /api/v1/webhooks/{id}/recover (SPEC §8): puts a webhook's
+ * recover.c — POST /api/v1/webhooks/{id}/recover (docs/api.md): puts a webhook's
  * failed deliveries of a time window back on the way, each with one more
  * attempt as a manual retry gives (the store moves them by the state
  * machine's retry-now event). Owns nothing past a call.

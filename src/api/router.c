@@ -1,7 +1,7 @@
 /*
  * router.c — the table of every route of the API and the matcher over it.
- * Keeping the table in one place makes the whole surface of SPEC §2 (and the
- * page of §6) readable at a glance, and makes 404 versus 405 a property of
+ * Keeping the table in one place makes the whole surface of docs/api.md (and the
+ * page, docs/web.md) readable at a glance, and makes 404 versus 405 a property of
  * the table.
  */
 #include <string.h>

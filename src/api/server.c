@@ -318,7 +318,7 @@ static enum MHD_Result queue_resp(struct MHD_Connection *c, hookd_resp *resp,
     return ret;
 }
 
-/* The error answer of SPEC §2, with a Retry-After when retry_after > 0. */
+/* The error answer of docs/api.md, with a Retry-After when retry_after > 0. */
 static enum MHD_Result send_error_retry(struct MHD_Connection *c, const hookd_error *in,
                                         unsigned retry_after, req_state *rs)
 {

@@ -1,5 +1,5 @@
 /*
- * web.h — the operator's page (SPEC §6): the files of web/, compiled into the
+ * web.h — the operator's page (docs/web.md): the files of web/, compiled into the
  * binary, and their lookup by name.
  *
  * scripts/gen_web.sh turns every file of web/ into $(BUILD)/gen/web_assets.c

@@ -1,5 +1,5 @@
 /*
- * webhooks.c — the /api/v1/webhooks handlers (SPEC §2 Webhooks). Every
+ * webhooks.c — the /api/v1/webhooks handlers (docs/api.md#webhooks). Every
  * change goes through hookd_store_webhook_change, so validation and the write
  * happen in one transaction: a refused change leaves nothing behind. Test
  * sends (create, /test, the unsaved /test) answer later: see "test sends".
@@ -142,7 +142,7 @@ static int not_sent(hookd_resp *resp, const char *why, unsigned retry_after, hoo
                            retry_after);
 }
 
-/* The test object of a create's answer (SPEC §2: ok, status_code, error). */
+/* The test object of a create's answer (docs/api.md: ok, status_code, error). */
 static json_t *create_test_json(bool ok, json_t *status_code, const char *error)
 {
     return json_pack("{s:b,s:o,s:o}", "ok", ok, "status_code", status_code, "error",
@@ -200,7 +200,7 @@ int hookd_h_webhook_create(hookd_api_ctx *ctx, const hookd_req *req, hookd_resp 
         return rc;
     }
     /* The test goes first and the webhook is stored with its row (created).
-     * Creation succeeds whatever the test's outcome (SPEC §2), and when no
+     * Creation succeeds whatever the test's outcome (docs/api.md), and when no
      * test can be sent now, without one. */
     const char *why;
     unsigned retry_after;

@@ -1,7 +1,7 @@
 /*
  * contact.h — what a webhook's answer asks of the delivery's person when the
- * webhook has update_contact_from_response (SPEC §8 "The answer updates the
- * person"): the answer's {"fields":{…}}, validated as POST
+ * webhook has update_contact_from_response
+ * (docs/api.md#answers-that-update-the-person): the answer's {"fields":{…}}, validated as POST
  * /api/v1/people/merge validates a person's fields.
  *
  * Pure; runs on the engine thread. The store merges the fields (see

@@ -129,7 +129,7 @@ struct wstate {
     int64_t next_due;      /* ms of its earliest retry in the store, 0 none */
     bool in_ring, in_scanq;
     wstate *ring_next, *scan_next;
-    /* Endpoints that die (SPEC §8): whether a disconnect of it is being
+    /* Endpoints that die (docs/api.md): whether a disconnect of it is being
      * stored (its streak of failed attempts lives in the store). */
     char id[HOOKD_ID_MAX];
     bool disabling;
@@ -1142,7 +1142,7 @@ static void disable(hookd_engine *e, wstate *w, char *reason)
 /* After one stored attempt of w: disconnects w when the endpoint said 410
  * Gone, or when the store's streak (every process's attempts, kept over
  * restarts) has failed for disable_after with at least
- * HOOKD_DISABLE_ATTEMPTS_MIN failed attempts (SPEC §8). */
+ * HOOKD_DISABLE_ATTEMPTS_MIN failed attempts (docs/api.md). */
 static void streak(hookd_engine *e, wstate *w, const xfer *x, int64_t now)
 {
     const hookd_streak *st = &x->streak;

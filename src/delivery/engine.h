@@ -1,5 +1,5 @@
 /*
- * engine.h — the delivery engine (SPEC §5): attempts deliveries over
+ * engine.h — the delivery engine (docs/api.md#delivery): attempts deliveries over
  * libcurl's multi interface, many at once over kept-alive connections, and
  * hands their outcomes back to the store.
  *
@@ -46,7 +46,7 @@ typedef struct hookd_engine_options {
     int max_in_flight_per_webhook; /* for a webhook without max_in_flight, default 16 */
     size_t memory_max;             /* bytes of deliveries held in memory, default 8 MiB */
     /* A webhook whose attempts have all failed for this long, and at least
-     * HOOKD_DISABLE_ATTEMPTS_MIN times, is disconnected by hookd (SPEC §8);
+     * HOOKD_DISABLE_ATTEMPTS_MIN times, is disconnected by hookd (docs/api.md);
      * 0: 5 days. A 410 answer disconnects it at once. */
     int64_t disable_after_ms;
 } hookd_engine_options;

@@ -1,5 +1,5 @@
 /*
- * guard.c — the outbound address guard of SPEC §5 and the CIDR parser of
+ * guard.c — the outbound address guard of docs/api.md#delivery and the CIDR parser of
  * --allow-networks. The guard judges the address a connection is about to be
  * made to (after DNS), so every spelling of an address is judged by its
  * numeric value. IPv6 forms that embed an IPv4 address (IPv4-mapped,

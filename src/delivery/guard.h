@@ -1,5 +1,5 @@
 /*
- * guard.h — the outbound address guard of SPEC §5: which addresses hookd may
+ * guard.h — the outbound address guard of docs/api.md#delivery: which addresses hookd may
  * connect to. Checked on the address actually connected to (after DNS, from
  * libcurl's open-socket callback, or on hookd's own resolution when a proxy
  * is used), so DNS tricks and odd spellings of an address (0x7f.1,

@@ -1,5 +1,5 @@
 /*
- * outcome.c — what an attempt's result means for its delivery (SPEC §5), and
+ * outcome.c — what an attempt's result means for its delivery (docs/api.md#delivery), and
  * how long to wait before the next attempt.
  */
 #include "delivery/outcome.h"

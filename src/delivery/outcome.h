@@ -1,7 +1,7 @@
 /*
- * outcome.h — what an attempt's result means for its delivery (SPEC §5):
+ * outcome.h — what an attempt's result means for its delivery (docs/api.md#delivery):
  * success, final failure, or a retry after the schedule's delay — or later,
- * when the answer's Retry-After asks for it (SPEC §8).
+ * when the answer's Retry-After asks for it (docs/api.md).
  *
  * Pure functions; thread-safe.
  */
@@ -39,7 +39,7 @@ hookd_verdict hookd_outcome_classify_answer(int status, bool refused, bool wants
 int64_t hookd_retry_next_delay(const int64_t *schedule_ms, size_t schedule_len, int max_retries,
                                int attempts);
 
-/* The longest wait a Retry-After can impose (SPEC §8): a receiver cannot
+/* The longest wait a Retry-After can impose (docs/api.md): a receiver cannot
  * park a delivery for longer than a day. */
 #define HOOKD_RETRY_AFTER_MAX_MS (24LL * 3600 * 1000)
 

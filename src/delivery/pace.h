@@ -1,5 +1,5 @@
 /*
- * pace.h — one webhook's rate limit (SPEC §8 "Webhook settings"
+ * pace.h — one webhook's rate limit (docs/api.md#pace
  * `rate_limit`) as a token bucket in the GCRA form: one time (when the
  * bucket will next be full again, "theoretical arrival time") instead of a
  * count of tokens and a refill time, exact in integer microseconds.

@@ -430,7 +430,7 @@ int hookd_request_setup(hookd_request *r, CURL *easy, hookd_request_tpl *t,
     return bad ? -1 : 0;
 }
 
-/* The wait the answer's Retry-After asks for (SPEC §8), 0 for none. Read from
+/* The wait the answer's Retry-After asks for (docs/api.md), 0 for none. Read from
  * the last response of the transfer (request -1): the one whose status
  * decides, not a 1xx or a proxy's CONNECT answer before it. */
 static int64_t read_retry_after(CURL *easy)

@@ -1,5 +1,5 @@
 /*
- * request.h — one HTTP attempt of a delivery, as SPEC §5 says it is sent:
+ * request.h — one HTTP attempt of a delivery, as docs/api.md#delivery says it is sent:
  * method, URL, stored body, and headers in order (Content-Type, User-Agent,
  * webhook-id, webhook-timestamp, webhook-signature, Authorization, custom
  * headers); http/https only, redirects never followed, the request timeout,

@@ -1,5 +1,5 @@
 /*
- * testsend.h — one test send: the test payload of SPEC §5, sent once, never
+ * testsend.h — one test send: the test payload of docs/api.md#delivery, sent once, never
  * retried: on creation, by /webhooks/{id}/test, and for an unsaved webhook
  * by /webhooks/test.
  *
@@ -59,7 +59,7 @@ hookd_test *hookd_test_new(const hookd_webhook *wh, const hookd_send_opts *opts)
  * thread that ran it), and frees libcurl's handle and the template. */
 void hookd_test_finish(hookd_test *t, CURLcode code);
 
-/* The answer of SPEC §2 for a finished test (new reference):
+/* The answer of docs/api.md for a finished test (new reference):
  * {"ok","status_code","response_body","duration_ms","error"}; NULL only if
  * memory ran out. */
 json_t *hookd_test_answer(const hookd_test *t);

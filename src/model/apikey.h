@@ -1,5 +1,5 @@
 /*
- * apikey.h — API keys (SPEC §8): the one place for their scopes, how a new
+ * apikey.h — API keys (docs/api.md): the one place for their scopes, how a new
  * key looks, the hash that is all a store ever keeps of one, and which paths
  * a scope may call.
  *

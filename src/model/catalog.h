@@ -1,5 +1,5 @@
 /*
- * catalog.h — the activity and attribute catalog of the product doc (SPEC §4):
+ * catalog.h — the activity and attribute catalog of the product doc (docs/api.md#catalog):
  * every activity and attribute id of the seed, with its description ("name")
  * and its section ("group").
  *
@@ -29,7 +29,7 @@ const hookd_catalog_entry *hookd_catalog_activity(const char *field_id);
 const hookd_catalog_entry *hookd_catalog_attribute(const char *field_id);
 
 /* True for a catalog activity of the Email or SMS group (the ones that get
- * "bol::t": true when their campaign is transactional, SPEC §3). */
+ * "bol::t": true when their campaign is transactional, docs/payload.md). */
 bool hookd_catalog_is_email_or_sms(const char *field_id);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * delivery_state.h — the one delivery state machine (SPEC §2 Logs, §5): the
+ * delivery_state.h — the one delivery state machine (docs/api.md#logs and #delivery): the
  * states a delivery can be in, what each one means, and the pure transition
  * function that every module uses to move a delivery on. The engine (attempt
  * outcomes), test sends, retry, connect, disconnect and delete all ask
@@ -13,7 +13,7 @@
  *   connect ◀──── held          delete: every waiting state ──▶ cancelled
  *
  * last_try is a failed delivery that was retried by hand: it gets exactly one
- * more attempt (SPEC §2 retry), so a retryable answer fails it instead of
+ * more attempt (docs/api.md#logs, retry by hand), so a retryable answer fails it instead of
  * scheduling another. The API shows it as "retrying".
  *
  * Pure functions over constant tables; thread-safe.
@@ -86,8 +86,8 @@ const char *hookd_ds_name(int state);
  * HOOKD_DS_COUNT). Returns how many (0 when name is no state's name). */
 size_t hookd_ds_parse(const char *name, hookd_delivery_state *out);
 
-/* What a transition does to a webhook's counters (SPEC §2 stats, §8 counts by
- * hour): the change of its open deliveries, and whether the delivery
+/* What a transition does to a webhook's counters (the stats of
+ * docs/api.md#list-webhooks, the counts of #counts-by-hour): the change of its open deliveries, and whether the delivery
  * finished as succeeded or failed, or an attempt ended in a retry. */
 typedef struct hookd_ds_effect {
     int open;      /* -1, 0 or +1 */

@@ -1,5 +1,5 @@
 /*
- * fields.h — field ids (SPEC §4: "type:namespace:name"), their types, and the
+ * fields.h — field ids (docs/payload.md#field-ids: "type:namespace:name"), their types, and the
  * built-in person and account fields with their default payload keys.
  *
  * Custom fields live in the store; this module only knows the built-ins and
@@ -38,7 +38,7 @@ typedef struct hookd_field_def {
     const char *default_key; /* "first_name" */
 } hookd_field_def;
 
-/* The built-in person then account fields, in SPEC §4's order. */
+/* The built-in person then account fields, in the order of docs/payload.md#built-in-fields. */
 const hookd_field_def *hookd_fields_builtin(size_t *n);
 
 /* The built-in field with this id, or NULL. */
@@ -49,7 +49,7 @@ const hookd_field_def *hookd_fields_builtin_find(const char *id);
 hookd_field_type hookd_field_type_from_name(const char *name, size_t len);
 const char *hookd_field_type_name(hookd_field_type t);
 
-/* The slug of a custom field's name (SPEC §2): lower-cased, each run of
+/* The slug of a custom field's name (docs/api.md): lower-cased, each run of
  * characters other than a-z0-9 turned into one '-', trimmed of '-'. Returns 0,
  * or -1 if the result is empty or does not fit in cap. */
 int hookd_field_slug(const char *name, char *out, size_t cap);
@@ -70,7 +70,7 @@ hookd_field_type hookd_attr_type(const char *id);
 
 /* The type of a field id valid on object: built-in fields of that object, or
  * custom ones ("<type>:cm:<name>" for people, "<type>:oc:<name>" for
- * accounts, a type of §4 but idt and u4s, name as hookd_field_slug makes).
+ * accounts, a type of docs/payload.md#field-types but idt and u4s, name as hookd_field_slug makes).
  * HOOKD_FT_INVALID if id is no such field. */
 hookd_field_type hookd_object_field_type(const char *id, hookd_field_object object);
 

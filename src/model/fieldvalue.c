@@ -1,5 +1,5 @@
 /*
- * fieldvalue.c — the JSON shape of each field type of SPEC §4, checked value
+ * fieldvalue.c — the JSON shape of each field type of docs/payload.md#field-ids, checked value
  * by value, so people, accounts and activity attributes all refuse the same
  * things with the same words.
  *
@@ -109,7 +109,7 @@ static int days_in_month(json_int_t year, json_int_t month)
 }
 
 /* Refuses any key of obj not in allowed (NULL-terminated), naming it as a
- * child of path, since SPEC §2 rejects unknown keys everywhere. */
+ * child of path, since docs/api.md rejects unknown keys everywhere. */
 static int refuse_unknown_keys(const json_t *obj, const char *path, const char *const *allowed,
                                const char *holds, hookd_error *err)
 {

@@ -1,5 +1,5 @@
 /*
- * fieldvalue.h — checks a JSON value against a field type of SPEC §4 and
+ * fieldvalue.h — checks a JSON value against a field type of docs/payload.md#field-ids and
  * returns it in the form hookd stores and sends (timestamps in UTC).
  *
  * Pure functions; thread-safe. Returned values are new references.

@@ -1,5 +1,5 @@
 /*
- * payload.c — the payload of SPEC §3 and its two wire forms (see payload.h).
+ * payload.c — the payload of docs/payload.md and its two wire forms (see payload.h).
  *
  * Everything here is a pure function of its arguments: no globals, no clock,
  * no store. Inputs are only read; every value placed in a payload is a deep
@@ -28,7 +28,7 @@ static int set_string(json_t *obj, const char *key, const char *s)
 }
 
 /* Sets key on obj to a deep copy of value, unless value is missing or null:
- * SPEC §3 leaves out what the person (or action) has no value for. */
+ * docs/payload.md leaves out what the person (or action) has no value for. */
 static int set_copy(json_t *obj, const char *key, const json_t *value)
 {
     if (!value || json_is_null(value))
@@ -37,7 +37,7 @@ static int set_copy(json_t *obj, const char *key, const json_t *value)
 }
 
 /* True for an account field: built-in account fields have the namespace "o",
- * custom ones "oc" (SPEC §4). Person fields have "" or "cm". */
+ * custom ones "oc" (docs/payload.md#field-ids). Person fields have "" or "cm". */
 static bool is_account_field(const char *field_id)
 {
     const char *ns = strchr(field_id, ':');
@@ -52,7 +52,7 @@ static bool is_account_field(const char *field_id)
 }
 
 /* Whether this delivery carries its activity: activity and action deliveries
- * only when the webhook asks for it, the test payload always (SPEC §5). */
+ * only when the webhook asks for it, the test payload always (docs/api.md#delivery). */
 static bool wants_activity(const hookd_payload_input *in)
 {
     if (!in->activity)
@@ -62,7 +62,7 @@ static bool wants_activity(const hookd_payload_input *in)
     return in->webhook->send_activity;
 }
 
-/* A copy of the activity with "bol::t" set as SPEC §3 says: true for an
+/* A copy of the activity with "bol::t" set as docs/payload.md says: true for an
  * Email or SMS activity of a transactional campaign, absent otherwise. Any
  * "bol::t" already in the input is dropped first, because hookd alone decides
  * it and it must never travel as false. NULL if memory ran out. */
@@ -149,7 +149,7 @@ json_t *hookd_payload_build(const hookd_payload_input *in)
     json_t *p = json_object();
     if (!p)
         return NULL;
-    /* Keys are added in the order of SPEC §3; jansson keeps insertion order,
+    /* Keys are added in the order of docs/payload.md; jansson keeps insertion order,
      * which is the order of the body and of the query parameters. */
     if (wants_activity(in) && json_object_set_new(p, "activity", build_activity(in)) != 0)
         goto fail;
@@ -435,7 +435,7 @@ int hookd_payload_wire(const json_t *payload, hookd_method method, char **query,
 {
     *query = NULL;
     if (method == HOOKD_METHOD_GET || method == HOOKD_METHOD_DELETE) {
-        /* SPEC §3: no body; the payload travels in the URL. */
+        /* docs/payload.md: no body; the payload travels in the URL. */
         *query = hookd_payload_query(payload);
         *body = *query ? strdup("") : NULL;
     } else {

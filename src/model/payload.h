@@ -1,5 +1,5 @@
 /*
- * payload.h — builds the exact payload of SPEC §3 for one delivery, and its
+ * payload.h — builds the exact payload of docs/payload.md for one delivery, and its
  * wire forms: a JSON body for POST/PUT/PATCH, URL query parameters for
  * GET/DELETE.
  *
@@ -41,7 +41,7 @@ typedef struct hookd_payload_input {
     const json_t *action;
 } hookd_payload_input;
 
-/* The payload object, keys in the order of SPEC §3: activity, contact, the
+/* The payload object, keys in the order of docs/payload.md: activity, contact, the
  * action fields (action deliveries), id, time, webhook_id, test (test
  * deliveries). NULL only if memory ran out. */
 json_t *hookd_payload_build(const hookd_payload_input *in);

@@ -1,6 +1,6 @@
 /*
- * person.h — people and accounts as hookd keeps them (SPEC §2 People), and
- * the merge rule every write of them follows: given fields overwrite, a null
+ * person.h — people and accounts as hookd keeps them
+ * (docs/api.md#people-accounts-and-fields), and the merge rule every write of them follows: given fields overwrite, a null
  * removes the field, others stay.
  *
  * Plain values: a hookd_person / hookd_account owns its fields object; a

@@ -19,7 +19,7 @@ const char *const hookd_locked_key_names[HOOKD_LOCKED_KEYS] = {
 static const char *const METHOD_NAMES[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
 
 /* Top-level payload keys that an action key (which lands at the top level of
- * the payload, SPEC §3) must not take, or it would overwrite them. */
+ * the payload, docs/payload.md) must not take, or it would overwrite them. */
 static const char *const TOP_LEVEL_KEYS[] = {"activity", "contact", "id", "time", "webhook_id",
                                              "test"};
 
@@ -358,7 +358,7 @@ static int apply_headers(hookd_webhook *wh, const json_t *v, hookd_error *err)
             goto fail;
         snprintf(field, sizeof field, "headers[%zu].value", i);
         /* A secret header is never shown again, so naming it without a
-         * value keeps the stored one (SPEC §8); so does sending back the
+         * value keeps the stored one (docs/api.md); so does sending back the
          * "[redacted]" an answer showed, so that a client that PATCHes what
          * it read does not overwrite the secret with that word. */
         const json_t *given = json_object_get(e, "value");
@@ -577,7 +577,7 @@ static int apply_max_in_flight(hookd_webhook *wh, const json_t *v, hookd_error *
 }
 
 /* Rules that span several settings: Authorization with basic auth, and no
- * two equal payload keys (the later one is blamed, SPEC §2). */
+ * two equal payload keys (the later one is blamed, docs/api.md). */
 static int check_cross(const hookd_webhook *wh, hookd_error *err)
 {
     char field[64];

@@ -1,10 +1,10 @@
 /*
- * webhook.h — a webhook's settings (SPEC §2 Webhooks): the in-memory form,
+ * webhook.h — a webhook's settings (docs/api.md#webhooks): the in-memory form,
  * validation of API input against every rule of the contract, and the JSON
  * forms: the public one answered by the API (password and secret header
  * values never included), the private "doc" (every value in clear, for
  * copies in memory), and the sealed doc the store keeps (its secrets sealed
- * with the master key, SPEC §8 "Storage").
+ * with the master key, docs/security.md).
  *
  * A hookd_webhook owns every string it points to; hookd_webhook_free releases
  * them all. Functions here touch no global state and are safe from any thread
@@ -37,7 +37,7 @@
 #define HOOKD_SECRET_MAX 95             /* "whsec_" + base64 of 64 bytes (88) + NUL */
 #define HOOKD_REDACTED "[redacted]"     /* what answers and logs show for a secret */
 #define HOOKD_DISCONNECT_REASON_MAX 256 /* bytes of disconnected_reason, NUL included */
-/* Pace (SPEC §8 "Webhook settings"): rate_limit in deliveries per second
+/* Pace (docs/api.md#pace): rate_limit in deliveries per second
  * (0 in memory for none), max_in_flight attempts at once. */
 #define HOOKD_RATE_LIMIT_MIN 0.1
 #define HOOKD_RATE_LIMIT_MAX 10000.0
@@ -54,7 +54,7 @@ typedef enum hookd_method {
     HOOKD_METHOD_DELETE,
 } hookd_method;
 
-/* The six locked payload fields, in the table order of SPEC §2 (the order in
+/* The six locked payload fields, in the table order of docs/api.md (the order in
  * which duplicate keys are counted). */
 enum hookd_locked_key {
     HOOKD_KEY_CONTACT_ID,
@@ -67,7 +67,7 @@ enum hookd_locked_key {
 };
 extern const char *const hookd_locked_key_names[HOOKD_LOCKED_KEYS];
 
-/* Who disconnected a webhook (SPEC §8 "Webhook settings"). Stores keep
+/* Who disconnected a webhook (docs/api.md#pace). Stores keep
  * these numbers: never renumber, only append. */
 typedef enum hookd_disconnector {
     HOOKD_DISC_NONE,  /* connected */
@@ -136,7 +136,7 @@ typedef int (*hookd_field_lookup_fn)(void *ctx, const char *field_id, char **def
 
 const char *hookd_method_name(hookd_method m);
 
-/* A new webhook with the defaults of SPEC §2, a new id and a new secret, or
+/* A new webhook with the defaults of docs/api.md, a new id and a new secret, or
  * NULL if memory or the CSPRNG failed. */
 hookd_webhook *hookd_webhook_new(int64_t now_ms);
 
@@ -151,7 +151,7 @@ int hookd_webhook_apply(hookd_webhook *wh, const json_t *body, bool creating,
     __attribute__((warn_unused_result));
 
 /* The single-value rules hookd_webhook_apply uses for `url` and for one
- * custom header (SPEC §2), public so tests/fuzz/fuzz_url_header.c can drive
+ * custom header (docs/api.md), public so tests/fuzz/fuzz_url_header.c can drive
  * them directly; nothing else needs to call them. Each returns 0, or
  * HOOKD_EINVAL with err naming field ("url" for the URL). The URL check
  * also answers 503 if libcurl cannot allocate. The key check does not know
@@ -200,7 +200,7 @@ hookd_webhook *hookd_webhook_from_sealed_doc(const json_t *doc, const hookd_seal
 hookd_webhook *hookd_webhook_clone(const hookd_webhook *wh);
 
 /* The headers every delivery of wh carries after the Standard Webhooks trio
- * (SPEC §5), in order: Authorization when basic auth is set, then each
+ * (docs/api.md#delivery), in order: Authorization when basic auth is set, then each
  * custom header. fn gets each name, the value sent, and whether logs show it
  * as "[redacted]"; the first non-zero return stops the walk and is returned.
  * Returns 0, or -1 if memory ran out. */

@@ -778,7 +778,7 @@ int pg_release(hookd_store *st, const int64_t *seqs, size_t n)
 
 /* A claim promises that its owner is attempting the delivery; an owner
  * whose session lock is gone has died (or lost its notice connection for a
- * moment: then an attempt may be made twice, which SPEC §5 allows). */
+ * moment: then an attempt may be made twice, which docs/api.md#delivery allows). */
 static int reclaim_run(pg_store *s, pg_conn *c, void *ctx)
 {
     (void)ctx;

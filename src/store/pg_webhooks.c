@@ -543,7 +543,7 @@ static int delete_tx(pg_store *s, pg_conn *c, void *ctx)
     PQclear(r);
     if (!key)
         return HOOKD_ENOTFOUND;
-    /* Its waiting deliveries end as cancelled (SPEC §2). */
+    /* Its waiting deliveries end as cancelled (docs/api.md). */
     if ((rc = pg_deliveries_move(s, c, key, HOOKD_EV_DELETE, hookd_now_ms(), NULL)) != 0)
         return rc;
     p.n = 0;

@@ -398,7 +398,7 @@ static int delete_run(sq_store *s, sq_cmd *cmd)
         return rc;
     c->key = wh->key;
     hookd_webhook_free(wh);
-    /* Its waiting deliveries end as cancelled (SPEC §2), kept for the
+    /* Its waiting deliveries end as cancelled (docs/api.md), kept for the
      * record until pruned. */
     if ((rc = sq_deliveries_move(s, c->key, HOOKD_EV_DELETE, hookd_now_ms())) != 0)
         return rc;

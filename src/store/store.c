@@ -14,7 +14,7 @@
 int hookd_store_open(const hookd_store_options *opt, hookd_store **out, char *err, size_t errlen)
 {
     /* Every process writes sealed documents, so none may run without the
-     * key (SPEC §8 "Storage"). */
+     * key (docs/security.md). */
     if (!opt->sealer) {
         snprintf(err, errlen, "no master key: the store's secrets are sealed with one");
         return HOOKD_EINVAL;

@@ -198,7 +198,7 @@ void hookd_webhook_list_free(hookd_webhook **list, size_t n);
 int hookd_store_webhook_delete(hookd_store *st, const char *id)
     __attribute__((warn_unused_result));
 
-/* SPEC §2 stats of the webhooks keys[0..n), read from counters (never by
+/* docs/api.md stats of the webhooks keys[0..n), read from counters (never by
  * counting deliveries): finished as succeeded / failed from the start of the
  * hour 24 h before now_ms, open now, skipped since creation. Test sends count
  * in none. A key with no webhook reads as zeros. */
@@ -208,7 +208,7 @@ typedef struct hookd_webhook_stats {
 int hookd_store_webhook_stats(hookd_store *st, const int64_t *keys, size_t n, int64_t now_ms,
                               hookd_webhook_stats *out) __attribute__((warn_unused_result));
 
-/* SPEC §8 counts by hour of one webhook: out[i] is the hour starting at
+/* docs/api.md counts by hour of one webhook: out[i] is the hour starting at
  * first_hour_ms + i hours, for i < hours (zeros included). */
 typedef struct hookd_hour_counts {
     int64_t succeeded, failed, retried;
@@ -418,7 +418,7 @@ typedef struct hookd_outcome {
 } hookd_outcome;
 
 /* A webhook's current run of failed attempts, kept in the store so that
- * every process and every restart sees the same one (SPEC §8 endpoints that
+ * every process and every restart sees the same one (docs/api.md#dead-endpoints: endpoints that
  * die): when its first failed attempt started and how many failed; {0, 0}
  * when its last attempt succeeded. A success, a connect and a disconnect
  * end it. */

@@ -18,7 +18,7 @@
 #include "store/store.h"
 
 #define HOOKD_HOUR_MS 3600000LL
-/* Counts by hour are kept for the longest window SPEC §8 asks for. */
+/* Counts by hour are kept for the longest window docs/api.md#counts-by-hour allows. */
 #define HOOKD_HOURS_KEPT 720
 
 /* One webhook's changes within one hour (hour 0: the open delta alone). */

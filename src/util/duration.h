@@ -1,5 +1,5 @@
 /*
- * duration.h — parsing of durations such as "30s", "5m", "1d" (SPEC §1) and of
+ * duration.h — parsing of durations such as "30s", "5m", "1d" (docs/configuration.md) and of
  * comma-separated lists of them ("5m,15m,1h,5h,1d").
  *
  * Pure functions; the list parser returns a new array the caller frees.

@@ -1,6 +1,6 @@
 /*
  * json.h — JSON helpers shared across layers: the strictness rule every API
- * input follows (unknown keys are refused, SPEC §2), and a fast compact
+ * input follows (unknown keys are refused, docs/api.md), and a fast compact
  * serialiser for the hot path (payload bodies and stored documents).
  */
 #ifndef HOOKD_UTIL_JSON_H

@@ -71,7 +71,7 @@ void hookd_histogram_observe(hookd_histogram *h, int64_t v);
 
 /* ---- the process's figures ---------------------------------------------- */
 
-/* Deliveries by how an attempt left them (SPEC §8 hookd_deliveries_total). */
+/* Deliveries by how an attempt left them (docs/api.md#metrics, hookd_deliveries_total). */
 enum { HOOKD_M_SUCCEEDED, HOOKD_M_FAILED, HOOKD_M_RETRIED, HOOKD_M_OUTCOMES };
 /* Attempts by what came back: a status class, or no status (error). */
 enum { HOOKD_M_2XX, HOOKD_M_3XX, HOOKD_M_4XX, HOOKD_M_5XX, HOOKD_M_ERROR, HOOKD_M_CLASSES };

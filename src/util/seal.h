@@ -55,7 +55,7 @@ int hookd_master_key_read(const char *path, unsigned char key[HOOKD_SEAL_KEY_LEN
 int hookd_master_key_create(const char *path, unsigned char key[HOOKD_SEAL_KEY_LEN], char *err,
                             size_t errlen) __attribute__((warn_unused_result));
 
-/* The master key as every hookd process finds it (SPEC §8): from key_file
+/* The master key as every hookd process finds it (docs/api.md): from key_file
  * when given; else (SQLite) from "<db_path>.key", made with a new key (and
  * logged) when missing. A key file others may read is warned about.
  * *path_used (new string) names the file for messages. Returns 0, or -1

@@ -1,4 +1,4 @@
-"""Logs people can use (SPEC §8): one line for every delivery that fails for
+"""Logs people can use (docs/configuration.md#logging): one line for every delivery that fails for
 good, one for every attempt or test send the address guard refuses, and for a
 webhook that keeps failing a line at most once a minute however fast it fails
 (then one when it answers again). The optional access log: a line per API

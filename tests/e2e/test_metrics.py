@@ -1,4 +1,4 @@
-"""GET /metrics (SPEC §8): the Prometheus text format read by a parser of its
+"""GET /metrics (docs/api.md#metrics): the Prometheus text format read by a parser of its
 own (HELP/TYPE lines, series, labels, histograms checked for consistency), the
 counts equal to the traffic made (successes, final failures, retries), the
 pending/held gauges from the store, requests counted by route pattern, and
