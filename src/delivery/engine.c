@@ -1202,11 +1202,11 @@ static void attempt_words(const xfer *x, char *out, size_t len)
  * says so. The limit holds across successes, so a webhook that flaps (fails
  * three times, succeeds, fails again) writes no more than one pair of lines
  * a minute either. */
-static void log_outcome(wstate *w, const xfer *x, int64_t now)
+static void log_outcome(wstate *w, const xfer *x, const hookd_ds_effect *ef, int64_t now)
 {
     char what[400];
     attempt_words(x, what, sizeof what);
-    if (x->stored_state == HOOKD_DS_FAILED && x->o.event == HOOKD_EV_FAILED)
+    if (ef->failed)
         hookd_log_warn("delivery %s of webhook %s failed for good after %d attempt%s: %s%s",
                        x->delivery_id, w->id, x->o.attempts + 1, x->o.attempts ? "s" : "",
                        x->refused ? "refused: " : "", what);
@@ -1237,15 +1237,16 @@ static void log_outcome(wstate *w, const xfer *x, int64_t now)
     w->failing_unlogged = 0;
 }
 
-/* Counts a stored outcome as the store's counters do (hookd_ds_effect_of):
- * a delivery when it finishes, a retry when one is scheduled. */
-static void count_outcome(const xfer *x)
+/* Counts a stored outcome as the store's counters do: a delivery when it
+ * finishes, a retry when one is scheduled (hookd_ds_effect_of, the one
+ * rule for both). */
+static void count_outcome(const hookd_ds_effect *ef)
 {
-    if (x->o.event == HOOKD_EV_SUCCEEDED && x->stored_state == HOOKD_DS_SUCCEEDED)
+    if (ef->succeeded)
         hookd_counter_add(&hookd_m.deliveries[HOOKD_M_SUCCEEDED], 1);
-    else if (x->o.event == HOOKD_EV_FAILED && x->stored_state == HOOKD_DS_FAILED)
+    if (ef->failed)
         hookd_counter_add(&hookd_m.deliveries[HOOKD_M_FAILED], 1);
-    else if (x->o.event == HOOKD_EV_RETRY && x->stored_state == HOOKD_DS_RETRYING)
+    if (ef->retried)
         hookd_counter_add(&hookd_m.deliveries[HOOKD_M_RETRIED], 1);
 }
 
@@ -1272,9 +1273,10 @@ static void flushed(hookd_engine *e, msg *m)
             note_due(e, w, x->o.next_at);
         }
         if (m->rc == 0 && x->stored_state != HOOKD_DS_REFUSED) {
-            count_outcome(x);
+            hookd_ds_effect ef = hookd_ds_effect_of(x->o.from, x->o.event, x->stored_state);
+            count_outcome(&ef);
             if (w->id[0])
-                log_outcome(w, x, now);
+                log_outcome(w, x, &ef, now);
             streak(e, w, x, now);
         }
         xfer_free(e, x);

@@ -101,3 +101,8 @@ def test_manual_retry_fails_again_on_a_retryable_answer(servers, receiver):
     time.sleep(1.5)  # past when a scheduled retry would have come
     assert receiver.count("/once") == 2
     wait_for(lambda: entry_of(api, wh["id"], aid)["state"] == "failed")
+    # each time it failed for good, the log says so (the second with a 503)
+    lines = wait_for(lambda: (lambda got: got if len(got) == 2 else None)(
+        [ln for ln in s.stderr_lines if e["id"] in ln and "failed for good" in ln]),
+        timeout=3, what=lambda: s.stderr_lines[-5:])
+    assert "HTTP 503" in lines[1], lines
