@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "cli/cli.h"
 #include "cli/keys.h"
 #include "config.h"
 #include "delivery/engine.h"
@@ -280,6 +281,9 @@ int main(int argc, char **argv)
         return serve(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "keys") == 0)
         return hookd_cli_keys(argc - 2, argv + 2, env_lookup, USAGE);
+    int client_rc = argc >= 2 ? hookd_cli_run(argc - 1, argv + 1, env_lookup) : -1;
+    if (client_rc >= 0)
+        return client_rc;
     if (argc >= 2 && (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)) {
         printf("hookd %s\n", HOOKD_VERSION);
         return 0;
@@ -287,6 +291,8 @@ int main(int argc, char **argv)
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0 ||
                       strcmp(argv[1], "-h") == 0)) {
         fputs(USAGE, stdout);
+        fputs("\nclient commands (talk to a running server; hookd COMMAND --help):\n", stdout);
+        hookd_cli_usage(stdout);
         return 0;
     }
     fputs(USAGE, stderr);
