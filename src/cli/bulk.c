@@ -98,6 +98,10 @@ static void report_refused(hookd_bulk *b, const hookd_client_answer *a, long idx
 
 bool hookd_bulk_bad_row(hookd_bulk *b, long line, const char *message)
 {
+    /* The rows read before it go first, so rows are reported in the file's
+     * order and a stop stops at the first bad row, wherever it was found. */
+    if (!hookd_bulk_flush(b))
+        return false;
     json_t *e = json_pack("{s:s,s:s}", "code", "unreadable", "message", message);
     report_row(b, line, e, message);
     json_decref(e);

@@ -87,16 +87,19 @@ static void close_run(import_run *r)
     json_decref(r->fields);
 }
 
-/* Sends what is left, prints the summary; the exit status. what: "rows
- * sent (3 created, 1 updated)" style detail after the count sent. */
-static int finish_run(import_run *r, bool read_on, const char *detail)
+/* Sends what is left: what was read before a stop (Ctrl-C) still goes. A
+ * batch the server refused is already empty. */
+static void flush_rest(import_run *r)
+{
+    if (!r->bulk.fatal && !r->bulk.stopped_at)
+        hookd_bulk_flush(&r->bulk);
+}
+
+/* Prints the summary (detail: " (3 created, 1 updated)", after the count
+ * sent); the exit status. */
+static int finish_run(import_run *r, const char *detail)
 {
     hookd_bulk *b = &r->bulk;
-    /* What was read before a stop (a bad row, Ctrl-C) still goes: "the rows
-     * before it were sent". A batch the server refused is already empty. */
-    (void)read_on;
-    if (!b->fatal)
-        hookd_bulk_flush(b);
     hookd_progress_finish(&r->progress, b->sent + b->failed, b->bytes_read);
     double secs = (double)hookd_progress_elapsed_ms(&r->progress) / 1000.0;
     hookd_progress_note(&r->progress, "%s: %llu sent%s, %llu failed, in %.1f s (%.0f rows/s)",
@@ -190,10 +193,11 @@ static int run_activities(hookd_cli *cli)
     r.bulk.list_key = "activities";
     r.bulk.on_answer = on_activity;
     hookd_progress_start(&r.progress);
-    bool on = read_json_lines(&r, activity_item);
+    read_json_lines(&r, activity_item);
+    flush_rest(&r);
     char detail[64];
     snprintf(detail, sizeof detail, " (%llu duplicates)", (unsigned long long)r.duplicates);
-    rc = finish_run(&r, on, detail);
+    rc = finish_run(&r, detail);
     close_run(&r);
     return rc;
 }
@@ -247,7 +251,15 @@ static json_t *cell_value(const char *type, const char *cell)
         char *end;
         errno = 0;
         long long v = strtoll(cell, &end, 10);
-        return *end || errno ? json_string(cell) : json_integer(v);
+        if (!*end && !errno)
+            return json_integer(v);
+        /* 12.5 goes as the number it is: the server's answer then explains
+         * that decimals travel ×1000. */
+        json_t *n = json_loads(cell, JSON_DECODE_ANY, NULL);
+        if (json_is_number(n))
+            return n;
+        json_decref(n);
+        return json_string(cell);
     }
     if (!strcmp(type, "bol")) {
         if (!strcmp(cell, "true") || !strcmp(cell, "yes") || !strcmp(cell, "1"))
@@ -414,10 +426,11 @@ static int run_people(hookd_cli *cli)
             on = read_json_lines(&r, person_from_json);
     }
     if (rc == 0) {
+        flush_rest(&r);
         char detail[96];
         snprintf(detail, sizeof detail, " (%llu created, %llu updated)",
                  (unsigned long long)r.created, (unsigned long long)r.updated);
-        rc = finish_run(&r, on, detail);
+        rc = finish_run(&r, detail);
     }
     json_decref(extra);
     close_run(&r);

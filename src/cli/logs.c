@@ -107,6 +107,7 @@ static void print_entry(const hookd_cli *cli, const json_t *e)
 {
     if (cli->json) {
         hookd_cli_print_json(e);
+        fflush(stdout); /* --follow into a pipe: each line as it comes */
         return;
     }
     char attempts[24], status[24], last[300];

@@ -37,6 +37,25 @@ static char *value_text(const json_t *v)
         return strdup(json_is_true(v) ? "yes" : "no");
     if (json_is_null(v))
         return strdup("-");
+    if (json_is_object(v)) {
+        /* keys: "contact_id=id, email=email, …" */
+        hookd_buf b = {0};
+        const char *k;
+        const json_t *item;
+        bool strings = true;
+        json_object_foreach((json_t *)v, k, item) strings = strings && json_is_string(item);
+        if (strings) {
+            json_object_foreach((json_t *)v, k, item)
+            {
+                if (b.len)
+                    hookd_buf_puts(&b, ", ");
+                hookd_buf_puts(&b, k);
+                hookd_buf_puts(&b, "=");
+                hookd_buf_puts(&b, json_string_value(item));
+            }
+            return hookd_buf_take(&b);
+        }
+    }
     if (json_is_array(v)) {
         hookd_buf b = {0};
         size_t i;
@@ -49,6 +68,22 @@ static char *value_text(const json_t *v)
                 if (i)
                     hookd_buf_puts(&b, ", ");
                 hookd_buf_puts(&b, json_string_value(item));
+            }
+            return hookd_buf_take(&b);
+        }
+        /* fields: "str::first=first_name, …" */
+        bool fields = true;
+        json_array_foreach(v, i, item) fields = fields &&
+            json_is_string(json_object_get(item, "field_id")) &&
+            json_is_string(json_object_get(item, "key"));
+        if (fields) {
+            json_array_foreach(v, i, item)
+            {
+                if (i)
+                    hookd_buf_puts(&b, ", ");
+                hookd_buf_puts(&b, json_string_value(json_object_get(item, "field_id")));
+                hookd_buf_puts(&b, "=");
+                hookd_buf_puts(&b, json_string_value(json_object_get(item, "key")));
             }
             return hookd_buf_take(&b);
         }
