@@ -25,12 +25,48 @@ const hookd_cli_opt HOOKD_CLI_COMMON_OPTS[] = {
 
 /* ---- help ---------------------------------------------------------------- */
 
+#define HELP_WIDTH 79
+#define HELP_LEFT 27 /* where an option's help starts */
+
+/* Prints text from column col (the cursor is there) wrapped at HELP_WIDTH,
+ * each next line indented to indent; ends the line. */
+static void wrap(FILE *f, const char *text, int col, int indent)
+{
+    bool line_start = true;
+    for (const char *p = text; *p;) {
+        size_t word = strcspn(p, " ");
+        int wlen = 0; /* columns: UTF-8 continuation bytes take none */
+        for (size_t i = 0; i < word; i++)
+            wlen += ((unsigned char)p[i] & 0xC0) != 0x80;
+        if (!line_start && col + 1 + wlen > HELP_WIDTH) {
+            fprintf(f, "\n%*s", indent, "");
+            col = indent;
+            line_start = true;
+        }
+        if (!line_start) {
+            fputc(' ', f);
+            col++;
+        }
+        fwrite(p, 1, word, f);
+        col += wlen;
+        line_start = false;
+        p += word;
+        while (*p == ' ')
+            p++;
+    }
+    fputc('\n', f);
+}
+
 static void help_opts(const hookd_cli_opt *opts, FILE *f)
 {
     for (const hookd_cli_opt *o = opts; o && o->flag; o++) {
         char left[64];
         snprintf(left, sizeof left, "%s%s%s", o->flag, o->arg ? " " : "", o->arg ? o->arg : "");
-        fprintf(f, "  %-24s %s\n", left, o->help);
+        if (strlen(left) > HELP_LEFT - 3)
+            fprintf(f, "  %s\n%*s", left, HELP_LEFT, ""); /* too long: help below it */
+        else
+            fprintf(f, "  %-*s ", HELP_LEFT - 3, left);
+        wrap(f, o->help, HELP_LEFT, HELP_LEFT);
     }
 }
 
@@ -38,8 +74,10 @@ void hookd_cli_help(const hookd_cli_cmd *cmd, FILE *f)
 {
     fprintf(f, "usage: hookd %s%s%s [options]\n\n%s\n", cmd->name, cmd->args ? " " : "",
             cmd->args ? cmd->args : "", cmd->summary);
-    if (cmd->about)
-        fprintf(f, "\n%s\n", cmd->about);
+    if (cmd->about) {
+        fputc('\n', f);
+        wrap(f, cmd->about, 0, 0);
+    }
     if (cmd->opts && cmd->opts->flag) {
         fputs("\noptions:\n", f);
         help_opts(cmd->opts, f);

@@ -600,7 +600,7 @@ static const hookd_cli_opt SETTINGS[] = {
     {"--name", "NAME", "its name"},
     {"--url", "URL", "where deliveries go (the server is then --server or HOOKD_URL)"},
     {"--method", "METHOD", "GET, POST, PUT, PATCH or DELETE (default POST)"},
-    {"--activity", "FIELD_ID", "an activity that triggers it, e.g. act::s-cc; * for every one; "
+    {"--activity", "FIELD_ID", "an activity that triggers it, e.g. act::s; * for every one; "
                                "repeat for more"},
     {"--header", "'NAME: VALUE'", "a custom header; repeat for more"},
     {"--secret-header", "'NAME: VALUE'", "a custom header kept sealed and shown [redacted]"},
