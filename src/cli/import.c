@@ -4,8 +4,8 @@
  * header row names field ids, or JSON lines), sent through bulk.h with a
  * progress bar (progress.h), a line per bad row and a summary at the end.
  *
- * A CSV cell becomes the JSON value its field's type takes (the server's
- * field list says which): text as is, int and bol parsed, the object types
+ * A CSV cell becomes the JSON value its field's type takes (the type is the
+ * first part of the field's id; its namespace says person or account): text as is, int and bol parsed, the object types
  * (phn, geo, dtz, sst, u4s) written as JSON in the cell; an empty cell
  * leaves the field out. A cell that does not parse is sent as text, so the
  * server's message says what is wrong with it.
@@ -19,7 +19,10 @@
 #include "cli/bulk.h"
 #include "cli/cli.h"
 #include "cli/csv.h"
+#include "model/fields.h"
 #include "util/duration.h"
+
+#define HEADER_ID_MAX 256 /* a field id's longest, with room to spare */
 
 static volatile sig_atomic_t interrupted;
 
@@ -35,7 +38,7 @@ typedef struct import_run {
     FILE *in;
     hookd_progress progress;
     hookd_bulk bulk;
-    json_t *fields; /* id -> {"type","object"} of the server's fields (people) */
+    json_t *fields; /* id -> field of the server's fields (people), NULL if not readable */
     uint64_t created, updated, duplicates;
     long last_line;
 } import_run;
@@ -215,13 +218,25 @@ static void on_person(void *ctx, long line, const json_t *answer)
     print_answer(r->cli, line, answer);
 }
 
-/* The server's fields as id -> field. 0, or 1 (printed). */
+/* The server's fields (GET /api/v1/fields) into r->fields, id -> field,
+ * to check a CSV's header before anything is sent. An ingest key may not
+ * read them (403): then r->fields stays NULL and the server judges each
+ * row. 0, or 1 (printed). */
 static int load_fields(import_run *r)
 {
     hookd_client_answer a;
-    int rc = hookd_cli_call(r->cli, "GET", "/api/v1/fields", NULL, &a);
-    if (rc)
-        return rc;
+    char err[512];
+    if (hookd_client_call(&r->cli->client, "GET", "/api/v1/fields", NULL, &a, err, sizeof err))
+        return hookd_cli_fail(r->cli, "cannot reach the server: %s", err);
+    if (a.status == 403) {
+        hookd_client_answer_clear(&a);
+        return 0;
+    }
+    if (a.status != 200) {
+        hookd_client_error_text(&a, err, sizeof err);
+        hookd_client_answer_clear(&a);
+        return hookd_cli_fail(r->cli, "%s", err);
+    }
     r->fields = json_object();
     size_t i;
     const json_t *f;
@@ -235,16 +250,22 @@ static int load_fields(import_run *r)
     return r->fields ? 0 : hookd_cli_fail(r->cli, "out of memory");
 }
 
-static bool is_account(const json_t *field)
+/* Whose field id is (the model's rule: its namespace), and its type's
+ * name; false if it is no person or account field id. */
+static bool field_of(const char *id, bool *account, const char **type)
 {
-    const char *o = json_string_value(json_object_get(field, "object"));
-    return o && strcmp(o, "account") == 0;
+    hookd_field_type t = hookd_object_field_type(id, HOOKD_OBJ_PERSON);
+    *account = t == HOOKD_FT_INVALID;
+    if (*account)
+        t = hookd_object_field_type(id, HOOKD_OBJ_ACCOUNT);
+    *type = t == HOOKD_FT_INVALID ? NULL : hookd_field_type_name(t);
+    return *type != NULL;
 }
 
 /* A CSV cell as the value of a field of type (see the top comment). New. */
 static json_t *cell_value(const char *type, const char *cell)
 {
-    if (!type || !strcmp(type, "str") || !strcmp(type, "txt") || !strcmp(type, "idt") ||
+    if (!strcmp(type, "str") || !strcmp(type, "txt") || !strcmp(type, "idt") ||
         !strcmp(type, "tme"))
         return json_string(cell);
     if (!strcmp(type, "int")) {
@@ -287,21 +308,32 @@ static json_t *person_item(json_t *person, json_t *account)
  * into the person's and the account's fields. */
 static json_t *person_from_json(import_run *r, json_t *v, char *why, size_t len)
 {
-    (void)why, (void)len;
+    (void)r, (void)why, (void)len;
     if (json_object_get(v, "fields"))
         return json_incref(v);
     json_t *person = json_object(), *account = json_object();
-    const char *key;
+    const char *key, *type;
     json_t *value;
+    bool is_account;
     json_object_foreach(v, key, value)
-        json_object_set(is_account(json_object_get(r->fields, key)) ? account : person, key,
-                        value);
+    {
+        /* An id that is no field's goes with the person: the server says
+         * what is wrong with it. */
+        field_of(key, &is_account, &type);
+        json_object_set(is_account && type ? account : person, key, value);
+    }
     return person_item(person, account);
 }
 
-/* The CSV's header: each column's field (borrowed from r->fields). 0, or 1
- * (printed). */
-static int read_header(import_run *r, hookd_csv *csv, const json_t ***cols, size_t *n)
+/* One CSV column. */
+typedef struct column {
+    const char *id;   /* borrowed from the header's record copy */
+    const char *type; /* "str", "int", … (static) */
+    bool account;
+} column;
+
+/* The CSV's header: each column's field. 0, or 1 (printed). */
+static int read_header(import_run *r, hookd_csv *csv, column **cols, char **ids, size_t *n)
 {
     char err[256];
     long first;
@@ -312,29 +344,34 @@ static int read_header(import_run *r, hookd_csv *csv, const json_t ***cols, size
     r->last_line = csv->line;
     *n = csv->n;
     *cols = calloc(csv->n, sizeof **cols);
-    if (!*cols)
+    *ids = calloc(csv->n, HEADER_ID_MAX);
+    if (!*cols || !*ids)
         return hookd_cli_fail(r->cli, "out of memory");
     for (size_t i = 0; i < csv->n; i++) {
-        (*cols)[i] = json_object_get(r->fields, csv->cells[i]);
-        if (!(*cols)[i])
+        const char *id = csv->cells[i];
+        if (i == 0 && strncmp(id, "\xEF\xBB\xBF", 3) == 0)
+            id += 3; /* the byte order mark spreadsheets write */
+        snprintf(*ids + i * HEADER_ID_MAX, HEADER_ID_MAX, "%s", id);
+        column *c = &(*cols)[i];
+        c->id = *ids + i * HEADER_ID_MAX;
+        bool known = field_of(c->id, &c->account, &c->type) &&
+                     (!r->fields || json_object_get(r->fields, c->id));
+        if (!known)
             return hookd_cli_fail(r->cli, "line %ld, column %zu: '%s' is not a field id of the "
                                           "server (str::email, str:cm:plan, …; GET "
                                           "/api/v1/fields lists them)",
-                                  first, i + 1, csv->cells[i]);
+                                  first, i + 1, id);
     }
     return 0;
 }
 
-static json_t *person_from_record(const hookd_csv *csv, const json_t **cols, size_t ncols)
+static json_t *person_from_record(const hookd_csv *csv, const column *cols, size_t ncols)
 {
     json_t *person = json_object(), *account = json_object();
     for (size_t i = 0; i < ncols; i++) {
-        if (!*csv->cells[i])
-            continue;
-        const char *id = json_string_value(json_object_get(cols[i], "id"));
-        const char *type = json_string_value(json_object_get(cols[i], "type"));
-        json_object_set_new(is_account(cols[i]) ? account : person, id,
-                            cell_value(type, csv->cells[i]));
+        if (*csv->cells[i])
+            json_object_set_new(cols[i].account ? account : person, cols[i].id,
+                                cell_value(cols[i].type, csv->cells[i]));
     }
     return person_item(person, account);
 }
@@ -342,9 +379,10 @@ static json_t *person_from_record(const hookd_csv *csv, const json_t **cols, siz
 static int read_csv(import_run *r, bool *on)
 {
     hookd_csv csv = {.f = r->in};
-    const json_t **cols = NULL;
+    column *cols = NULL;
+    char *ids = NULL;
     size_t ncols = 0;
-    int rc = read_header(r, &csv, &cols, &ncols);
+    int rc = read_header(r, &csv, &cols, &ids, &ncols);
     char err[256];
     long first;
     while (rc == 0 && *on && !interrupted) {
@@ -369,6 +407,7 @@ static int read_csv(import_run *r, bool *on)
         hookd_progress_update(&r->progress, r->bulk.sent + r->bulk.failed, r->bulk.bytes_read);
     }
     free(cols);
+    free(ids);
     hookd_csv_free(&csv);
     return rc;
 }

@@ -596,3 +596,29 @@ def test_list_is_an_aligned_table_on_a_terminal(hookd, receiver):
     assert "\t" not in out
     assert head.index("NAME") == row.index("wide")
     assert len(row) <= 120 and "…" in row  # the long URL is cut to the width
+
+
+@CLI_ONLY
+def test_people_import_with_an_ingest_key(hookd, tmp_path):
+    # an ingest key may not read /api/v1/fields: the columns' types come
+    # from the field ids themselves, and the server judges each row
+    api = hookd.client()
+    r = api.post("/api/v1/keys", {"name": "loader", "scope": "ingest"})
+    assert r.status_code == 201, r.text
+    ingest = r.json()["key"]
+    f = tmp_path / "i.csv"
+    f.write_text("\ufeffstr::email,int:o:employees,str:o:name,bol::p\n"
+                 "i1@x.io,40,Ingest Co,yes\n")
+    p = ok(cli(hookd, "people", "import", str(f), "--json", key=ingest))
+    (row,) = json_lines(p.stdout)
+    got = api.get(f"/api/v1/people/{row['contact_id']}").json()
+    assert got["fields"] == {"str::email": "i1@x.io", "bol::p": True}
+    acc = api.get(f"/api/v1/accounts/{got['account_id']}").json()
+    assert acc["fields"] == {"str:o:name": "Ingest Co", "int:o:employees": 40}
+    # a column that is no field id at all is refused before anything is sent
+    f.write_text("str::email,nonsense\ni2@x.io,1\n")
+    p = cli(hookd, "people", "import", str(f), key=ingest)
+    assert p.returncode == 1 and "line 1, column 2: 'nonsense' is not a field id" in p.stderr
+    # and the key still cannot do more than ingest
+    p = cli(hookd, "webhooks", "list", key=ingest)
+    assert p.returncode == 1 and "HTTP 403" in p.stderr, p.stderr
