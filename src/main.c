@@ -280,7 +280,7 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return serve(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "keys") == 0)
-        return hookd_cli_keys(argc - 2, argv + 2, env_lookup, USAGE);
+        return hookd_cli_keys_run(argc - 2, argv + 2, env_lookup, USAGE);
     int client_rc = argc >= 2 ? hookd_cli_run(argc - 1, argv + 1, env_lookup) : -1;
     if (client_rc >= 0)
         return client_rc;

@@ -5,7 +5,10 @@
  */
 #include "cli/cli.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "cli/keys.h"
 
 const hookd_cli_cmd *const HOOKD_CLI_COMMANDS[] = {
     &HOOKD_CLI_WEBHOOKS_LIST,    &HOOKD_CLI_WEBHOOKS_SHOW,       &HOOKD_CLI_WEBHOOKS_CREATE,
@@ -64,7 +67,12 @@ int hookd_cli_run(int argc, char **argv, hookd_getenv_fn getenv_fn)
 {
     if (argc < 1)
         return -1;
-    const char *group = argv[0];
+    return hookd_cli_group(argv[0], argc - 1, argv + 1, getenv_fn);
+}
+
+int hookd_cli_group(const char *group, int argc, char **argv, hookd_getenv_fn getenv_fn)
+{
+    const char *sub = argc >= 1 ? argv[0] : NULL; /* "list" of "webhooks list" */
     const hookd_cli_cmd *cmd = NULL;
     bool grouped = false;
     for (size_t i = 0; HOOKD_CLI_COMMANDS[i]; i++) {
@@ -76,7 +84,7 @@ int hookd_cli_run(int argc, char **argv, hookd_getenv_fn getenv_fn)
             break;
         }
         grouped = true;
-        if (argc >= 2 && strcmp(c->name + strlen(group) + 1, argv[1]) == 0) {
+        if (sub && strcmp(c->name + strlen(group) + 1, sub) == 0) {
             cmd = c;
             break;
         }
@@ -84,15 +92,15 @@ int hookd_cli_run(int argc, char **argv, hookd_getenv_fn getenv_fn)
     if (!cmd && !grouped)
         return -1;
     if (!cmd) {
-        if (argc < 2)
+        if (!sub)
             return group_usage(group, "a command is needed");
-        if (is_help(argv[1]))
+        if (is_help(sub))
             return group_usage(group, NULL);
         char problem[128];
-        snprintf(problem, sizeof problem, "unknown command '%.60s'", argv[1]);
+        snprintf(problem, sizeof problem, "unknown command '%.60s'", sub);
         return group_usage(group, problem);
     }
-    int skip = strchr(cmd->name, ' ') ? 2 : 1;
+    int skip = strchr(cmd->name, ' ') ? 1 : 0;
     hookd_cli cli;
     int rc = hookd_cli_parse(&cli, cmd, argc - skip, argv + skip, getenv_fn);
     if (rc < 0) {
@@ -101,5 +109,56 @@ int hookd_cli_run(int argc, char **argv, hookd_getenv_fn getenv_fn)
     }
     hookd_cli_free(&cli);
     fflush(stdout);
+    return rc;
+}
+
+/* ---- hookd keys with the client commands' names --------------------------------- */
+
+static hookd_getenv_fn keys_env_base; /* one command per process: no race */
+
+/* HOOKD_KEY and HOOKD_KEY_FILE, when set, stand for HOOKD_API_KEY and
+ * HOOKD_API_KEY_FILE, which `hookd keys` reads. */
+static const char *keys_env(const char *name)
+{
+    const char *key = keys_env_base("HOOKD_KEY"), *file = keys_env_base("HOOKD_KEY_FILE");
+    bool has_key = key && *key, has_file = file && *file;
+    if (strcmp(name, "HOOKD_API_KEY") == 0)
+        return has_key ? key : has_file ? NULL : keys_env_base(name);
+    if (strcmp(name, "HOOKD_API_KEY_FILE") == 0)
+        return has_key ? NULL : has_file ? file : keys_env_base(name);
+    return keys_env_base(name);
+}
+
+int hookd_cli_keys_run(int argc, char **argv, hookd_getenv_fn getenv_fn, const char *usage)
+{
+    static const char *const RENAMED[][2] = {{"--key", "--api-key"},
+                                             {"--key-file", "--api-key-file"}};
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    char **made = calloc((size_t)argc + 1, sizeof *made); /* what to free */
+    if (!args || !made) {
+        free(args);
+        free(made);
+        fputs("hookd keys: out of memory\n", stderr);
+        return 1;
+    }
+    for (int i = 0; i < argc; i++) {
+        args[i] = argv[i];
+        if (strncmp(argv[i], "--", 2) != 0)
+            continue;
+        size_t flen = strcspn(argv[i], "=");
+        for (size_t r = 0; r < 2; r++) {
+            if (strlen(RENAMED[r][0]) == flen && strncmp(argv[i], RENAMED[r][0], flen) == 0 &&
+                asprintf(&made[i], "%s%s", RENAMED[r][1], argv[i] + flen) > 0)
+                args[i] = made[i];
+        }
+        if (!argv[i][flen] && i + 1 < argc) /* every option of keys takes a value */
+            args[i + 1] = argv[i + 1], i++;
+    }
+    keys_env_base = getenv_fn;
+    int rc = hookd_cli_keys(argc, args, keys_env, usage);
+    for (int i = 0; i < argc; i++)
+        free(made[i]);
+    free(made);
+    free(args);
     return rc;
 }

@@ -18,6 +18,16 @@
  * error), or -1 if argv[0] names no client command. */
 int hookd_cli_run(int argc, char **argv, hookd_getenv_fn getenv_fn);
 
+/* The same for a group named apart (a row of a command table): argv holds
+ * what follows "webhooks", "logs", …; -1 if group is no client command. */
+int hookd_cli_group(const char *group, int argc, char **argv, hookd_getenv_fn getenv_fn);
+
+/* `hookd keys` (cli/keys.h) speaking the client commands' names too:
+ * --key and --key-file for its --api-key and --api-key-file, HOOKD_KEY and
+ * HOOKD_KEY_FILE before HOOKD_API_KEY and HOOKD_API_KEY_FILE. Same
+ * arguments and exit status as hookd_cli_keys. */
+int hookd_cli_keys_run(int argc, char **argv, hookd_getenv_fn getenv_fn, const char *usage);
+
 /* One "hookd <command> <args>  <summary>" line per client command, for the
  * top-level usage. */
 void hookd_cli_usage(FILE *f);

@@ -51,9 +51,6 @@ static const char **opt_slot(keys_opts *o, const char *flag)
         {"--url", offsetof(keys_opts, url)},
         {"--api-key", offsetof(keys_opts, api_key)},
         {"--api-key-file", offsetof(keys_opts, api_key_file)},
-        /* The names of the other client commands (cli/args.c) too. */
-        {"--key", offsetof(keys_opts, api_key)},
-        {"--key-file", offsetof(keys_opts, api_key_file)},
         {"--db", offsetof(keys_opts, db)},
         {"--database-url", offsetof(keys_opts, database_url)},
         {"--master-key-file", offsetof(keys_opts, master_key_file)},
@@ -343,17 +340,11 @@ int hookd_cli_keys(int argc, char **argv, hookd_getenv_fn getenv_fn, const char 
         o.url = getenv_fn("HOOKD_URL");
     if (!o.url || !*o.url)
         o.url = DEFAULT_URL;
-    /* HOOKD_KEY first: the client commands' name for it, apart from the
-     * server's own HOOKD_API_KEY (still read, as before). */
-    static const char *const KEY_VARS[][2] = {{"HOOKD_KEY", "HOOKD_KEY_FILE"},
-                                              {"HOOKD_API_KEY", "HOOKD_API_KEY_FILE"}};
-    for (size_t v = 0; v < 2 && !o.api_key && !o.api_key_file; v++) {
-        o.api_key = getenv_fn(KEY_VARS[v][0]);
+    if (!o.api_key && !o.api_key_file) {
+        o.api_key = getenv_fn("HOOKD_API_KEY");
         if (!o.api_key || !*o.api_key) {
             o.api_key = NULL;
-            o.api_key_file = getenv_fn(KEY_VARS[v][1]);
-            if (o.api_key_file && !*o.api_key_file)
-                o.api_key_file = NULL;
+            o.api_key_file = getenv_fn("HOOKD_API_KEY_FILE");
         }
     }
     if (o.api_key && o.api_key_file) {
@@ -368,8 +359,8 @@ int hookd_cli_keys(int argc, char **argv, hookd_getenv_fn getenv_fn, const char 
     }
     if (!o.api_key)
         return usage_error(usage, "%s",
-                           "an admin key is needed to talk to the server: --key, "
-                           "--key-file, HOOKD_KEY or HOOKD_API_KEY; or --db/--database-url to write "
+                           "an admin key is needed to talk to the server: --api-key, "
+                           "--api-key-file or HOOKD_API_KEY; or --db/--database-url to write "
                            "to the store directly");
     rc = http_run(&o, o.api_key);
     memset(key, 0, sizeof key);

@@ -252,9 +252,16 @@ def test_key_from_a_file_and_server_flag(hookd, tmp_path):
     p = cli(None, "webhooks", "list", "--json", "--key-file", str(tmp_path / "key"),
             "--url", hookd.url, key=None)
     assert json.loads(ok(p).stdout) == {"webhooks": [], "next_cursor": None}
-    # keys: --key/HOOKD_KEY as well as --api-key
-    p = cli(hookd, "keys", "list")
+    # hookd keys takes the same names (beside its --api-key, HOOKD_API_KEY)
+    assert ok(cli(hookd, "keys", "list")).stdout.startswith("ID")  # HOOKD_KEY
+    for args in (["--key", KEY], [f"--key={KEY}"], ["--key-file", str(tmp_path / "key")],
+                 ["--api-key", KEY]):
+        assert ok(cli(hookd, "keys", "list", *args, key=None)).stdout.startswith("ID"), args
+    p = cli(hookd, "keys", "list", env={"HOOKD_KEY_FILE": str(tmp_path / "key")}, key=None)
     assert ok(p).stdout.startswith("ID")
+    p = cli(hookd, "keys", "list", key="k-wrong-wrong-wrong-wrong",
+            env={"HOOKD_API_KEY": KEY})  # HOOKD_KEY comes first
+    assert p.returncode == 1 and "HTTP 401" in p.stderr, p.stderr
 
 
 # ---------------------------------------------------------------------------
