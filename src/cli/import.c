@@ -5,10 +5,11 @@
  * progress bar (progress.h), a line per bad row and a summary at the end.
  *
  * A CSV cell becomes the JSON value its field's type takes (the type is the
- * first part of the field's id; its namespace says person or account): text as is, int and bol parsed, the object types
- * (phn, geo, dtz, sst, u4s) written as JSON in the cell; an empty cell
- * leaves the field out. A cell that does not parse is sent as text, so the
- * server's message says what is wrong with it.
+ * first part of the field's id, and its namespace says person or account:
+ * model/fields.h): text as is, int and bol parsed, the object types (phn,
+ * geo, dtz, sst, u4s) written as JSON in the cell; an empty cell leaves the
+ * field out. A cell that does not parse is sent as text, so the server's
+ * message says what is wrong with it.
  */
 #include <errno.h>
 #include <signal.h>
