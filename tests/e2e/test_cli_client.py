@@ -629,3 +629,21 @@ def test_people_import_with_an_ingest_key(hookd, tmp_path):
     # and the key still cannot do more than ingest
     p = cli(hookd, "webhooks", "list", key=ingest)
     assert p.returncode == 1 and "HTTP 403" in p.stderr, p.stderr
+
+
+@CLI_ONLY
+def test_activities_send_splits_a_batch_refused_as_a_whole(servers, receiver, tmp_path):
+    # 25 activities for one webhook make 25 deliveries, past a cap of 10 per
+    # request: the API refuses the batch naming no row, so it goes in halves
+    s = servers.start(api_key=KEY, args=["--max-deliveries-per-request", "10"])
+    api = s.client()
+    make_webhook(s, receiver.url + "/cap", activities=["act::s"])
+    cid = person(api, "cap@x.io")
+    f = tmp_path / "cap.jsonl"
+    f.write_text("".join(json.dumps({"id": f"cap{i}", "field_id": "act::s",
+                                     "contact": {"contact_id": cid}}) + "\n" for i in range(25)))
+    p = ok(cli(s, "activities", "send", str(f), "--json"))
+    assert sorted(o["line"] for o in json_lines(p.stdout)) == list(range(1, 26))
+    assert "25 sent (0 duplicates), 0 failed" in p.stderr, p.stderr
+    receiver.wait(lambda r: len(r.activity_ids()) >= 25)
+    assert receiver.activity_ids() == {f"cap{i}" for i in range(25)}
