@@ -63,9 +63,9 @@ typedef struct hookd_cli {
     hookd_cli_value *values; /* in the order given */
     size_t n_values;
     hookd_client client;
-    bool json;     /* --json */
-    bool tty_out;  /* stdout is a terminal */
-    bool tty_err;  /* stderr is a terminal */
+    bool json;    /* --json */
+    bool tty_out; /* stdout is a terminal */
+    bool tty_err; /* stderr is a terminal */
     char key[HOOKD_CLI_KEY_MAX];
 } hookd_cli;
 

@@ -20,8 +20,8 @@
 #include "cli/args.h"
 #include "cli/progress.h"
 
-#define HOOKD_BULK_BATCH 1000              /* the API's most items per call */
-#define HOOKD_BULK_BODY_MAX (1000 * 1024)  /* under the API's 1 MiB body cap */
+#define HOOKD_BULK_BATCH 1000             /* the API's most items per call */
+#define HOOKD_BULK_BODY_MAX (1000 * 1024) /* under the API's 1 MiB body cap */
 
 typedef struct hookd_bulk {
     const hookd_cli *cli;

@@ -14,15 +14,15 @@
 #include <stdio.h>
 
 typedef struct hookd_csv {
-    FILE *f;          /* borrowed */
-    long line;        /* lines consumed so far */
-    int64_t bytes;    /* bytes consumed so far */
-    char *linebuf;    /* getline's */
+    FILE *f;       /* borrowed */
+    long line;     /* lines consumed so far */
+    int64_t bytes; /* bytes consumed so far */
+    char *linebuf; /* getline's */
     size_t linecap;
-    char *text;       /* the record's cells, each NUL-terminated */
+    char *text; /* the record's cells, each NUL-terminated */
     size_t text_len, text_cap;
-    size_t *starts;   /* offset of each cell in text */
-    char **cells;     /* the cells, made from starts after a read */
+    size_t *starts; /* offset of each cell in text */
+    char **cells;   /* the cells, made from starts after a read */
     size_t n, cap;
 } hookd_csv;
 

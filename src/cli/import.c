@@ -66,9 +66,12 @@ static int open_run(import_run *r, hookd_cli *cli)
         return hookd_cli_usage_error(cli, "cannot read '%s': %s", path, strerror(errno));
     struct stat st;
     int64_t total = fstat(fileno(r->in), &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
-    r->progress = (hookd_progress){.prog = cli->prog, .unit = "rows", .tty = cli->tty_err,
+    r->progress = (hookd_progress){.prog = cli->prog,
+                                   .unit = "rows",
+                                   .tty = cli->tty_err,
                                    .quiet = hookd_cli_get(cli, "--quiet") != NULL,
-                                   .total_bytes = total, .interval_ms = every_ms};
+                                   .total_bytes = total,
+                                   .interval_ms = every_ms};
     r->bulk.cli = cli;
     r->bulk.keep_going = on_error && strcmp(on_error, "continue") == 0;
     r->bulk.progress = &r->progress;
@@ -340,8 +343,10 @@ static int read_header(import_run *r, hookd_csv *csv, column **cols, char **ids,
     long first;
     int got = hookd_csv_read(csv, &first, err, sizeof err);
     if (got <= 0)
-        return hookd_cli_fail(r->cli, "%s", got < 0 ? err : "the file is empty: a header row "
-                                                             "of field ids is expected");
+        return hookd_cli_fail(r->cli, "%s",
+                              got < 0 ? err
+                                      : "the file is empty: a header row "
+                                        "of field ids is expected");
     r->last_line = csv->line;
     *n = csv->n;
     *cols = calloc(csv->n, sizeof **cols);
@@ -358,9 +363,10 @@ static int read_header(import_run *r, hookd_csv *csv, column **cols, char **ids,
         bool known = field_of(c->id, &c->account, &c->type) &&
                      (!r->fields || json_object_get(r->fields, c->id));
         if (!known)
-            return hookd_cli_fail(r->cli, "line %ld, column %zu: '%s' is not a field id of the "
-                                          "server (str::email, str:cm:plan, …; GET "
-                                          "/api/v1/fields lists them)",
+            return hookd_cli_fail(r->cli,
+                                  "line %ld, column %zu: '%s' is not a field id of the "
+                                  "server (str::email, str:cm:plan, …; GET "
+                                  "/api/v1/fields lists them)",
                                   first, i + 1, id);
     }
     return 0;
@@ -480,40 +486,54 @@ static int run_people(hookd_cli *cli)
 /* ---- the tables ------------------------------------------------------------------------- */
 
 static const hookd_cli_opt ACTIVITIES_OPTS[] = {
-    {"--on-error", "stop|continue", "at a bad row: stop there (default; the rows before it are "
-                                    "sent), or skip it and go on (exit status 1 at the end)"},
-    {"--progress-interval", "DURATION", "between progress lines when stderr is no terminal "
-                                        "(default 5s)"},
+    {"--on-error", "stop|continue",
+     "at a bad row: stop there (default; the rows before it are "
+     "sent), or skip it and go on (exit status 1 at the end)"},
+    {"--progress-interval", "DURATION",
+     "between progress lines when stderr is no terminal "
+     "(default 5s)"},
     {"--quiet", NULL, "no progress bar or lines (bad rows and the summary still print)"},
     {NULL, NULL, NULL},
 };
 
 static const hookd_cli_opt PEOPLE_OPTS[] = {
-    {"--format", "csv|jsonl", "the input's format (default: JSON lines if it starts with {, "
-                              "else CSV)"},
-    {"--merge-by", "IDS", "the field ids people are found by, comma separated (default "
-                          "str::email)"},
-    {"--on-error", "stop|continue", "at a bad row: stop there (default; the rows before it are "
-                                    "sent), or skip it and go on (exit status 1 at the end)"},
-    {"--progress-interval", "DURATION", "between progress lines when stderr is no terminal "
-                                        "(default 5s)"},
+    {"--format", "csv|jsonl",
+     "the input's format (default: JSON lines if it starts with {, "
+     "else CSV)"},
+    {"--merge-by", "IDS",
+     "the field ids people are found by, comma separated (default "
+     "str::email)"},
+    {"--on-error", "stop|continue",
+     "at a bad row: stop there (default; the rows before it are "
+     "sent), or skip it and go on (exit status 1 at the end)"},
+    {"--progress-interval", "DURATION",
+     "between progress lines when stderr is no terminal "
+     "(default 5s)"},
     {"--quiet", NULL, "no progress bar or lines (bad rows and the summary still print)"},
     {NULL, NULL, NULL},
 };
 
 const hookd_cli_cmd HOOKD_CLI_ACTIVITIES_SEND = {
-    "activities send", "FILE|-", 1, "Send activities from a file of JSON lines.",
+    "activities send",
+    "FILE|-",
+    1,
+    "Send activities from a file of JSON lines.",
     "Each line is one activity object as POST /api/v1/activities takes it; they go in batches "
     "of 1,000. A bad row is reported with its line and the server's message. With --json each "
     "row the server took prints as its answer with \"line\" added, and each bad row as "
     "{\"line\",\"error\"}.",
-    ACTIVITIES_OPTS, run_activities};
+    ACTIVITIES_OPTS,
+    run_activities};
 
 const hookd_cli_cmd HOOKD_CLI_PEOPLE_IMPORT = {
-    "people import", "FILE|-", 1, "Create or update people from CSV or JSON lines.",
+    "people import",
+    "FILE|-",
+    1,
+    "Create or update people from CSV or JSON lines.",
     "CSV: a header row of field ids (str::email,str::first,str:o:name,…), then one person a "
     "row; account fields (str:o:…) go to the person's account. JSON lines: "
     "{\"fields\":{…},\"account\":{…}} as POST /api/v1/people/merge takes it, or a flat map of "
     "field ids. Sent in batches of 1,000; --json prints {\"line\",\"contact_id\",\"status\"} "
     "per row and {\"line\",\"error\"} per bad row.",
-    PEOPLE_OPTS, run_people};
+    PEOPLE_OPTS,
+    run_people};

@@ -86,8 +86,8 @@ static void seen_free(seen_set *s)
 /* One entry's cells: CREATED DELIVERY KIND ACTIVITY STATE ATTEMPTS STATUS
  * NEXT/ERROR. */
 #define ENTRY_COLS 8
-static const char *const ENTRY_HEAD[ENTRY_COLS] = {
-    "CREATED", "DELIVERY", "KIND", "ACTIVITY", "STATE", "ATTEMPTS", "STATUS", "ERROR / NEXT"};
+static const char *const ENTRY_HEAD[ENTRY_COLS] = {"CREATED", "DELIVERY", "KIND",   "ACTIVITY",
+                                                   "STATE",   "ATTEMPTS", "STATUS", "ERROR / NEXT"};
 static const int ENTRY_WIDTH[ENTRY_COLS] = {24, 36, 8, 20, 9, 8, 6, 0};
 
 static void print_row(const hookd_cli *cli, const char *const *cells)
@@ -305,8 +305,9 @@ static int run_retry(hookd_cli *cli)
 }
 
 static const hookd_cli_opt LOGS_OPTS[] = {
-    {"--state", "STATE", "only deliveries in this state: pending, retrying, succeeded, failed, "
-                         "held or cancelled"},
+    {"--state", "STATE",
+     "only deliveries in this state: pending, retrying, succeeded, failed, "
+     "held or cancelled"},
     {"--limit", "N", "how many of the newest to show (default 50)"},
     {"--follow", NULL, "keep printing deliveries as they appear, until Ctrl-C"},
     {"--interval", "DURATION", "how often --follow asks (default 1s)"},
@@ -316,14 +317,22 @@ static const hookd_cli_opt LOGS_OPTS[] = {
 static const hookd_cli_opt NO_OPTS[] = {{NULL, NULL, NULL}};
 
 const hookd_cli_cmd HOOKD_CLI_LOGS = {
-    "logs", "WEBHOOK", 1, "Show a webhook's deliveries, newest first.",
+    "logs",
+    "WEBHOOK",
+    1,
+    "Show a webhook's deliveries, newest first.",
     "WEBHOOK is the webhook's id. With --follow the newest are printed oldest first, then each "
     "new delivery once, when it is first seen; with --json each is one line of JSON (without "
     "--follow: the API's {\"entries\":[…],\"next_cursor\"}).",
-    LOGS_OPTS, run_logs};
+    LOGS_OPTS,
+    run_logs};
 
 const hookd_cli_cmd HOOKD_CLI_RETRY = {
-    "retry", "WEBHOOK DELIVERY", 2, "Send a delivery again now.",
+    "retry",
+    "WEBHOOK DELIVERY",
+    2,
+    "Send a delivery again now.",
     "A failed delivery gets one more attempt; a pending or retrying one goes out at once. "
     "A succeeded or cancelled delivery is refused (exit status 1).",
-    NO_OPTS, run_retry};
+    NO_OPTS,
+    run_retry};

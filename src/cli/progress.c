@@ -74,8 +74,8 @@ static void draw(hookd_progress *p, uint64_t rows, int64_t bytes, int64_t now)
         fputs("\033[K", stderr); /* clear what a longer earlier draw left */
         p->drawn = true;
     } else {
-        fprintf(stderr, "%s: %llu %s, %.0f %s/s", p->prog, (unsigned long long)rows, p->unit,
-                rate, p->unit);
+        fprintf(stderr, "%s: %llu %s, %.0f %s/s", p->prog, (unsigned long long)rows, p->unit, rate,
+                p->unit);
         if (f >= 0)
             fprintf(stderr, ", %d%%, ETA %s", (int)(f * 100), eta);
         fputc('\n', stderr);

@@ -15,14 +15,14 @@
 #include <stdio.h>
 
 typedef struct hookd_progress {
-    const char *prog;     /* "hookd people import", borrowed */
-    const char *unit;     /* "rows", borrowed */
-    bool tty;             /* a bar; else lines */
-    bool quiet;           /* nothing at all */
-    int64_t total_bytes;  /* the input's size, 0 if unknown (a pipe) */
-    int64_t interval_ms;  /* between plain lines */
+    const char *prog;    /* "hookd people import", borrowed */
+    const char *unit;    /* "rows", borrowed */
+    bool tty;            /* a bar; else lines */
+    bool quiet;          /* nothing at all */
+    int64_t total_bytes; /* the input's size, 0 if unknown (a pipe) */
+    int64_t interval_ms; /* between plain lines */
     int64_t start_ms, last_ms;
-    bool drawn;           /* the bar is on screen */
+    bool drawn; /* the bar is on screen */
 } hookd_progress;
 
 /* Starts the clock. */

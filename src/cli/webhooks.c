@@ -27,76 +27,96 @@ static int webhook_path(const hookd_cli *cli, const char *id, const char *tail, 
     return 0;
 }
 
-/* A value as one line of text: a string as is, true/false as yes/no, a list
- * of strings joined, anything else as compact JSON. New string. */
+/* An object of strings as "k=v, k=v" (keys), or NULL if it is not one.
+ * New string. */
+static char *join_map(const json_t *v)
+{
+    const char *k;
+    const json_t *item;
+    json_object_foreach((json_t *)v, k, item)
+    {
+        if (!json_is_string(item))
+            return NULL;
+    }
+    hookd_buf b = {0};
+    json_object_foreach((json_t *)v, k, item)
+    {
+        hookd_buf_puts(&b, b.len ? ", " : "");
+        hookd_buf_puts(&b, k);
+        hookd_buf_puts(&b, "=");
+        hookd_buf_puts(&b, json_string_value(item));
+    }
+    return hookd_buf_take(&b);
+}
+
+/* A list of strings as "a, b" (activities), of {"field_id","key"} as
+ * "id=key, id=key" (fields); NULL if it is neither. New string. */
+static char *join_list(const json_t *v)
+{
+    size_t i;
+    const json_t *item;
+    bool strings = true, fields = true;
+    json_array_foreach(v, i, item)
+    {
+        strings = strings && json_is_string(item);
+        fields = fields && json_is_string(json_object_get(item, "field_id")) &&
+                 json_is_string(json_object_get(item, "key"));
+    }
+    if (!strings && !fields)
+        return NULL;
+    hookd_buf b = {0};
+    json_array_foreach(v, i, item)
+    {
+        hookd_buf_puts(&b, i ? ", " : "");
+        if (strings) {
+            hookd_buf_puts(&b, json_string_value(item));
+        } else {
+            hookd_buf_puts(&b, json_string_value(json_object_get(item, "field_id")));
+            hookd_buf_puts(&b, "=");
+            hookd_buf_puts(&b, json_string_value(json_object_get(item, "key")));
+        }
+    }
+    return hookd_buf_take(&b);
+}
+
+/* A value as one line of text: a string as is, true/false as yes/no, null
+ * and empty lists as "-", lists and maps joined, anything else as compact
+ * JSON. New string. */
 static char *value_text(const json_t *v)
 {
     if (json_is_string(v))
         return strdup(json_string_value(v));
     if (json_is_boolean(v))
         return strdup(json_is_true(v) ? "yes" : "no");
-    if (json_is_null(v))
+    if (json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0))
         return strdup("-");
-    if (json_is_object(v)) {
-        /* keys: "contact_id=id, email=email, …" */
-        hookd_buf b = {0};
-        const char *k;
-        const json_t *item;
-        bool strings = true;
-        json_object_foreach((json_t *)v, k, item) strings = strings && json_is_string(item);
-        if (strings) {
-            json_object_foreach((json_t *)v, k, item)
-            {
-                if (b.len)
-                    hookd_buf_puts(&b, ", ");
-                hookd_buf_puts(&b, k);
-                hookd_buf_puts(&b, "=");
-                hookd_buf_puts(&b, json_string_value(item));
-            }
-            return hookd_buf_take(&b);
-        }
-    }
-    if (json_is_array(v)) {
-        hookd_buf b = {0};
-        size_t i;
-        const json_t *item;
-        bool strings = true;
-        json_array_foreach(v, i, item) strings = strings && json_is_string(item);
-        if (strings) {
-            json_array_foreach(v, i, item)
-            {
-                if (i)
-                    hookd_buf_puts(&b, ", ");
-                hookd_buf_puts(&b, json_string_value(item));
-            }
-            return hookd_buf_take(&b);
-        }
-        /* fields: "str::first=first_name, …" */
-        bool fields = true;
-        json_array_foreach(v, i, item) fields = fields &&
-            json_is_string(json_object_get(item, "field_id")) &&
-            json_is_string(json_object_get(item, "key"));
-        if (fields) {
-            json_array_foreach(v, i, item)
-            {
-                if (i)
-                    hookd_buf_puts(&b, ", ");
-                hookd_buf_puts(&b, json_string_value(json_object_get(item, "field_id")));
-                hookd_buf_puts(&b, "=");
-                hookd_buf_puts(&b, json_string_value(json_object_get(item, "key")));
-            }
-            return hookd_buf_take(&b);
-        }
-    }
-    return hookd_json_dumps(v);
+    char *text = json_is_object(v) ? join_map(v) : json_is_array(v) ? join_list(v) : NULL;
+    return text ? text : hookd_json_dumps(v);
 }
 
 /* The order a webhook's keys are shown in; others follow as they come. */
 static const char *const SHOW_ORDER[] = {
-    "id", "name", "url", "method", "connected", "disconnected_by", "disconnected_reason",
-    "activities", "send_activity", "headers", "fields", "keys", "basic_auth", "rate_limit",
-    "max_in_flight", "update_contact_from_response", "secret", "created_at", "updated_at",
-    "stats", NULL,
+    "id",
+    "name",
+    "url",
+    "method",
+    "connected",
+    "disconnected_by",
+    "disconnected_reason",
+    "activities",
+    "send_activity",
+    "headers",
+    "fields",
+    "keys",
+    "basic_auth",
+    "rate_limit",
+    "max_in_flight",
+    "update_contact_from_response",
+    "secret",
+    "created_at",
+    "updated_at",
+    "stats",
+    NULL,
 };
 
 static void show_key(const char *key, const json_t *v)
@@ -191,8 +211,8 @@ static void print_list(const hookd_cli *cli, const json_t *all)
         hookd_cli_fail(cli, "out of memory");
         return;
     }
-    const char *head[LIST_COLS] = {"ID", "NAME", "STATE", "METHOD", "URL",
-                                   "OK 24H", "FAILED 24H", "PENDING"};
+    const char *head[LIST_COLS] = {"ID",  "NAME",   "STATE",      "METHOD",
+                                   "URL", "OK 24H", "FAILED 24H", "PENDING"};
     memcpy(cells, head, sizeof head);
     for (size_t i = 0; i < n; i++) {
         const json_t *w = json_array_get(all, i);
@@ -396,8 +416,8 @@ static json_t *list_item(list_kind kind, const char *s)
 
 /* Sets body[key] to the list of every value of flag, if any was given.
  * 0, or 2 after a usage error. */
-static int set_list(hookd_cli *cli, json_t *body, const char *flag, const char *key,
-                    list_kind kind, bool *changed)
+static int set_list(hookd_cli *cli, json_t *body, const char *flag, const char *key, list_kind kind,
+                    bool *changed)
 {
     if (!hookd_cli_nth(cli, flag, 0))
         return 0;
@@ -414,9 +434,9 @@ static int set_list(hookd_cli *cli, json_t *body, const char *flag, const char *
             continue; /* --activity '' clears the list */
         json_t *item = list_item(kind, s);
         if (!item)
-            return hookd_cli_usage_error(
-                cli, "%s '%s': expected %s", flag, s,
-                kind == L_FIELD ? "FIELD_ID or FIELD_ID=KEY" : "'Name: value'");
+            return hookd_cli_usage_error(cli, "%s '%s': expected %s", flag, s,
+                                         kind == L_FIELD ? "FIELD_ID or FIELD_ID=KEY"
+                                                         : "'Name: value'");
         json_array_append_new(list, item);
     }
     *changed = true;
@@ -424,8 +444,8 @@ static int set_list(hookd_cli *cli, json_t *body, const char *flag, const char *
 }
 
 /* A number flag into body[key]; "none" is null where allowed. */
-static int set_number(hookd_cli *cli, json_t *body, const char *flag, const char *key,
-                      bool integer, bool nullable)
+static int set_number(hookd_cli *cli, json_t *body, const char *flag, const char *key, bool integer,
+                      bool nullable)
 {
     const char *s = hookd_cli_get(cli, flag);
     if (!s)
@@ -464,8 +484,10 @@ static int set_renames(hookd_cli *cli, json_t *body)
     for (size_t i = 0; (s = hookd_cli_nth(cli, "--rename", i)) != NULL; i++) {
         size_t k = strcspn(s, "=");
         if (k == 0 || !s[k])
-            return hookd_cli_usage_error(cli, "--rename '%s': expected LOCKED=KEY, like "
-                                              "contact_id=id", s);
+            return hookd_cli_usage_error(cli,
+                                         "--rename '%s': expected LOCKED=KEY, like "
+                                         "contact_id=id",
+                                         s);
         json_t *keys = json_object_get(body, "keys");
         if (!json_is_object(keys)) {
             keys = json_object();
@@ -510,8 +532,8 @@ static json_t *build_body(hookd_cli *cli, int *status)
     }
     static const struct {
         const char *flag, *key;
-    } STRINGS[] = {{"--name", "name"}, {"--url", "url"}, {"--method", "method"},
-                   {"--secret", "secret"}};
+    } STRINGS[] = {
+        {"--name", "name"}, {"--url", "url"}, {"--method", "method"}, {"--secret", "secret"}};
     for (size_t i = 0; i < sizeof STRINGS / sizeof STRINGS[0]; i++) {
         const char *s = hookd_cli_get(cli, STRINGS[i].flag);
         if (s)
@@ -530,8 +552,7 @@ static json_t *build_body(hookd_cli *cli, int *status)
     if (!rc)
         rc = set_bool(cli, body, "--connected", "connected");
     if (!rc)
-        rc = set_bool(cli, body, "--update-contact-from-response",
-                      "update_contact_from_response");
+        rc = set_bool(cli, body, "--update-contact-from-response", "update_contact_from_response");
     if (!rc)
         rc = set_number(cli, body, "--rate-limit", "rate_limit", false, true);
     if (!rc)
@@ -595,13 +616,15 @@ static int run_edit(hookd_cli *cli)
 
 /* The settings of create and edit, in the API's words. */
 static const hookd_cli_opt SETTINGS[] = {
-    {"--json-body", "FILE", "the webhook as the API's JSON object, from FILE or - for stdin; "
-                            "the flags below are set over it"},
+    {"--json-body", "FILE",
+     "the webhook as the API's JSON object, from FILE or - for stdin; "
+     "the flags below are set over it"},
     {"--name", "NAME", "its name"},
     {"--url", "URL", "where deliveries go (the server is then --server or HOOKD_URL)"},
     {"--method", "METHOD", "GET, POST, PUT, PATCH or DELETE (default POST)"},
-    {"--activity", "FIELD_ID", "an activity that triggers it, e.g. act::s; * for every one; "
-                               "repeat for more"},
+    {"--activity", "FIELD_ID",
+     "an activity that triggers it, e.g. act::s; * for every one; "
+     "repeat for more"},
     {"--header", "'NAME: VALUE'", "a custom header; repeat for more"},
     {"--secret-header", "'NAME: VALUE'", "a custom header kept sealed and shown [redacted]"},
     {"--field", "FIELD_ID[=KEY]", "a person or account field to send; repeat for more"},
@@ -611,8 +634,9 @@ static const hookd_cli_opt SETTINGS[] = {
     {"--connected", "BOOL", "connected or not (default true)"},
     {"--rate-limit", "N", "deliveries per second (0.1–10000), or none"},
     {"--max-in-flight", "N", "attempts at once (1–256, default 16)"},
-    {"--update-contact-from-response", "BOOL", "merge {\"fields\"} of a 2xx answer into the "
-                                               "person"},
+    {"--update-contact-from-response", "BOOL",
+     "merge {\"fields\"} of a 2xx answer into the "
+     "person"},
     {"--secret", "SECRET", "the signing secret (whsec_…); hookd makes one by default"},
     {NULL, NULL, NULL},
 };
@@ -620,31 +644,58 @@ static const hookd_cli_opt SETTINGS[] = {
 static const hookd_cli_opt NO_OPTS[] = {{NULL, NULL, NULL}};
 
 const hookd_cli_cmd HOOKD_CLI_WEBHOOKS_LIST = {
-    "webhooks list", NULL, 0, "List every webhook, with its deliveries of the last 24 hours.",
+    "webhooks list",
+    NULL,
+    0,
+    "List every webhook, with its deliveries of the last 24 hours.",
     "A table on a terminal (tab-separated when stdout is not one); with --json "
     "{\"webhooks\":[…],\"next_cursor\":null} holding every page.",
-    NO_OPTS, run_list};
+    NO_OPTS,
+    run_list};
 const hookd_cli_cmd HOOKD_CLI_WEBHOOKS_SHOW = {
     "webhooks show", "ID", 1, "Show one webhook's settings.", NULL, NO_OPTS, run_show};
 const hookd_cli_cmd HOOKD_CLI_WEBHOOKS_CREATE = {
-    "webhooks create", NULL, 0, "Create a webhook; hookd sends it the test payload once.",
+    "webhooks create",
+    NULL,
+    0,
+    "Create a webhook; hookd sends it the test payload once.",
     "Give the body as the API takes it (--json-body) or flags, or both. Exit status 0 "
     "whatever the test's outcome (it is printed).",
-    SETTINGS, run_create};
+    SETTINGS,
+    run_create};
 const hookd_cli_cmd HOOKD_CLI_WEBHOOKS_EDIT = {
-    "webhooks edit", "ID", 1, "Change some of a webhook's settings (the API's PATCH).",
+    "webhooks edit",
+    "ID",
+    1,
+    "Change some of a webhook's settings (the API's PATCH).",
     "Only what is given changes; a list flag (--activity, --header, --field) replaces the "
     "whole list; --activity '' empties it.",
-    SETTINGS, run_edit};
+    SETTINGS,
+    run_edit};
 const hookd_cli_cmd HOOKD_CLI_WEBHOOKS_DELETE = {
-    "webhooks delete", "ID", 1, "Delete a webhook; its waiting deliveries are cancelled.",
-    NULL, NO_OPTS, run_delete};
+    "webhooks delete",
+    "ID",
+    1,
+    "Delete a webhook; its waiting deliveries are cancelled.",
+    NULL,
+    NO_OPTS,
+    run_delete};
 const hookd_cli_cmd HOOKD_CLI_WEBHOOKS_CONNECT = {
-    "webhooks connect", "ID", 1, "Connect a webhook: its held deliveries go out.", NULL,
-    NO_OPTS, run_connect};
+    "webhooks connect", "ID", 1, "Connect a webhook: its held deliveries go out.", NULL, NO_OPTS,
+    run_connect};
 const hookd_cli_cmd HOOKD_CLI_WEBHOOKS_DISCONNECT = {
-    "webhooks disconnect", "ID", 1, "Disconnect a webhook: its waiting deliveries are held.",
-    NULL, NO_OPTS, run_disconnect};
+    "webhooks disconnect",
+    "ID",
+    1,
+    "Disconnect a webhook: its waiting deliveries are held.",
+    NULL,
+    NO_OPTS,
+    run_disconnect};
 const hookd_cli_cmd HOOKD_CLI_WEBHOOKS_TEST = {
-    "webhooks test", "ID", 1, "Send a webhook the test payload now.",
-    "Exit status 1 when the test failed (no 2xx answer).", NO_OPTS, run_test};
+    "webhooks test",
+    "ID",
+    1,
+    "Send a webhook the test payload now.",
+    "Exit status 1 when the test failed (no 2xx answer).",
+    NO_OPTS,
+    run_test};

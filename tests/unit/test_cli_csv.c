@@ -31,8 +31,8 @@ TEST(cli_csv_plain_and_quoted_cells)
     char out[512], err[128];
     CHECK_INT(read_all("a,b,c\n1,,3\n", out, sizeof out, err, sizeof err), 0);
     CHECK_STR(out, "1:a|b|c;2:1||3");
-    CHECK_INT(read_all("\"x, y\",\"say \"\"hi\"\"\"\r\nlast,row", out, sizeof out, err,
-                       sizeof err), 0);
+    CHECK_INT(read_all("\"x, y\",\"say \"\"hi\"\"\"\r\nlast,row", out, sizeof out, err, sizeof err),
+              0);
     CHECK_STR(out, "1:x, y|say \"hi\";2:last|row");
 }
 
