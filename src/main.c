@@ -20,6 +20,7 @@
 
 #include "api/api.h"
 #include "cli/help.h"
+#include "cli/cli.h"
 #include "cli/keys.h"
 #include "config.h"
 #include "delivery/engine.h"
@@ -253,6 +254,33 @@ static int keys_cmd(int argc, char **argv)
     return hookd_cli_keys(argc, argv, env_lookup, NULL);
 }
 
+/* The client commands: each group parses its own options and help
+ * (cli/cli.h's tables). */
+static int webhooks_cmd(int argc, char **argv)
+{
+    return hookd_cli_group("webhooks", argc, argv, env_lookup);
+}
+
+static int logs_cmd(int argc, char **argv)
+{
+    return hookd_cli_group("logs", argc, argv, env_lookup);
+}
+
+static int retry_cmd(int argc, char **argv)
+{
+    return hookd_cli_group("retry", argc, argv, env_lookup);
+}
+
+static int activities_cmd(int argc, char **argv)
+{
+    return hookd_cli_group("activities", argc, argv, env_lookup);
+}
+
+static int people_cmd(int argc, char **argv)
+{
+    return hookd_cli_group("people", argc, argv, env_lookup);
+}
+
 static int version_cmd(int argc, char **argv)
 {
     (void)argc;
@@ -279,6 +307,17 @@ static const hookd_command COMMANDS[] = {
      "create --name NAME --scope admin|ingest [options]\nlist [options]\nrevoke ID [options]",
      "make, list and revoke API keys, through a running server or in the store itself",
      keys_cmd, .options = hookd_cli_keys_options},
+    {"webhooks",
+     "list [options]\nshow ID\ncreate [options]\nedit ID [options]\ndelete ID\nconnect ID\n"
+     "disconnect ID\ntest ID",
+     "manage webhooks on a running server", webhooks_cmd, .own_help = true},
+    {"logs", "WEBHOOK [--state STATE] [--limit N] [--follow]", "a webhook's deliveries",
+     logs_cmd, .own_help = true},
+    {"retry", "WEBHOOK DELIVERY", "send a delivery again now", retry_cmd, .own_help = true},
+    {"activities", "send FILE|-", "send activities from JSON lines", activities_cmd,
+     .own_help = true},
+    {"people", "import FILE|-", "create or update people from CSV or JSON lines", people_cmd,
+     .own_help = true},
     {"version", "", "print hookd's version", version_cmd, .options = NULL},
     {"help", "[COMMAND]\n--man|--markdown",
      "this text, a command's help, the man page (roff) or the option tables of "

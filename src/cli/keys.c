@@ -49,6 +49,10 @@ enum key_opt {
     KOPT_DB,
     KOPT_DATABASE_URL,
     KOPT_MASTER_KEY_FILE,
+    /* The client commands' names for the key (HOOKD_KEY stays apart from
+     * the server's HOOKD_API_KEY); the same slots as --api-key(-file). */
+    KOPT_KEY,
+    KOPT_KEY_FILE,
     KOPT_COUNT
 };
 
@@ -72,6 +76,10 @@ static const hookd_option KEY_OPTS[KOPT_COUNT] = {
     [KOPT_MASTER_KEY_FILE] = {"--master-key-file", "HOOKD_MASTER_KEY_FILE", NULL, true,
                               .arg = "FILE", .unset = "<db>.key",
                               .help = "the store's master key, as for hookd serve"},
+    [KOPT_KEY] = {"--key", "HOOKD_KEY", NULL, true, .arg = "KEY",
+                  .help = "the same as --api-key, by the client commands' name"},
+    [KOPT_KEY_FILE] = {"--key-file", "HOOKD_KEY_FILE", NULL, true, .arg = "FILE",
+                       .help = "the same as --api-key-file, by the client commands' name"},
 };
 
 const hookd_option *hookd_cli_keys_options(size_t *count)
@@ -92,6 +100,8 @@ static const char **opt_slot(keys_opts *o, const char *flag)
         [KOPT_DB] = offsetof(keys_opts, db),
         [KOPT_DATABASE_URL] = offsetof(keys_opts, database_url),
         [KOPT_MASTER_KEY_FILE] = offsetof(keys_opts, master_key_file),
+        [KOPT_KEY] = offsetof(keys_opts, api_key),
+        [KOPT_KEY_FILE] = offsetof(keys_opts, api_key_file),
     };
     for (size_t i = 0; i < KOPT_COUNT; i++) {
         if (strcmp(flag, KEY_OPTS[i].flag) == 0)
@@ -378,16 +388,18 @@ int hookd_cli_keys(int argc, char **argv, hookd_getenv_fn getenv_fn, const char 
         o.url = getenv_fn(KEY_OPTS[KOPT_URL].env);
     if (!o.url || !*o.url)
         o.url = KEY_OPTS[KOPT_URL].def;
-    if (!o.api_key && !o.api_key_file) {
-        o.api_key = getenv_fn(KEY_OPTS[KOPT_API_KEY].env);
-        if (!o.api_key || !*o.api_key) {
-            o.api_key = NULL;
-            o.api_key_file = getenv_fn(KEY_OPTS[KOPT_API_KEY_FILE].env);
-        }
+    /* No key flag: the first variable set, the client commands' names
+     * first (a shell that talks to servers sets those). */
+    static const enum key_opt ENV_ORDER[] = {KOPT_KEY, KOPT_KEY_FILE, KOPT_API_KEY,
+                                             KOPT_API_KEY_FILE};
+    for (size_t i = 0; !o.api_key && !o.api_key_file && i < 4; i++) {
+        const char *v = getenv_fn(KEY_OPTS[ENV_ORDER[i]].env);
+        if (v && *v)
+            *opt_slot(&o, KEY_OPTS[ENV_ORDER[i]].flag) = v;
     }
     if (o.api_key && o.api_key_file) {
         /* Both flags given: the same rule as serve's. */
-        return usage_error(usage, "%s", "give --api-key or --api-key-file, not both");
+        return usage_error(usage, "%s", "give a key or a key file, not both");
     }
     char key[KEY_FILE_MAX];
     if (!o.api_key && o.api_key_file && *o.api_key_file) {
@@ -397,9 +409,9 @@ int hookd_cli_keys(int argc, char **argv, hookd_getenv_fn getenv_fn, const char 
     }
     if (!o.api_key)
         return usage_error(usage, "%s",
-                           "an admin key is needed to talk to the server: --api-key, "
-                           "--api-key-file or HOOKD_API_KEY; or --db/--database-url to write "
-                           "to the store directly");
+                           "an admin key is needed to talk to the server: --key, --key-file, "
+                           "HOOKD_KEY (or --api-key, HOOKD_API_KEY); or --db/--database-url to "
+                           "write to the store directly");
     rc = http_run(&o, o.api_key);
     memset(key, 0, sizeof key);
     return rc;
