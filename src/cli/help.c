@@ -4,6 +4,8 @@
  */
 #include "cli/help.h"
 
+#include "cli/cli.h"
+
 #include <string.h>
 
 #define WIDTH 80
@@ -383,6 +385,54 @@ static void man_environment(FILE *out, const hookd_command *cmds, size_t ncmds)
     }
 }
 
+/* One client command option as a man page item. */
+static void roff_cli_option(FILE *out, const hookd_cli_opt *o)
+{
+    fputs(".TP\n\\fB", out);
+    roff_puts(out, o->flag);
+    fputs("\\fR", out);
+    if (o->arg) {
+        fputs(" \\fI", out);
+        roff_puts(out, o->arg);
+        fputs("\\fR", out);
+    }
+    fputc('\n', out);
+    roff_puts(out, o->help);
+    fputs(".\n", out);
+}
+
+/* The client commands (cli/cli.h), each with its own options, from the
+ * tables their --help prints. */
+static void man_client_commands(FILE *out)
+{
+    fputs(".SH CLIENT COMMANDS\n"
+          "These talk to a running server over its API. Each takes the options below "
+          "besides its own; it exits 0 when done, 1 when the server refused (its message on "
+          "stderr) and 2 on a usage error.\n",
+          out);
+    for (const hookd_cli_opt *o = HOOKD_CLI_COMMON_OPTS; o->flag; o++)
+        roff_cli_option(out, o);
+    for (size_t i = 0; HOOKD_CLI_COMMANDS[i]; i++) {
+        const hookd_cli_cmd *c = HOOKD_CLI_COMMANDS[i];
+        fputs(".SS \"hookd ", out);
+        roff_puts(out, c->name);
+        if (c->args) {
+            fputc(' ', out);
+            roff_puts(out, c->args);
+        }
+        fputs("\"\n", out);
+        roff_puts(out, c->summary); /* a sentence with its stop */
+        fputc('\n', out);
+        if (c->about) {
+            fputs(".PP\n", out);
+            roff_puts(out, c->about);
+            fputc('\n', out);
+        }
+        for (const hookd_cli_opt *o = c->opts; o && o->flag; o++)
+            roff_cli_option(out, o);
+    }
+}
+
 void hookd_help_man(FILE *out, const hookd_command *cmds, size_t n, const char *version)
 {
     fputs(".TH HOOKD 1 \"\" \"hookd ", out);
@@ -427,6 +477,7 @@ void hookd_help_man(FILE *out, const hookd_command *cmds, size_t n, const char *
         fputs("\\fR.\n", out);
         hookd_help_options(out, HOOKD_HELP_ROFF, opts, k, true);
     }
+    man_client_commands(out);
     fputs(".SH ENVIRONMENT\n", out);
     fputs("Every option of \\fBhookd serve\\fR is also an environment variable; a flag wins "
           "over its variable.\n",
