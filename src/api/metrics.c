@@ -152,6 +152,11 @@ static void write_counters(hookd_buf *b)
                          "or an http URL under --https-only.");
     hookd_metrics_sample(b, "hookd_attempts_refused_total", NULL,
                          (double)hookd_counter_get(&hookd_m.guard_refused));
+    hookd_metrics_family(b, "hookd_retry_after_total", "counter",
+                         "Retries whose wait an answer's Retry-After made longer than the "
+                         "schedule's (at most 24 h).");
+    hookd_metrics_sample(b, "hookd_retry_after_total", NULL,
+                         (double)hookd_counter_get(&hookd_m.retry_after));
     hookd_metrics_family(b, "hookd_in_flight", "gauge", "Delivery attempts running now.");
     hookd_metrics_sample(b, "hookd_in_flight", NULL, (double)hookd_gauge_get(&hookd_m.in_flight));
 }

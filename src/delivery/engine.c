@@ -967,7 +967,10 @@ static hookd_ds_event event_of(hookd_engine *e, const hookd_attempt_result *res,
                                            e->opt.max_retries, attempt);
     if (delay < 0)
         return HOOKD_EV_FAILED; /* a Retry-After adds no attempt */
-    *next_at = now + hookd_retry_after_delay(delay, res->retry_after_ms);
+    int64_t wait = hookd_retry_after_delay(delay, res->retry_after_ms);
+    if (wait > delay)
+        hookd_counter_add(&hookd_m.retry_after, 1);
+    *next_at = now + wait;
     return HOOKD_EV_RETRY;
 }
 

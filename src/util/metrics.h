@@ -80,6 +80,7 @@ typedef struct hookd_metrics {
     hookd_counter deliveries[HOOKD_M_OUTCOMES];
     hookd_counter attempts[HOOKD_M_CLASSES];
     hookd_counter guard_refused;          /* attempts the address guard refused */
+    hookd_counter retry_after;            /* retries a Retry-After pushed past the schedule */
     hookd_gauge in_flight;                /* attempts running now */
     hookd_histogram attempt_ms;           /* one attempt's duration */
     hookd_histogram ingest_to_attempt_ms; /* a delivery's creation to its first attempt */

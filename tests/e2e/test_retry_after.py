@@ -13,6 +13,7 @@ import email.utils
 import time
 
 from receiver import receiver  # noqa: F401  (a fixture)
+from test_metrics import scrape, value
 from test_delivery import (SLACK, act, entry_of, ingest, make_hook, person, ts, wait_delivery,
                            wait_for)
 
@@ -67,6 +68,8 @@ def test_retry_after_seconds_date_and_clamps(servers, receiver):
     assert receiver.count("/cap") == 1
     e = entry_of(api, hooks["/cap"]["id"], aid)
     assert e["state"] == "retrying" and e["attempts"] == 1, e
+    # counted in the metrics: the three it lengthened (seconds, date, cap)
+    assert value(scrape(api), "hookd_retry_after_total") == 3
 
 
 def test_retry_after_adds_no_attempt(servers, receiver):
