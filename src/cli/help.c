@@ -96,18 +96,25 @@ static void roff_puts(FILE *out, const char *s)
     }
 }
 
-static void roff_option(FILE *out, const hookd_option *o)
+/* An option's item in the man page: its tag (flag and argument), its
+ * help. */
+static void roff_item(FILE *out, const char *flag, const char *arg, const char *help)
 {
     fputs(".TP\n\\fB", out);
-    roff_puts(out, o->flag);
+    roff_puts(out, flag);
     fputs("\\fR", out);
-    if (o->arg) {
+    if (arg) {
         fputs(" \\fI", out);
-        roff_puts(out, o->arg);
+        roff_puts(out, arg);
         fputs("\\fR", out);
     }
     fputc('\n', out);
-    roff_puts(out, o->help ? o->help : "");
+    roff_puts(out, help ? help : "");
+}
+
+static void roff_option(FILE *out, const hookd_option *o)
+{
+    roff_item(out, o->flag, o->arg, o->help);
     fputs(".\n.br\n", out);
     const char *def = shown_default(o);
     if (o->env) {
@@ -385,19 +392,9 @@ static void man_environment(FILE *out, const hookd_command *cmds, size_t ncmds)
     }
 }
 
-/* One client command option as a man page item. */
 static void roff_cli_option(FILE *out, const hookd_cli_opt *o)
 {
-    fputs(".TP\n\\fB", out);
-    roff_puts(out, o->flag);
-    fputs("\\fR", out);
-    if (o->arg) {
-        fputs(" \\fI", out);
-        roff_puts(out, o->arg);
-        fputs("\\fR", out);
-    }
-    fputc('\n', out);
-    roff_puts(out, o->help);
+    roff_item(out, o->flag, o->arg, o->help);
     fputs(".\n", out);
 }
 

@@ -485,14 +485,19 @@ static int run_people(hookd_cli *cli)
 
 /* ---- the tables ------------------------------------------------------------------------- */
 
+/* What both bulk commands take, written once. */
+/* clang-format off */
+#define BULK_OPTS                                                                                  \
+    {"--on-error", "stop|continue",                                                                \
+     "at a bad row: stop there (default; the rows before it are sent), or skip it and go on "      \
+     "(exit status 1 at the end)"},                                                                \
+    {"--progress-interval", "DURATION",                                                            \
+     "between progress lines when stderr is no terminal (default 5s)"},                            \
+    {"--quiet", NULL, "no progress bar or lines (bad rows and the summary still print)"}
+/* clang-format on */
+
 static const hookd_cli_opt ACTIVITIES_OPTS[] = {
-    {"--on-error", "stop|continue",
-     "at a bad row: stop there (default; the rows before it are "
-     "sent), or skip it and go on (exit status 1 at the end)"},
-    {"--progress-interval", "DURATION",
-     "between progress lines when stderr is no terminal "
-     "(default 5s)"},
-    {"--quiet", NULL, "no progress bar or lines (bad rows and the summary still print)"},
+    BULK_OPTS,
     {NULL, NULL, NULL},
 };
 
@@ -503,13 +508,7 @@ static const hookd_cli_opt PEOPLE_OPTS[] = {
     {"--merge-by", "IDS",
      "the field ids people are found by, comma separated (default "
      "str::email)"},
-    {"--on-error", "stop|continue",
-     "at a bad row: stop there (default; the rows before it are "
-     "sent), or skip it and go on (exit status 1 at the end)"},
-    {"--progress-interval", "DURATION",
-     "between progress lines when stderr is no terminal "
-     "(default 5s)"},
-    {"--quiet", NULL, "no progress bar or lines (bad rows and the summary still print)"},
+    BULK_OPTS,
     {NULL, NULL, NULL},
 };
 
