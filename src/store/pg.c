@@ -121,8 +121,8 @@ static const char *const MIGRATIONS[] = {
     /* 5: each webhook's streak of failed attempts (hookd_streak), a row
      * only while one runs, shared by every process and kept over
      * restarts. */
-    "CREATE TABLE webhook_streaks(webhook bigint PRIMARY KEY, since bigint NOT NULL,"
-    "  failed bigint NOT NULL);",
+    ("CREATE TABLE webhook_streaks(webhook bigint PRIMARY KEY, since bigint NOT NULL,"
+     "  failed bigint NOT NULL);"),
 };
 /* The migration after which webhook documents hold their secrets sealed. */
 #define SEAL_MIGRATION 3

@@ -179,8 +179,8 @@ static const char *const MIGRATIONS[] = {
 
     /* 6: each webhook's streak of failed attempts (hookd_streak), a row
      * only while one runs, so that a restart does not forget it. */
-    "CREATE TABLE webhook_streaks(webhook INTEGER PRIMARY KEY, since INTEGER NOT NULL,"
-    "  failed INTEGER NOT NULL);",
+    ("CREATE TABLE webhook_streaks(webhook INTEGER PRIMARY KEY, since INTEGER NOT NULL,"
+     "  failed INTEGER NOT NULL);"),
 };
 /* The migration after which webhook documents hold their secrets sealed. */
 #define SEAL_MIGRATION 4
