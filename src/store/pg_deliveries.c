@@ -49,9 +49,8 @@ int pg_streak_end(pg_conn *c, int64_t key)
     return pg_run(c, SQL, &p, NULL);
 }
 
-/* Writes the failures of the tally's streaks (after its counters: every
- * command locks counter rows first) and sets what each leaves. The
- * successes ended their streaks in the batch statement already
+/* Writes the failures of the tally's streaks and sets what each leaves.
+ * The successes ended their streaks in the batch statement already
  * (outcomes_batch), so what is added here after a success starts a new
  * row. */
 static int streaks_write(pg_conn *c, hookd_tally *t)
@@ -105,9 +104,8 @@ static int streaks_write(pg_conn *c, hookd_tally *t)
     return rc;
 }
 
-/* Writes a tally: open deltas per webhook in one statement, counts by hour
- * in another, in (key, hour) order; then its streaks. The caller clears
- * it. */
+/* Writes a tally's counters: open deltas per webhook in one statement,
+ * counts by hour in another, in (key, hour) order. The caller clears it. */
 static int tally_write(pg_conn *c, hookd_tally *t)
 {
     hookd_tally_sort(t);
@@ -134,7 +132,7 @@ static int tally_write(pg_conn *c, hookd_tally *t)
     free(keys);
     free(open);
     free(hours);
-    return rc == 0 ? streaks_write(c, t) : rc;
+    return rc;
 }
 
 /* ---- moving a webhook's deliveries ------------------------------------------------- */
@@ -1029,8 +1027,21 @@ static int outcomes_run(pg_store *s, pg_conn *c, void *ctx)
     (void)s;
     outcomes_ctx *x = ctx;
     memset(x->done, 0, x->n * sizeof *x->done);
-    int rc = outcomes_batch(c, x);
+    /* The streaks first: an answer is the endpoint's, whatever became of
+     * its delivery, so they are known before the batch. They are written
+     * right after the batch statement (which ends those of the successes),
+     * before the counters: every outcome batch takes its delivery rows,
+     * then its streak rows, then its counter rows, so two processes'
+     * batches on one webhook never wait on each other in a circle. */
     hookd_tally t = {0};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < x->n; i++)
+        rc = hookd_tally_attempt(&t, x->o[i].webhook, x->o[i].event == HOOKD_EV_SUCCEEDED,
+                                 x->o[i].time_ms);
+    if (rc == 0)
+        rc = outcomes_batch(c, x);
+    if (rc == 0)
+        rc = streaks_write(c, &t);
     for (size_t i = 0; rc == 0 && i < x->n; i++) {
         const hookd_outcome *o = &x->o[i];
         int from = (int)o->from, to;
@@ -1043,9 +1054,7 @@ static int outcomes_run(pg_store *s, pg_conn *c, void *ctx)
             break;
         }
         x->states[i] = to;
-        /* An answer is the endpoint's, whatever became of its delivery. */
-        rc = hookd_tally_attempt(&t, o->webhook, o->event == HOOKD_EV_SUCCEEDED, o->time_ms);
-        if (rc || to == HOOKD_DS_REFUSED)
+        if (to == HOOKD_DS_REFUSED)
             continue;
         hookd_ds_effect e = hookd_ds_effect_of((hookd_delivery_state)from, ev, to);
         rc = hookd_tally_add(&t, o->webhook, o->time_ms + o->duration_ms, &e);

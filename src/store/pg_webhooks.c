@@ -466,8 +466,12 @@ static int change_tx(pg_store *s, pg_conn *c, void *ctx)
     bool was_connected = wh->connected;
     if ((rc = x->fn(wh, x->ctx)) != 0)
         goto fail;
-    /* A connect or a disconnect starts the streak afresh; its row is
-     * locked before the counters, as an outcome batch ending it does. */
+    /* A connect or a disconnect starts the streak afresh. Its row is
+     * taken before the delivery rows, where an outcome batch takes it
+     * after them: a batch of this webhook committing at this moment may
+     * meet this change in a deadlock, which PostgreSQL breaks and pg_tx
+     * runs again (rare: connects are; batches meet each other in one
+     * order). */
     if (wh->connected != was_connected &&
         ((rc = pg_streak_end(c, wh->key)) != 0 ||
          (rc = pg_deliveries_move(s, c, wh->key,
